@@ -1,0 +1,291 @@
+//! Data tables: Microsoft's host names and address ranges, and third-party gateway fingerprints.
+//!
+//! Classification reads these tables; it never hard-codes a host or a vendor. Sources are in
+//! `../shared/reference/` (`microsoft-ranges.md`, `gateways.md`, `domain-notes.md` §3–§5).
+
+use crate::net::Cidr;
+use std::net::IpAddr;
+use std::sync::LazyLock;
+
+/// Exchange Online's SMTP address ranges (Microsoft 365 endpoint set 10, the `spf.protection.outlook.com`
+/// ranges) plus the unpublished relay pool `40.95.0.0/16`. Mail from these came out of Microsoft's service.
+pub const MICROSOFT_SMTP_RANGES: &[&str] = &[
+    "40.92.0.0/15",
+    "40.107.0.0/16",
+    "52.100.0.0/14",
+    "104.47.0.0/17",
+    "40.95.0.0/16",
+    "2a01:111:f400::/48",
+    "2a01:111:f403::/48",
+];
+
+/// Addresses Microsoft's servers use between each other inside the service (never internet hops).
+pub const MICROSOFT_INTERNAL_RANGES: &[&str] = &["2603:1000::/24"];
+
+/// Host-name suffixes of EOP's inbound frontends (the entry of a tenant's mail).
+pub const EOP_FRONTEND_SUFFIXES: &[&str] = &["mail.protection.outlook.com"];
+
+/// Host-name suffixes of Microsoft's outbound servers (mail leaving a tenant).
+pub const EOP_OUTBOUND_SUFFIXES: &[&str] = &["outbound.protection.outlook.com"];
+
+/// Host-name suffixes of servers inside Exchange Online (mailbox, hub and front-door servers).
+pub const EXO_SUFFIXES: &[&str] = &[
+    "prod.outlook.com",
+    "outlook.office365.com",
+    "prod.protection.outlook.com",
+    "protection.outlook.com",
+    "outlook.com",
+    "hotmail.com",
+    "office365.us",
+    "partner.outlook.cn",
+];
+
+/// Host-name labels that mark an EOP frontend under its internal name (`DB1PEPF000509E8`,
+/// `AMS0EPF000001AC`, `BN8NAM11FT066`, `VI1EUR04FT029`).
+pub fn is_eop_frontend_label(label: &str) -> bool {
+    let upper = label.as_bytes();
+    let contains = |needle: &[u8]| {
+        upper
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    };
+    if contains(b"PEPF") || contains(b"EPF0") {
+        return true;
+    }
+    // Legacy frontends: `<site><n><REGION><nn>FT<nnn>`, e.g. BN8NAM11FT066, VI1EUR04FT029.
+    let len = upper.len();
+    len > 5
+        && upper[len - 5..len - 3].eq_ignore_ascii_case(b"FT")
+        && upper[len - 3..].iter().all(u8::is_ascii_digit)
+}
+
+/// What a third-party vendor is, for deciding whether its hop is a gateway of the recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VendorKind {
+    /// A mail filter: any hop through it is a gateway.
+    Filter,
+    /// A mailbox provider (Google): a gateway only when it received the message and relayed it on.
+    Provider,
+}
+
+/// One vendor's fingerprint.
+#[derive(Debug)]
+pub struct Vendor {
+    /// Stable lower-case name used in output (`gateway:mimecast`) and in profiles.
+    pub name: &'static str,
+    /// Host-name suffixes of the vendor's relays.
+    pub host_suffixes: &'static [&'static str],
+    /// Header-name prefixes the vendor stamps (matched case-insensitively).
+    pub header_prefixes: &'static [&'static str],
+    /// Filter or provider.
+    pub kind: VendorKind,
+}
+
+/// Third-party gateway fingerprints (`gateways.md`, `domain-notes.md` §5).
+pub const VENDORS: &[Vendor] = &[
+    Vendor {
+        name: "mimecast",
+        host_suffixes: &["mimecast.com", "mimecast-offshore.com", "mimecast.co.za"],
+        header_prefixes: &["X-MC-Unique", "X-Mimecast-"],
+        kind: VendorKind::Filter,
+    },
+    Vendor {
+        name: "proofpoint",
+        host_suffixes: &["pphosted.com", "ppops.net", "ppe-hosted.com"],
+        header_prefixes: &["X-Proofpoint-"],
+        kind: VendorKind::Filter,
+    },
+    Vendor {
+        name: "barracuda",
+        host_suffixes: &["barracudanetworks.com"],
+        header_prefixes: &["X-Barracuda-", "X-ASG-"],
+        kind: VendorKind::Filter,
+    },
+    Vendor {
+        name: "cisco",
+        host_suffixes: &["iphmx.com"],
+        header_prefixes: &["X-IronPort-", "IronPort-", "X-IPAS-Result", "X-CSE-"],
+        kind: VendorKind::Filter,
+    },
+    Vendor {
+        name: "trendmicro",
+        host_suffixes: &[
+            "tmes.trendmicro.com",
+            "tmes.trendmicro.eu",
+            "tmes-anz.trendmicro.com",
+        ],
+        header_prefixes: &["X-TM-AS-", "X-TMASE-"],
+        kind: VendorKind::Filter,
+    },
+    Vendor {
+        name: "sophos",
+        host_suffixes: &["hydra.sophos.com"],
+        header_prefixes: &["X-Sophos-", "X-LASED-"],
+        kind: VendorKind::Filter,
+    },
+    Vendor {
+        name: "symantec",
+        host_suffixes: &["messagelabs.com"],
+        header_prefixes: &["X-Brightmail-Tracker", "X-StarScan-", "X-Msg-Ref"],
+        kind: VendorKind::Filter,
+    },
+    Vendor {
+        name: "forcepoint",
+        host_suffixes: &["mailcontrol.com"],
+        header_prefixes: &["X-MailControl"],
+        kind: VendorKind::Filter,
+    },
+    Vendor {
+        name: "hornetsecurity",
+        host_suffixes: &["hornetsecurity.com", "antispameurope.com"],
+        header_prefixes: &[],
+        kind: VendorKind::Filter,
+    },
+    Vendor {
+        name: "cloudflare",
+        host_suffixes: &["mxrecord.io", "mxrecord.mx"],
+        header_prefixes: &[],
+        kind: VendorKind::Filter,
+    },
+    Vendor {
+        name: "spamexperts",
+        host_suffixes: &["antispamcloud.com"],
+        header_prefixes: &["X-SpamExperts-"],
+        kind: VendorKind::Filter,
+    },
+    Vendor {
+        name: "vade",
+        host_suffixes: &["vadesecure.com"],
+        header_prefixes: &["X-Vade-"],
+        kind: VendorKind::Filter,
+    },
+    Vendor {
+        name: "seppmail",
+        host_suffixes: &["seppmail.cloud"],
+        header_prefixes: &["X-SEPP-"],
+        kind: VendorKind::Filter,
+    },
+    Vendor {
+        name: "google",
+        host_suffixes: &["google.com", "googlemail.com", "psmtp.com"],
+        header_prefixes: &[],
+        kind: VendorKind::Provider,
+    },
+];
+
+/// Finds a vendor by its catalog name (case-insensitive).
+pub fn vendor_named(name: &str) -> Option<&'static Vendor> {
+    VENDORS.iter().find(|v| v.name.eq_ignore_ascii_case(name))
+}
+
+/// Finds the vendor whose relay host names include `host`.
+pub fn vendor_for_host(host: &str) -> Option<&'static Vendor> {
+    VENDORS
+        .iter()
+        .find(|v| v.host_suffixes.iter().any(|s| host_has_suffix(host, s)))
+}
+
+/// Finds the vendor that stamps a header called `name`.
+pub fn vendor_for_header(name: &str) -> Option<&'static Vendor> {
+    VENDORS.iter().find(|v| {
+        v.header_prefixes
+            .iter()
+            .any(|p| name.len() >= p.len() && name[..p.len()].eq_ignore_ascii_case(p))
+    })
+}
+
+/// True when `host` equals `suffix` or ends with `.suffix` (ASCII case-insensitive).
+pub fn host_has_suffix(host: &str, suffix: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    if host.len() < suffix.len() {
+        return false;
+    }
+    let split = host.len() - suffix.len();
+    let Some(tail) = host.get(split..) else {
+        return false;
+    };
+    tail.eq_ignore_ascii_case(suffix) && (split == 0 || host.as_bytes()[split - 1] == b'.')
+}
+
+/// True when `host` ends with any of `suffixes`.
+pub fn host_matches_any(host: &str, suffixes: &[&str]) -> bool {
+    suffixes.iter().any(|s| host_has_suffix(host, s))
+}
+
+static SMTP_RANGES: LazyLock<Vec<Cidr>> = LazyLock::new(|| parse_all(MICROSOFT_SMTP_RANGES));
+static INTERNAL_RANGES: LazyLock<Vec<Cidr>> =
+    LazyLock::new(|| parse_all(MICROSOFT_INTERNAL_RANGES));
+
+fn parse_all(list: &[&str]) -> Vec<Cidr> {
+    list.iter().filter_map(|c| Cidr::parse(c)).collect()
+}
+
+/// True when `ip` is in Exchange Online's published (or observed) SMTP sending ranges.
+pub fn is_microsoft_smtp_ip(ip: IpAddr) -> bool {
+    SMTP_RANGES.iter().any(|c| c.contains(ip))
+}
+
+/// True when `ip` is one of Microsoft's service-internal addresses.
+pub fn is_microsoft_internal_ip(ip: IpAddr) -> bool {
+    INTERNAL_RANGES.iter().any(|c| c.contains(ip))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eop_frontend_is_never_a_gateway() {
+        for host in [
+            "DB1PEPF000509E8.mail.protection.outlook.com",
+            "AB4C.mail.protection.outlook.com",
+        ] {
+            assert!(vendor_for_host(host).is_none(), "{host}");
+        }
+        assert_eq!(
+            vendor_for_host("relay.mimecast.com").map(|v| v.name),
+            Some("mimecast")
+        );
+        assert_eq!(
+            vendor_for_host("mx0a-00123456.pphosted.com").map(|v| v.name),
+            Some("proofpoint")
+        );
+        assert!(vendor_for_host("notmimecast.com").is_none());
+    }
+
+    #[test]
+    fn frontend_labels() {
+        for label in [
+            "DB1PEPF000509E8",
+            "AMS0EPF000001AC",
+            "BN8NAM11FT066",
+            "VI1EUR04FT029",
+        ] {
+            assert!(is_eop_frontend_label(label), "{label}");
+        }
+        for label in ["DU2PR04CA0240", "SN7PR20MB6346", "FT0"] {
+            assert!(!is_eop_frontend_label(label), "{label}");
+        }
+    }
+
+    #[test]
+    fn microsoft_ranges() {
+        assert!(is_microsoft_smtp_ip("40.107.236.40".parse().unwrap()));
+        assert!(is_microsoft_smtp_ip("52.101.1.1".parse().unwrap()));
+        assert!(!is_microsoft_smtp_ip("52.238.78.88".parse().unwrap()));
+        assert!(!is_microsoft_smtp_ip("137.184.34.4".parse().unwrap()));
+    }
+
+    #[test]
+    fn header_fingerprints() {
+        assert_eq!(
+            vendor_for_header("x-mimecast-spam-score").map(|v| v.name),
+            Some("mimecast")
+        );
+        assert_eq!(
+            vendor_for_header("X-IronPort-AV").map(|v| v.name),
+            Some("cisco")
+        );
+        assert!(vendor_for_header("X-MS-Exchange-Organization-AuthAs").is_none());
+    }
+}

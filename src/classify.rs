@@ -1,0 +1,279 @@
+//! Classify: give each hop's receiving side (and sending side, where it can be told) a role.
+//!
+//! Everything host- or vendor-specific comes from [`crate::catalog`] and the [`Profile`]; this
+//! module only decides the order in which the evidence is trusted.
+
+use crate::catalog::{self, VendorKind};
+use crate::header::HeaderBlock;
+use crate::hops::{Hop, Role};
+use crate::net::is_private;
+use crate::profile::Profile;
+use std::net::IpAddr;
+
+/// What a host name or address says about a server, before the hop's context is considered.
+fn classify_side(
+    host: Option<&str>,
+    ip: Option<IpAddr>,
+    profile: &Profile,
+) -> (Role, Option<&'static str>, bool) {
+    if let Some(gateway) = profile.gateway_for(host, ip) {
+        let vendor = match gateway {
+            crate::profile::HostMatcher::Vendor(v) => Some(v.name),
+            _ => Some("profile"),
+        };
+        return (Role::Gateway, vendor, false);
+    }
+    if profile.is_onprem(host, ip) {
+        return (Role::OnpremExchange, None, false);
+    }
+    if let Some(host) = host {
+        if catalog::host_matches_any(host, catalog::EOP_FRONTEND_SUFFIXES) {
+            return (Role::EopFrontend, None, false);
+        }
+        if catalog::host_matches_any(host, catalog::EOP_OUTBOUND_SUFFIXES) {
+            return (Role::EopOutbound, None, false);
+        }
+        if catalog::host_matches_any(host, catalog::EXO_SUFFIXES) {
+            let first_label = host.split('.').next().unwrap_or(host);
+            let role = if catalog::is_eop_frontend_label(first_label) {
+                Role::EopFrontend
+            } else {
+                Role::Exo
+            };
+            return (role, None, false);
+        }
+        if let Some(vendor) = catalog::vendor_for_host(host) {
+            return (
+                Role::Gateway,
+                Some(vendor.name),
+                vendor.kind == VendorKind::Provider,
+            );
+        }
+    }
+    if let Some(ip) = ip {
+        if catalog::is_microsoft_smtp_ip(ip) {
+            return (Role::EopOutbound, None, false);
+        }
+        if catalog::is_microsoft_internal_ip(ip) {
+            return (Role::Exo, None, false);
+        }
+    }
+    (Role::Unknown, None, false)
+}
+
+/// True when two host names name the same server (first label compared, case-insensitive).
+fn same_server(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            let first = |h: &str| h.split('.').next().unwrap_or(h).to_ascii_lowercase();
+            first(a) == first(b)
+        }
+        _ => false,
+    }
+}
+
+/// True when the hop is a client submission (MAPI, or HTTP from something that is not a server).
+fn is_client_submission(hop: &Hop<'_>) -> bool {
+    hop.protocol
+        .as_deref()
+        .is_some_and(|p| p.eq_ignore_ascii_case("mapi"))
+}
+
+/// Assigns `role`, `from_role` and `vendor` to every hop.
+pub fn classify(hops: &mut [Hop<'_>], block: &HeaderBlock<'_>, profile: &Profile) {
+    for i in 0..hops.len() {
+        let (by_role, by_vendor) = by_side(&hops[i], profile);
+        let from = from_side(hops, i, profile);
+        let hop = &mut hops[i];
+        hop.role = by_role;
+        hop.from_role = from.0;
+        hop.vendor = by_vendor.or(from.1);
+    }
+    extend_provider_relays(hops);
+    attribute_gateway_headers(hops, block);
+}
+
+fn by_side(hop: &Hop<'_>, profile: &Profile) -> (Role, Option<&'static str>) {
+    let host = hop.by.host.as_deref();
+    let (role, vendor, provider) = classify_side(host, hop.by.ip, profile);
+    match role {
+        // A provider (Google) is a gateway only when it received the message from someone else.
+        Role::Gateway if provider => {
+            let (from_role, from_vendor, _) =
+                classify_side(hop.from.host.as_deref(), hop.from.ip, profile);
+            let from_outside = hop.from.host.is_some() || hop.from.ip.is_some();
+            if from_outside && !(from_role == Role::Gateway && from_vendor == vendor) {
+                (Role::Gateway, vendor)
+            } else {
+                (Role::Internet, None)
+            }
+        }
+        Role::Unknown if hop.exchange.is_some_and(|p| p != "Exchange Online") => {
+            (Role::OnpremExchange, None)
+        }
+        Role::Unknown
+            if hop.protocol.as_deref().is_some_and(|p| {
+                p.len() >= 13 && p[..13].eq_ignore_ascii_case("Microsoft SMT")
+            }) =>
+        {
+            (Role::OnpremExchange, None)
+        }
+        Role::Unknown if host.is_some() || hop.by.ip.is_some() => (Role::Internet, None),
+        other => (other, vendor),
+    }
+}
+
+fn from_side(hops: &[Hop<'_>], i: usize, profile: &Profile) -> (Role, Option<&'static str>) {
+    let hop = &hops[i];
+    if is_client_submission(hop) {
+        return (Role::Client, None);
+    }
+    let host = hop.from.host.as_deref();
+    if host.is_none() && hop.from.ip.is_none() {
+        return (Role::Unknown, None);
+    }
+    // The previous hop received the message on the server now sending it: reuse its role.
+    if let Some(prev) = i.checked_sub(1).map(|p| &hops[p])
+        && prev.role != Role::Unknown
+        && (same_server(prev.by.host.as_deref(), host)
+            || same_server(prev.by.host.as_deref(), hop.from.rdns.as_deref()))
+    {
+        return (
+            prev.role,
+            if prev.role == Role::Gateway {
+                prev.vendor
+            } else {
+                None
+            },
+        );
+    }
+    let (mut role, vendor, provider) = classify_side(host, hop.from.ip, profile);
+    // A HELO claiming Microsoft from a public address outside Microsoft's ranges is not Microsoft.
+    if role.is_microsoft()
+        && let Some(ip) = hop.from.ip
+        && !is_private(ip)
+        && !catalog::is_microsoft_smtp_ip(ip)
+        && !catalog::is_microsoft_internal_ip(ip)
+    {
+        role = Role::Internet;
+    }
+    match role {
+        Role::Gateway if provider => (Role::Internet, None),
+        Role::Gateway => (role, vendor),
+        Role::Unknown => (Role::Internet, None),
+        other => (other, None),
+    }
+}
+
+/// After a provider (Google) relayed the message, its own internal hops belong to it too.
+fn extend_provider_relays(hops: &mut [Hop<'_>]) {
+    let mut relay: Option<&'static str> = None;
+    for hop in hops.iter_mut() {
+        let provider = |h: Option<&str>| {
+            h.and_then(catalog::vendor_for_host)
+                .filter(|v| v.kind == VendorKind::Provider && Some(v.name) == relay)
+        };
+        if relay.is_some() {
+            if provider(hop.from.host.as_deref()).is_some()
+                || hop.from_role == Role::Internet && hop.from.host.is_none()
+            {
+                hop.from_role = Role::Gateway;
+            }
+            if provider(hop.by.host.as_deref()).is_some()
+                || (hop.by.host.is_none() && hop.role == Role::Internet)
+            {
+                hop.role = Role::Gateway;
+                hop.vendor = relay;
+            } else if hop.from_role == Role::Gateway && hop.vendor.is_none() {
+                hop.vendor = relay;
+            }
+        }
+        if hop.role == Role::Gateway
+            && hop
+                .vendor
+                .and_then(catalog::vendor_named)
+                .is_some_and(|v| v.kind == VendorKind::Provider)
+        {
+            relay = hop.vendor;
+        } else if hop.role != Role::Gateway {
+            relay = None;
+        }
+    }
+}
+
+/// A gateway under the customer's own host name is recognised by the headers it stamped between
+/// the `Received` field it wrote and the one the next server wrote (the entry into the organisation).
+fn attribute_gateway_headers(hops: &mut [Hop<'_>], block: &HeaderBlock<'_>) {
+    let Some(entry) = entry_hop(hops) else { return };
+    if hops[entry].from_role != Role::Internet {
+        return;
+    }
+    let entry_line = hops[entry].line;
+    let older_line = entry.checked_sub(1).map_or(usize::MAX, |p| hops[p].line);
+    let vendor = block
+        .fields
+        .iter()
+        .filter(|f| f.line > entry_line && f.line < older_line)
+        .find_map(|f| catalog::vendor_for_header(f.name));
+    if let Some(vendor) = vendor {
+        hops[entry].from_role = Role::Gateway;
+        hops[entry].vendor = Some(vendor.name);
+        if let Some(prev) = entry.checked_sub(1).map(|p| &mut hops[p])
+            && prev.role == Role::Internet
+        {
+            prev.role = Role::Gateway;
+            prev.vendor = Some(vendor.name);
+        }
+    }
+}
+
+/// The hop (0-based) where the message entered the receiving organisation: the newest hop into an
+/// EOP frontend from outside Microsoft's cloud, else the newest hop into on-premises Exchange from
+/// outside it.
+pub fn entry_hop(hops: &[Hop<'_>]) -> Option<usize> {
+    let outside_cloud = |r: Role| !matches!(r, Role::EopFrontend | Role::Exo);
+    hops.iter()
+        .rposition(|h| h.role == Role::EopFrontend && outside_cloud(h.from_role))
+        .or_else(|| {
+            hops.iter().rposition(|h| {
+                h.role == Role::OnpremExchange
+                    && !matches!(
+                        h.from_role,
+                        Role::OnpremExchange | Role::Client | Role::Unknown
+                    )
+            })
+        })
+}
+
+/// The path as role labels, oldest first, consecutive repeats collapsed
+/// (`internet -> gateway:mimecast -> eop-frontend -> exo`).
+pub fn path(hops: &[Hop<'_>]) -> Vec<String> {
+    let mut path: Vec<String> = Vec::new();
+    let mut push = |role: Role, vendor: Option<&str>| {
+        if role == Role::Unknown {
+            return;
+        }
+        let label = match (role, vendor) {
+            (Role::Gateway, Some(v)) => format!("gateway:{v}"),
+            _ => role.as_str().to_string(),
+        };
+        if path.last() != Some(&label) {
+            path.push(label);
+        }
+    };
+    for hop in hops {
+        let from_vendor = if hop.from_role == Role::Gateway {
+            hop.vendor
+        } else {
+            None
+        };
+        push(hop.from_role, from_vendor);
+        let by_vendor = if hop.role == Role::Gateway {
+            hop.vendor
+        } else {
+            None
+        };
+        push(hop.role, by_vendor);
+    }
+    path
+}

@@ -1,0 +1,259 @@
+//! Parse: split a header block into fields, repairing what pasting breaks.
+//!
+//! Values keep their folding (`\r\n ` sequences) so the `Received` parser sees them as written.
+//! Lines that lost their folding indent, a leading mbox `From ` line, indented first lines and
+//! mixed line endings are recovered, and every repair is recorded as a note.
+
+use crate::input::InputError;
+use std::borrow::Cow;
+
+/// One header field.
+#[derive(Debug, Clone)]
+pub struct Field<'a> {
+    /// The name as written (case preserved).
+    pub name: &'a str,
+    /// The raw value after the colon, folding kept.
+    pub value: Cow<'a, str>,
+    /// 1-based line number of the field's first line in the header block.
+    pub line: usize,
+}
+
+impl Field<'_> {
+    /// The value with folding and runs of whitespace collapsed to single spaces.
+    pub fn unfolded(&self) -> String {
+        collapse_whitespace(&self.value)
+    }
+
+    /// True when the field is called `name` (ASCII case-insensitive).
+    pub fn is(&self, name: &str) -> bool {
+        self.name.eq_ignore_ascii_case(name)
+    }
+}
+
+/// Collapses folding and whitespace runs to single spaces and trims the ends.
+pub fn collapse_whitespace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_ascii_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// All fields of a header block, in file order (newest `Received` first), plus repair notes.
+#[derive(Debug, Default)]
+pub struct HeaderBlock<'a> {
+    /// The fields in the order they appear.
+    pub fields: Vec<Field<'a>>,
+    /// What was repaired while splitting.
+    pub notes: Vec<String>,
+}
+
+impl<'a> HeaderBlock<'a> {
+    /// Fields named `name`, in file order.
+    pub fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = (usize, &'s Field<'a>)> + 's {
+        self.fields
+            .iter()
+            .enumerate()
+            .filter(move |(_, f)| f.is(name))
+    }
+
+    /// The first field named `name`.
+    pub fn first(&self, name: &str) -> Option<&Field<'a>> {
+        self.fields.iter().find(|f| f.is(name))
+    }
+}
+
+/// True when `line` starts like a header field (`Name:`). Names are letters, digits, `-` and `_`
+/// starting with a letter: real names do, and base64 or `h=From:Date` continuations do not.
+fn field_name(line: &str) -> Option<(&str, &str)> {
+    let (name, rest) = line.split_once(':')?;
+    let mut chars = name.chars();
+    let first = chars.next()?;
+    let valid = first.is_ascii_alphabetic()
+        && name.len() <= 76
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    valid.then_some((name, rest))
+}
+
+/// Splits `text` into fields. Fails only when no field can be found at all.
+pub fn parse(text: &str) -> Result<HeaderBlock<'_>, InputError> {
+    let mut block = HeaderBlock::default();
+    let mut lost_indent = 0usize;
+    let mut first_lost: Option<(usize, String)> = None;
+    let mut crlf = 0usize;
+    let mut lf = 0usize;
+    let mut started = false;
+    let mut offset = 0usize;
+
+    for (number, line_with_end) in text.split_inclusive('\n').enumerate() {
+        let line_no = number + 1;
+        let start = offset;
+        offset += line_with_end.len();
+        let line = line_with_end.trim_end_matches(['\n', '\r']);
+        if line_with_end.ends_with("\r\n") {
+            crlf += 1;
+        } else if line_with_end.ends_with('\n') {
+            lf += 1;
+        }
+        if line.trim().is_empty() {
+            if started {
+                break;
+            }
+            continue;
+        }
+        if !started && line.starts_with("From ") && !line.starts_with("From: ") {
+            block.notes.push(format!(
+                "line {line_no}: skipped an mbox `From ` separator line"
+            ));
+            continue;
+        }
+        let continuation = line.starts_with([' ', '\t']);
+        if continuation && !block.fields.is_empty() {
+            extend(&mut block, text, start, offset, None);
+            continue;
+        }
+        let trimmed = line.trim_start();
+        if let Some((name, _)) = field_name(trimmed) {
+            if continuation {
+                block.notes.push(format!(
+                    "line {line_no}: leading whitespace before `{name}:` removed"
+                ));
+            }
+            started = true;
+            let value_start = start + (line.len() - trimmed.len()) + name.len() + 1;
+            let value_end = offset;
+            block.fields.push(Field {
+                name: &text[start + (line.len() - trimmed.len())..][..name.len()],
+                value: Cow::Borrowed(&text[value_start..value_end]),
+                line: line_no,
+            });
+            continue;
+        }
+        if block.fields.is_empty() {
+            // Text before any field: not a header block (or a preamble we cannot place).
+            if number > 50 {
+                break;
+            }
+            continue;
+        }
+        // A line without indent that is not a field: a continuation that lost its folding.
+        lost_indent += 1;
+        if first_lost.is_none() {
+            let owner = block.fields.last().map(|f| f.name).unwrap_or_default();
+            first_lost = Some((line_no, owner.to_string()));
+        }
+        extend(&mut block, text, start, offset, Some(line));
+    }
+
+    if block.fields.is_empty() {
+        return Err(InputError::NoHeader);
+    }
+    if let Some((line_no, owner)) = first_lost {
+        let more = if lost_indent > 1 {
+            format!(" (and {} more lines)", lost_indent - 1)
+        } else {
+            String::new()
+        };
+        block.notes.push(format!(
+            "line {line_no}: a line without folding indent was joined to the `{owner}:` field above it{more}; the headers were probably re-wrapped when pasted"
+        ));
+    }
+    if crlf > 0 && lf > 0 {
+        block.notes.push(format!(
+            "mixed line endings ({crlf} CRLF, {lf} LF) normalised"
+        ));
+    }
+    Ok(block)
+}
+
+/// Appends the line `text[start..end]` to the last field's value.
+fn extend<'a>(
+    block: &mut HeaderBlock<'a>,
+    text: &'a str,
+    start: usize,
+    end: usize,
+    repaired: Option<&str>,
+) {
+    let Some(field) = block.fields.last_mut() else {
+        return;
+    };
+    match (&mut field.value, repaired) {
+        (Cow::Borrowed(value), None) => {
+            // Contiguous: widen the borrowed slice instead of copying.
+            let value_start = value.as_ptr() as usize - text.as_ptr() as usize;
+            if value_start + value.len() == start {
+                *value = &text[value_start..end];
+            } else {
+                let mut owned = value.to_string();
+                owned.push_str(&text[start..end]);
+                field.value = Cow::Owned(owned);
+            }
+        }
+        (value, repaired) => {
+            let owned = value.to_mut();
+            if !owned.ends_with('\n') {
+                owned.push('\n');
+            }
+            match repaired {
+                Some(line) => {
+                    owned.push(' ');
+                    owned.push_str(line);
+                    owned.push('\n');
+                }
+                None => owned.push_str(&text[start..end]),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_folding_and_borrows() {
+        let text = "Received: from a\r\n by b; Tue, 4 Nov 2025 10:12:09 +0000\r\nSubject: hi\r\n";
+        let block = parse(text).unwrap();
+        assert_eq!(block.fields.len(), 2);
+        assert!(matches!(block.fields[0].value, Cow::Borrowed(_)));
+        assert_eq!(
+            block.fields[0].unfolded(),
+            "from a by b; Tue, 4 Nov 2025 10:12:09 +0000"
+        );
+        assert!(block.notes.is_empty());
+    }
+
+    #[test]
+    fn repairs_lost_indent_and_notes_it() {
+        let text = "Received: from a (192.0.2.1) by\nb.example with ESMTP;\nTue, 4 Nov 2025 10:12:09 +0000\nh=From:Date:Subject\nTo: x@y\n";
+        let block = parse(text).unwrap();
+        assert_eq!(block.fields.len(), 2, "{:?}", block.fields);
+        assert_eq!(
+            block.fields[0].unfolded(),
+            "from a (192.0.2.1) by b.example with ESMTP; Tue, 4 Nov 2025 10:12:09 +0000 h=From:Date:Subject"
+        );
+        assert!(
+            block.notes[0].contains("joined to the `Received:`"),
+            "{:?}",
+            block.notes
+        );
+    }
+
+    #[test]
+    fn rejects_text_without_fields() {
+        assert!(matches!(
+            parse("hello world\nno headers here\n"),
+            Err(InputError::NoHeader)
+        ));
+    }
+
+    #[test]
+    fn stops_at_empty_line_and_skips_mbox_from() {
+        let block = parse("From a@b Tue Nov  4 10:00:00 2025\nA: 1\n\nB: 2\n").unwrap();
+        assert_eq!(block.fields.len(), 1);
+        assert!(block.notes[0].contains("mbox"));
+    }
+}

@@ -1,0 +1,595 @@
+//! Hops: one per `Received` field, oldest first, with times normalised to UTC and delays.
+//!
+//! mail-parser 0.11 reads the fields it gets right (from/HELO/rDNS/IP, `for`, `id`, TLS from
+//! Postfix/Exim/Sendmail comments, the date). [`fill_gaps`] adds what it misses, in one place:
+//! the `by` IP, the protocol as written (`Microsoft SMTP Server`, `mapi`), `via`, Exchange 2013's
+//! bare `(TLS)`, IPv6 zone ids, comment-only (qmail) fields and dates written without a `;`.
+
+use crate::header::{HeaderBlock, collapse_whitespace};
+use crate::net::parse_ip;
+use chrono::{DateTime, TimeZone, Utc};
+use mail_parser::parsers::MessageStream;
+use mail_parser::{Host, TlsVersion};
+use serde::{Serialize, Serializer};
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::sync::LazyLock;
+
+/// A delay above this many seconds between two hops is implausible and reported as clock skew.
+pub const IMPLAUSIBLE_DELAY_SECS: i64 = 7 * 24 * 3600;
+
+/// The sending side of a hop.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FromSide<'a> {
+    /// The name after `from` as written (normally the HELO/EHLO name).
+    pub host: Option<Cow<'a, str>>,
+    /// The HELO/EHLO name (explicit `helo=`/`HELO` when given, else the `from` name).
+    pub helo: Option<Cow<'a, str>>,
+    /// The reverse-DNS name the receiver looked up.
+    pub rdns: Option<Cow<'a, str>>,
+    /// The connecting IP address (zone id removed).
+    #[serde(serialize_with = "ser_ip")]
+    pub ip: Option<IpAddr>,
+}
+
+/// The receiving side of a hop.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BySide<'a> {
+    /// The receiving server's name.
+    pub host: Option<Cow<'a, str>>,
+    /// The receiving server's own address, when the field states it.
+    #[serde(serialize_with = "ser_ip")]
+    pub ip: Option<IpAddr>,
+}
+
+/// TLS as the hop states it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tls<'a> {
+    /// `TLSv1.2`, `TLSv1.3`, ..., or `TLS` when only "TLS" is stated (Exchange 2013).
+    pub version: Cow<'static, str>,
+    /// The cipher suite, when stated.
+    pub cipher: Option<Cow<'a, str>>,
+}
+
+/// How a hop's receiving (or sending) side is classified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// A mail client submitting (MAPI, HTTP) to its mailbox server.
+    Client,
+    /// Exchange Server on-premises (Microsoft SMTP Server outside Microsoft's cloud).
+    OnpremExchange,
+    /// Exchange Online Protection's inbound frontend (`*.mail.protection.outlook.com`).
+    EopFrontend,
+    /// Microsoft's outbound servers (`*.outbound.protection.outlook.com`, Microsoft's ranges).
+    EopOutbound,
+    /// Exchange Online servers (`*.prod.outlook.com`, `outlook.office365.com`).
+    Exo,
+    /// A third-party mail gateway (see `vendor`).
+    Gateway,
+    /// Any other host on the internet.
+    Internet,
+    /// Not stated in the field.
+    #[default]
+    Unknown,
+}
+
+impl Role {
+    /// The kebab-case name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Client => "client",
+            Role::OnpremExchange => "onprem-exchange",
+            Role::EopFrontend => "eop-frontend",
+            Role::EopOutbound => "eop-outbound",
+            Role::Exo => "exo",
+            Role::Gateway => "gateway",
+            Role::Internet => "internet",
+            Role::Unknown => "unknown",
+        }
+    }
+
+    /// True for Microsoft's cloud (EOP and Exchange Online).
+    pub fn is_microsoft(self) -> bool {
+        matches!(self, Role::EopFrontend | Role::EopOutbound | Role::Exo)
+    }
+}
+
+/// One `Received` field as a hop.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hop<'a> {
+    /// 1-based position, oldest first.
+    pub index: usize,
+    /// The sending side.
+    pub from: FromSide<'a>,
+    /// The receiving side.
+    pub by: BySide<'a>,
+    /// The `with` clause as written (`ESMTPS`, `Microsoft SMTP Server`, `mapi`, `HTTPS`).
+    pub protocol: Option<Cow<'a, str>>,
+    /// TLS version and cipher, or null when none is stated.
+    pub tls: Option<Tls<'a>>,
+    /// The `id` clause.
+    pub id: Option<Cow<'a, str>>,
+    /// The `for` clause.
+    #[serde(rename = "for")]
+    pub for_: Option<Cow<'a, str>>,
+    /// The `via` clause (`Frontend Transport`, `Mailbox Transport`).
+    pub via: Option<Cow<'a, str>>,
+    /// The field's date in UTC.
+    #[serde(serialize_with = "ser_time")]
+    pub time: Option<DateTime<Utc>>,
+    /// Seconds since the previous hop (negative = clock skew), null when either date is missing.
+    pub delay_secs: Option<i64>,
+    /// True when the delay is negative or implausibly long.
+    pub clock_skew: bool,
+    /// Role of the receiving side (`by`).
+    pub role: Role,
+    /// Role of the sending side (`from`), when it can be told.
+    pub from_role: Role,
+    /// Vendor of a gateway role (receiving side, else sending side), e.g. `mimecast`.
+    pub vendor: Option<&'static str>,
+    /// Exchange product when the `id` is an Exchange build (`Exchange Online`, `Exchange 2019/SE`).
+    pub exchange: Option<&'static str>,
+    /// Line of the `Received` field in the header block.
+    pub line: usize,
+    /// The whole field, unfolded.
+    pub raw: String,
+}
+
+impl Hop<'_> {
+    /// A short label for the hop's receiving side: host, else IP, else `?`.
+    pub fn by_label(&self) -> String {
+        label(self.by.host.as_deref(), self.by.ip)
+    }
+
+    /// A short label for the hop's sending side: host and IP.
+    pub fn from_label(&self) -> String {
+        match (&self.from.host, self.from.ip) {
+            (Some(h), Some(ip)) => format!("{h} [{ip}]"),
+            (host, ip) => label(host.as_deref(), ip),
+        }
+    }
+
+    fn into_owned(self) -> Hop<'static> {
+        let own = |c: Option<Cow<'_, str>>| c.map(|c| Cow::Owned(c.into_owned()));
+        Hop {
+            from: FromSide {
+                host: own(self.from.host),
+                helo: own(self.from.helo),
+                rdns: own(self.from.rdns),
+                ip: self.from.ip,
+            },
+            by: BySide {
+                host: own(self.by.host),
+                ip: self.by.ip,
+            },
+            protocol: own(self.protocol),
+            tls: self.tls.map(|t| Tls {
+                version: t.version,
+                cipher: own(t.cipher),
+            }),
+            id: own(self.id),
+            for_: own(self.for_),
+            via: own(self.via),
+            ..self
+        }
+    }
+}
+
+fn label(host: Option<&str>, ip: Option<IpAddr>) -> String {
+    match (host, ip) {
+        (Some(h), _) => h.to_string(),
+        (None, Some(ip)) => ip.to_string(),
+        (None, None) => "?".into(),
+    }
+}
+
+fn ser_ip<S: Serializer>(ip: &Option<IpAddr>, s: S) -> Result<S::Ok, S::Error> {
+    match ip {
+        Some(ip) => s.collect_str(ip),
+        None => s.serialize_none(),
+    }
+}
+
+fn ser_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.collect_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+        None => s.serialize_none(),
+    }
+}
+
+/// Builds the hops of a header block, oldest first, with delays and clock-skew flags.
+pub fn extract<'a>(block: &HeaderBlock<'a>) -> Vec<Hop<'a>> {
+    let mut hops: Vec<Hop<'a>> = block
+        .all("Received")
+        .map(|(_, field)| match &field.value {
+            Cow::Borrowed(text) => parse_received(text, field.line),
+            Cow::Owned(text) => parse_received(text, field.line).into_owned(),
+        })
+        .collect();
+    hops.reverse();
+    let mut previous: Option<DateTime<Utc>> = None;
+    for (i, hop) in hops.iter_mut().enumerate() {
+        hop.index = i + 1;
+        if let (Some(prev), Some(now)) = (previous, hop.time) {
+            let delay = (now - prev).num_seconds();
+            hop.delay_secs = Some(delay);
+            hop.clock_skew = !(0..=IMPLAUSIBLE_DELAY_SECS).contains(&delay);
+        }
+        previous = hop.time;
+    }
+    hops
+}
+
+/// Parses one `Received` value (folding kept) into a hop (index, roles and delay filled later).
+pub fn parse_received(text: &str, line: usize) -> Hop<'_> {
+    let parsed = MessageStream::new(text.as_bytes()).parse_received();
+    let received = parsed.as_received();
+    let mut hop = Hop {
+        index: 0,
+        from: FromSide::default(),
+        by: BySide::default(),
+        protocol: None,
+        tls: None,
+        id: None,
+        for_: None,
+        via: None,
+        time: None,
+        delay_secs: None,
+        clock_skew: false,
+        role: Role::Unknown,
+        from_role: Role::Unknown,
+        vendor: None,
+        exchange: None,
+        line,
+        raw: collapse_whitespace(text),
+    };
+    if let Some(r) = received {
+        match &r.from {
+            Some(Host::Name(name)) => hop.from.host = Some(borrow_in(text, name)),
+            Some(Host::IpAddr(ip)) => hop.from.ip = Some(*ip),
+            None => {}
+        }
+        hop.from.ip = r.from_ip.or(hop.from.ip);
+        hop.from.rdns = r
+            .from_iprev
+            .as_ref()
+            .filter(|n| !n.eq_ignore_ascii_case("unknown"))
+            .map(|n| borrow_in(text, n));
+        hop.from.helo = match &r.helo {
+            Some(Host::Name(name)) => Some(borrow_in(text, name)),
+            Some(Host::IpAddr(ip)) => Some(Cow::Owned(ip.to_string())),
+            None => hop.from.host.clone(),
+        };
+        match &r.by {
+            Some(Host::Name(name)) => hop.by.host = Some(borrow_in(text, name)),
+            Some(Host::IpAddr(ip)) => hop.by.ip = Some(*ip),
+            None => {}
+        }
+        hop.for_ = r.for_.as_ref().map(|f| borrow_in(text, f));
+        hop.id = r.id.as_ref().map(|i| borrow_in(text, i));
+        hop.tls = r.tls_version.map(|v| Tls {
+            version: Cow::Borrowed(tls_name(v)),
+            cipher: r.tls_cipher.as_ref().map(|c| borrow_in(text, c)),
+        });
+        hop.time = r
+            .date
+            .as_ref()
+            .and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single());
+    }
+    fill_gaps(text, &mut hop);
+    hop
+}
+
+/// Returns `value` as a slice of `text` when it is one (mail-parser borrows), else owned.
+fn borrow_in<'t>(text: &'t str, value: &str) -> Cow<'t, str> {
+    let start = value.as_ptr() as usize;
+    let base = text.as_ptr() as usize;
+    if start >= base && start + value.len() <= base + text.len() {
+        Cow::Borrowed(&text[start - base..start - base + value.len()])
+    } else {
+        Cow::Owned(value.to_string())
+    }
+}
+
+fn tls_name(version: TlsVersion) -> &'static str {
+    match version {
+        TlsVersion::SSLv2 => "SSLv2",
+        TlsVersion::SSLv3 => "SSLv3",
+        TlsVersion::TLSv1_0 => "TLSv1.0",
+        TlsVersion::TLSv1_1 => "TLSv1.1",
+        TlsVersion::TLSv1_2 => "TLSv1.2",
+        TlsVersion::TLSv1_3 => "TLSv1.3",
+        TlsVersion::DTLSv1_0 => "DTLSv1.0",
+        TlsVersion::DTLSv1_2 => "DTLSv1.2",
+        TlsVersion::DTLSv1_3 => "DTLSv1.3",
+    }
+}
+
+/// The top-level clauses of a `Received` value (outside comments).
+#[derive(Debug, Default)]
+struct Clauses<'t> {
+    from: Option<&'t str>,
+    by: Option<&'t str>,
+    with: Option<&'t str>,
+    via: Option<&'t str>,
+    date: Option<&'t str>,
+    comment_only: bool,
+}
+
+/// Splits `text` on the keywords `from`, `by`, `with`, `via`, `id`, `for` at comment depth 0, and
+/// takes the date after the last top-level `;`.
+fn split_clauses(text: &str) -> Clauses<'_> {
+    const KEYWORDS: [&str; 6] = ["from", "by", "with", "via", "id", "for"];
+    let bytes = text.as_bytes();
+    let mut clauses = Clauses::default();
+    let mut depth = 0usize;
+    let mut current: Option<(&str, usize)> = None;
+    let mut last_semicolon = None;
+    let mut saw_keyword = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'(' => depth += 1,
+            b')' => depth = depth.saturating_sub(1),
+            b';' if depth == 0 => {
+                last_semicolon = Some(i);
+                close_clause(text, current.take(), i, &mut clauses);
+            }
+            _ if depth == 0
+                && (i == 0 || bytes[i - 1].is_ascii_whitespace() || bytes[i - 1] == b')') =>
+            {
+                let keyword = KEYWORDS.into_iter().find(|k| {
+                    let end = i + k.len();
+                    bytes
+                        .get(i..end)
+                        .is_some_and(|w| w.eq_ignore_ascii_case(k.as_bytes()))
+                        && bytes.get(end).is_some_and(|b| b.is_ascii_whitespace())
+                });
+                if let Some(keyword) = keyword {
+                    close_clause(text, current.take(), i, &mut clauses);
+                    current = Some((keyword, i + keyword.len()));
+                    saw_keyword = true;
+                    i += keyword.len();
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    close_clause(text, current, text.len(), &mut clauses);
+    clauses.date = last_semicolon
+        .and_then(|p| text.get(p + 1..))
+        .map(str::trim);
+    clauses.comment_only = !saw_keyword && text.trim_start().starts_with('(');
+    clauses
+}
+
+/// Stores the clause that started at `current` and ends at `end` (the first of each keyword wins).
+fn close_clause<'t>(
+    text: &'t str,
+    current: Option<(&str, usize)>,
+    end: usize,
+    clauses: &mut Clauses<'t>,
+) {
+    let Some((keyword, start)) = current else {
+        return;
+    };
+    let slot = match keyword {
+        "from" => &mut clauses.from,
+        "by" => &mut clauses.by,
+        "with" => &mut clauses.with,
+        "via" => &mut clauses.via,
+        _ => return,
+    };
+    if slot.is_none() {
+        *slot = text.get(start..end).map(str::trim);
+    }
+}
+
+static ISO_DATE: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2}|UTC|GMT)?")
+        .unwrap_or_else(|_| unreachable!("constant regex"))
+});
+
+/// Fills what mail-parser leaves out; see the module documentation.
+fn fill_gaps<'t>(text: &'t str, hop: &mut Hop<'t>) {
+    let clauses = split_clauses(text);
+    if clauses.comment_only {
+        // `(qmail 24365 invoked from network); date`: a real hop with neither side named.
+        hop.from = FromSide::default();
+        hop.by = BySide::default();
+    }
+    if clauses.from.is_none() {
+        // mail-parser also reads `from` inside comments (`(Postfix, from userid 0)`).
+        hop.from = FromSide::default();
+    }
+    if let Some(from) = clauses.from {
+        if from.len() >= 19 && from[..19].eq_ignore_ascii_case("mail pickup service") {
+            hop.from = FromSide::default();
+            hop.protocol = Some(Cow::Borrowed("pickup"));
+        } else if hop.from.ip.is_none() {
+            hop.from.ip = first_ip(from);
+        }
+    }
+    if let Some(by) = clauses.by {
+        let mut words = by.split_ascii_whitespace();
+        if hop.by.host.is_none() && hop.by.ip.is_none() {
+            hop.by.host = words
+                .next()
+                .filter(|w| !w.starts_with('('))
+                .map(Cow::Borrowed);
+        } else {
+            words.next();
+        }
+        if hop.by.ip.is_none() {
+            hop.by.ip = words
+                .take_while(|w| w.starts_with(['(', '[']) || !w.contains('.'))
+                .find_map(|w| parse_ip(w.trim_end_matches([',', ';'])));
+            if hop.by.ip.is_none() {
+                hop.by.ip = first_ip(
+                    by.split_once('(')
+                        .map_or("", |(_, rest)| rest.split(')').next().unwrap_or("")),
+                );
+            }
+        }
+    }
+    if let Some(with) = clauses.with {
+        let before_comment = with.split('(').next().unwrap_or("").trim();
+        let mut words = before_comment.split_ascii_whitespace();
+        let protocol: Option<Cow<'t, str>> = match words.next() {
+            // Exchange: `Microsoft SMTP Server`, `Microsoft SMTPSVC`, possibly folded mid-clause.
+            Some(first) if first.eq_ignore_ascii_case("Microsoft") => {
+                let joined = std::iter::once(first)
+                    .chain(words.take(2))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                Some(if before_comment.starts_with(&joined) {
+                    Cow::Borrowed(&before_comment[..joined.len()])
+                } else {
+                    Cow::Owned(joined)
+                })
+            }
+            Some(first) => Some(Cow::Borrowed(first)),
+            None => None,
+        };
+        if hop.protocol.is_none() {
+            hop.protocol = protocol;
+        }
+        if hop.tls.is_none() && with.contains("(TLS)") {
+            hop.tls = Some(Tls {
+                version: Cow::Borrowed("TLS"),
+                cipher: None,
+            });
+        }
+    }
+    if let Some(via) = clauses.via {
+        let via = via.split('(').next().unwrap_or("").trim();
+        hop.via = (!via.is_empty()).then_some(Cow::Borrowed(via));
+    }
+    if hop.time.is_none() {
+        hop.time = iso_date(clauses.date.unwrap_or(text)).or_else(|| iso_date(text));
+    }
+    hop.exchange = exchange_product(hop.id.as_deref(), hop.protocol.as_deref());
+}
+
+/// The first token of `text` that parses as an IP address.
+fn first_ip(text: &str) -> Option<IpAddr> {
+    text.split(|c: char| c.is_ascii_whitespace() || matches!(c, '(' | ')' | '[' | ']' | ','))
+        .find_map(parse_ip)
+}
+
+fn iso_date(text: &str) -> Option<DateTime<Utc>> {
+    let caps = ISO_DATE.captures(text)?;
+    let number = |i: usize| caps.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+    let naive =
+        chrono::NaiveDate::from_ymd_opt(i32::try_from(number(1)?).ok()?, number(2)?, number(3)?)?
+            .and_hms_opt(number(4)?, number(5)?, number(6)?)?;
+    let offset_secs = match caps.get(7).map(|m| m.as_str()) {
+        Some(tz) if tz.starts_with(['+', '-']) => {
+            let digits: String = tz.chars().filter(char::is_ascii_digit).collect();
+            let hours: i32 = digits.get(..2)?.parse().ok()?;
+            let minutes: i32 = digits.get(2..)?.parse().ok()?;
+            let secs = hours * 3600 + minutes * 60;
+            if tz.starts_with('-') { -secs } else { secs }
+        }
+        _ => 0,
+    };
+    let offset = chrono::FixedOffset::east_opt(offset_secs)?;
+    offset
+        .from_local_datetime(&naive)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Names the Exchange product from an `id` that is an Exchange build (`15.20.9298.8`, `15.02.1544.014`).
+fn exchange_product(id: Option<&str>, protocol: Option<&str>) -> Option<&'static str> {
+    let protocol = protocol?;
+    let exchange_protocol = protocol.len() >= 9 && protocol[..9].eq_ignore_ascii_case("Microsoft")
+        || protocol.eq_ignore_ascii_case("mapi");
+    if !exchange_protocol {
+        return None;
+    }
+    let mut parts = id?.split('.');
+    let major: u32 = parts.next()?.parse().ok()?;
+    let minor: u32 = parts.next()?.parse().ok()?;
+    if parts.count() != 2 {
+        return None;
+    }
+    Some(match (major, minor) {
+        (15, 20) => "Exchange Online",
+        (15, 2) => "Exchange 2019/SE",
+        (15, 1) => "Exchange 2016",
+        (15, 0) => "Exchange 2013",
+        (14, _) => "Exchange 2010",
+        (8, _) => "Exchange 2007",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exchange_online_frontend_hop() {
+        let hop = parse_received(
+            "from mail-ed1-f43.example.net (198.51.100.43) by\r\n DB1PEPF000509E8.mail.protection.outlook.com (10.167.242.66) with Microsoft\r\n SMTP Server (version=TLS1_3, cipher=TLS_AES_256_GCM_SHA384) id 15.20.9298.8\r\n via Frontend Transport; Tue, 4 Nov 2025 10:12:09 +0000\r\n",
+            1,
+        );
+        assert_eq!(hop.from.host.as_deref(), Some("mail-ed1-f43.example.net"));
+        assert_eq!(hop.from.ip, "198.51.100.43".parse().ok());
+        assert_eq!(
+            hop.by.host.as_deref(),
+            Some("DB1PEPF000509E8.mail.protection.outlook.com")
+        );
+        assert_eq!(hop.by.ip, "10.167.242.66".parse().ok());
+        assert_eq!(hop.protocol.as_deref(), Some("Microsoft SMTP Server"));
+        assert_eq!(hop.via.as_deref(), Some("Frontend Transport"));
+        let tls = hop.tls.unwrap();
+        assert_eq!(
+            (tls.version.as_ref(), tls.cipher.as_deref()),
+            ("TLSv1.3", Some("TLS_AES_256_GCM_SHA384"))
+        );
+        assert_eq!(hop.exchange, Some("Exchange Online"));
+        assert_eq!(hop.time.unwrap().to_rfc3339(), "2025-11-04T10:12:09+00:00");
+    }
+
+    #[test]
+    fn mapi_with_zone_id() {
+        let hop = parse_received(
+            "from EXCH02.corp.example.org ([fe80::5d1c:2b7a:91e3:c40f]) by\n EXCH02.corp.example.org ([fe80::5d1c:2b7a:91e3:c40f%12]) with mapi id\n 15.02.1544.014; Thu, 6 Nov 2025 08:15:27 +0000\n",
+            1,
+        );
+        assert_eq!(hop.by.ip, "fe80::5d1c:2b7a:91e3:c40f".parse().ok());
+        assert_eq!(hop.protocol.as_deref(), Some("mapi"));
+        assert_eq!(hop.exchange, Some("Exchange 2019/SE"));
+    }
+
+    #[test]
+    fn qmail_comment_only_and_go_dates() {
+        let hop = parse_received(
+            "(qmail 24365 invoked from network); 4 Nov 2025 10:00:00 -0000\n",
+            1,
+        );
+        assert!(hop.from.host.is_none() && hop.by.host.is_none());
+        assert!(hop.time.is_some());
+        let hop = parse_received(
+            "by smtp.example.net (SG) with HTTP id abc 2025-06-17 16:39:24.757045452 +0000 UTC m=+0.01\n",
+            1,
+        );
+        assert_eq!(hop.time.unwrap().to_rfc3339(), "2025-06-17T16:39:24+00:00");
+    }
+
+    #[test]
+    fn exchange_2013_bare_tls_and_ipv6_by() {
+        let hop = parse_received(
+            "from G2W6310.americas.hpqcorp.net (2002:10c5:4034::10c5:4034) by G9W8455.americas.hpqcorp.net\n (2002:10d8:a15e::10d8:a15e) with Microsoft SMTP Server (TLS) id 15.0.1497.2; Thu, 6 Nov 2025 08:15:28 +0000\n",
+            1,
+        );
+        assert_eq!(hop.tls.unwrap().version, "TLS");
+        assert_eq!(hop.by.ip, "2002:10d8:a15e::10d8:a15e".parse().ok());
+        assert_eq!(hop.exchange, Some("Exchange 2013"));
+    }
+}

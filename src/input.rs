@@ -1,0 +1,147 @@
+//! Input: read only the header block of a message and turn its bytes into text.
+//!
+//! A file is read line by line up to the first empty line after the headers, so a 200 MB `.eml`
+//! costs what its headers cost. Binary data, empty input and non-text are refused here with one
+//! clear error; lossy decoding of stray non-UTF-8 bytes is recorded as a note.
+
+use std::borrow::Cow;
+use std::io::{self, BufRead};
+use std::path::Path;
+
+/// Largest header block read; beyond it the block is cut and a note says so.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024 * 1024;
+
+/// Why an input could not be diagnosed.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// Nothing but whitespace.
+    #[error("input is empty")]
+    Empty,
+    /// NUL bytes or mostly control characters.
+    #[error("input looks binary (byte {offset} is not text); expected message headers")]
+    Binary {
+        /// Offset of the first offending byte.
+        offset: usize,
+    },
+    /// Text, but no `Name: value` line.
+    #[error("no header fields found; expected message headers such as `Received: ...`")]
+    NoHeader,
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The path as given.
+        path: String,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+/// The bytes of one header block and what reading them noticed.
+#[derive(Debug, Default)]
+pub struct RawHeaders {
+    /// Header bytes up to (not including) the first empty line.
+    pub bytes: Vec<u8>,
+    /// True when more followed the header block (a body) that was not read.
+    pub had_body: bool,
+    /// True when the block was cut at [`MAX_HEADER_BYTES`].
+    pub truncated: bool,
+}
+
+/// Reads a header block from `reader`: skips leading blank lines, stops at the first empty line.
+pub fn read_header_block<R: BufRead>(mut reader: R) -> io::Result<RawHeaders> {
+    let mut raw = RawHeaders::default();
+    let mut line = Vec::with_capacity(256);
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 {
+            break;
+        }
+        let blank = line
+            .iter()
+            .all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t'));
+        if blank {
+            if raw.bytes.is_empty() {
+                continue;
+            }
+            // An empty line ends the header block; anything after it is a body we do not need.
+            let mut probe = [0u8; 1];
+            raw.had_body = matches!(io::Read::read(&mut reader, &mut probe), Ok(1));
+            break;
+        }
+        if raw.bytes.len() + line.len() > MAX_HEADER_BYTES {
+            raw.truncated = true;
+            break;
+        }
+        raw.bytes.extend_from_slice(&line);
+    }
+    Ok(raw)
+}
+
+/// Reads the header block of the file at `path`, or of standard input when `path` is `-`.
+pub fn read_path(path: &Path) -> Result<RawHeaders, InputError> {
+    let io_err = |source| InputError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    if path.as_os_str() == "-" {
+        read_header_block(io::stdin().lock()).map_err(io_err)
+    } else {
+        let file = std::fs::File::open(path).map_err(io_err)?;
+        read_header_block(io::BufReader::with_capacity(64 * 1024, file)).map_err(io_err)
+    }
+}
+
+/// Checks that `bytes` are text and decodes them, replacing invalid UTF-8 (reported in `notes`).
+pub fn decode<'a>(bytes: &'a [u8], notes: &mut Vec<String>) -> Result<Cow<'a, str>, InputError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(InputError::Empty);
+    }
+    let head = &bytes[..bytes.len().min(64 * 1024)];
+    if let Some(offset) = head.iter().position(|&b| b == 0) {
+        return Err(InputError::Binary { offset });
+    }
+    let controls = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\r' | b'\n' | b'\t' | 0x0c))
+        .count();
+    if controls * 10 > head.len() {
+        let offset = head
+            .iter()
+            .position(|&b| b < 0x20 && !matches!(b, b'\r' | b'\n' | b'\t' | 0x0c))
+            .unwrap_or(0);
+        return Err(InputError::Binary { offset });
+    }
+    let text = String::from_utf8_lossy(bytes);
+    if matches!(text, Cow::Owned(_)) {
+        notes.push("input is not valid UTF-8; undecodable bytes were replaced with U+FFFD".into());
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stops_at_first_empty_line_and_skips_leading_blanks() {
+        let raw = read_header_block(&b"\r\n\nA: 1\r\nB: 2\r\n\r\nbody\r\nC: 3\r\n"[..]).unwrap();
+        assert_eq!(raw.bytes, b"A: 1\r\nB: 2\r\n");
+        assert!(raw.had_body);
+    }
+
+    #[test]
+    fn refuses_binary_and_empty() {
+        let mut notes = Vec::new();
+        assert!(matches!(
+            decode(b"  \n", &mut notes),
+            Err(InputError::Empty)
+        ));
+        assert!(matches!(
+            decode(b"PK\x03\x04\x00\x00", &mut notes),
+            Err(InputError::Binary { .. })
+        ));
+        assert!(decode(b"Subject: caf\xe9\n", &mut notes).is_ok());
+        assert_eq!(notes.len(), 1);
+    }
+}

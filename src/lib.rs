@@ -1,0 +1,102 @@
+//! mxtrace: which way did a message really travel, and what went wrong on the way.
+//!
+//! The pipeline runs one way: [`input`] (bytes of the header block) -> [`header`] (fields) ->
+//! [`hops`] (one per `Received`) -> [`classify`] (roles) -> [`stamps`] (Microsoft's verdicts) ->
+//! [`rules`] (findings) -> [`report`] (text, JSON). [`diagnose`] runs it for one message.
+
+pub mod catalog;
+pub mod classify;
+pub mod header;
+pub mod hops;
+pub mod input;
+pub mod net;
+pub mod profile;
+pub mod report;
+pub mod rules;
+pub mod stamps;
+
+use header::HeaderBlock;
+use hops::Hop;
+use input::InputError;
+use profile::Profile;
+use rules::Finding;
+use serde::Serialize;
+use stamps::Stamps;
+use std::borrow::Cow;
+
+/// One message's header text, decoded, with what decoding noticed.
+#[derive(Debug)]
+pub struct Message<'a> {
+    text: Cow<'a, str>,
+    notes: Vec<String>,
+}
+
+impl<'a> Message<'a> {
+    /// Decodes header bytes (see [`input::decode`]); fails on empty or binary input.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, InputError> {
+        let mut notes = Vec::new();
+        let text = input::decode(bytes, &mut notes)?;
+        Ok(Message { text, notes })
+    }
+
+    /// Adds a note about how the input was read (e.g. a body that was skipped).
+    pub fn note(&mut self, note: impl Into<String>) {
+        self.notes.push(note.into());
+    }
+}
+
+/// The diagnosis of one message: the JSON contract documented in `docs/json.md`.
+#[derive(Debug, Serialize)]
+pub struct Diagnosis<'a> {
+    /// Hops, oldest first.
+    pub hops: Vec<Hop<'a>>,
+    /// The path as role labels, oldest first.
+    pub path: Vec<String>,
+    /// 1-based hop where the message entered the receiving organisation.
+    pub entry_hop: Option<usize>,
+    /// Microsoft stamps and authentication results, newest first.
+    pub stamps: Stamps,
+    /// Findings, worst first.
+    pub findings: Vec<Finding>,
+    /// What was repaired or assumed while reading the input.
+    pub notes: Vec<String>,
+}
+
+impl Diagnosis<'_> {
+    /// The worst severity among the findings.
+    pub fn worst(&self) -> Option<rules::Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}
+
+/// Runs the whole pipeline on one message.
+pub fn diagnose<'m>(
+    message: &'m Message<'_>,
+    profile: &Profile,
+) -> Result<Diagnosis<'m>, InputError> {
+    let block: HeaderBlock<'m> = header::parse(&message.text)?;
+    let mut hops = hops::extract(&block);
+    classify::classify(&mut hops, &block, profile);
+    let entry = classify::entry_hop(&hops);
+    let stamps = stamps::collect(&block, &hops, entry);
+    let findings = rules::run(&rules::Context {
+        hops: &hops,
+        block: &block,
+        stamps: &stamps,
+        entry,
+        profile,
+    });
+    let mut notes = message.notes.clone();
+    notes.extend(block.notes.iter().cloned());
+    if hops.is_empty() {
+        notes.push("no Received fields: the path cannot be reconstructed".into());
+    }
+    Ok(Diagnosis {
+        path: classify::path(&hops),
+        entry_hop: entry.map(|e| e + 1),
+        hops,
+        stamps,
+        findings,
+        notes,
+    })
+}

@@ -1,0 +1,48 @@
+#![doc = include_str!("clock_skew.md")]
+
+use super::{Confidence, Context, Finding, Rule, Severity, describe_hop};
+
+/// `path.clock-skew`.
+pub const RULE: Rule = Rule {
+    id: "path.clock-skew",
+    title: "A hop's time is earlier than the hop before it, or implausibly late",
+    doc: include_str!("clock_skew.md"),
+    check,
+};
+
+fn check(ctx: &Context<'_, '_>, out: &mut Vec<Finding>) {
+    let skewed: Vec<_> = ctx.hops.iter().filter(|h| h.clock_skew).collect();
+    if skewed.is_empty() {
+        return;
+    }
+    let evidence = skewed
+        .iter()
+        .map(|h| {
+            let delay = h.delay_secs.unwrap_or_default();
+            let what = if delay < 0 { "before" } else { "after" };
+            format!(
+                "{} is stamped {} {what} hop #{}",
+                describe_hop(h),
+                crate::report::human_duration(delay.abs()),
+                h.index - 1
+            )
+        })
+        .collect();
+    let worst = skewed
+        .iter()
+        .filter_map(|h| h.delay_secs)
+        .map(i64::abs)
+        .max()
+        .unwrap_or(0);
+    out.push(Finding {
+        id: RULE.id,
+        severity: if worst > 300 { Severity::Warning } else { Severity::Info },
+        confidence: Confidence::High,
+        title: format!("clock skew on {} hop(s): times do not increase along the path", skewed.len()),
+        evidence,
+        fix: "Check NTP on the servers named in these hops (an admin's own servers: `w32tm /query /status` on Windows, \
+              `chronyc tracking` on Linux). Delays measured across these hops are unreliable; do not read them as queueing."
+            .into(),
+        hops: skewed.iter().map(|h| h.index).collect(),
+    });
+}

@@ -1,0 +1,287 @@
+//! Stamps: Microsoft's `X-MS-Exchange-*` / `X-Forefront-Antispam-Report` headers and
+//! `Authentication-Results`, decoded and attached to the hop and organisation that wrote them.
+//!
+//! Every instance is kept, in file order (newest first). A stamp belongs to the hop whose
+//! `Received` field is the nearest one below it. Its `view` says whose verdict it is: the
+//! receiving organisation's, an upstream organisation's (`-Untrusted`/`-Original` renames, or
+//! written before the message reached the receiving organisation), or unverified (no Microsoft or
+//! Exchange hop of the receiving organisation exists, so anyone could have written it).
+
+use crate::header::{Field, HeaderBlock, collapse_whitespace};
+use crate::hops::Hop;
+use serde::{Serialize, Serializer};
+
+/// Header names mxtrace decodes (ASCII case-insensitive), with their `-Untrusted`/`-Original` forms.
+pub const STAMP_NAMES: &[&str] = &[
+    "X-MS-Exchange-Organization-AuthAs",
+    "X-MS-Exchange-Organization-AuthSource",
+    "X-MS-Exchange-Organization-AuthMechanism",
+    "X-MS-Exchange-Organization-MessageDirectionality",
+    "X-MS-Exchange-Organization-SCL",
+    "X-MS-Exchange-Organization-Network-Message-Id",
+    "X-MS-Exchange-CrossTenant-AuthAs",
+    "X-MS-Exchange-CrossTenant-AuthSource",
+    "X-MS-Exchange-CrossTenant-FromEntityHeader",
+    "X-MS-Exchange-CrossTenant-Id",
+    "X-MS-Exchange-CrossTenant-Network-Message-Id",
+    "X-MS-Exchange-SkipListedInternetSender",
+    "X-MS-Exchange-ExternalOriginalInternetSender",
+    "X-MS-Exchange-Transport-CrossTenantHeadersStripped",
+    "X-CrossPremisesHeadersPromoted",
+    "X-OriginatorOrg",
+    "X-Forefront-Antispam-Report",
+    "Authentication-Results",
+];
+
+/// Whose view a stamp is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum View {
+    /// Written by the organisation that received the message last.
+    Recipient,
+    /// Written by an organisation the message passed through earlier.
+    Upstream,
+    /// No hop of the receiving organisation's Exchange exists: anyone could have written it.
+    Unverified,
+}
+
+/// One decoded stamp.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stamp {
+    /// The canonical name (from [`STAMP_NAMES`]), without any `-Untrusted`/`-Original` suffix.
+    pub name: &'static str,
+    /// The name as written in the message.
+    pub header: String,
+    /// The value, unfolded.
+    pub value: String,
+    /// Whose view it is.
+    pub view: View,
+    /// The hop it belongs to (1-based): the nearest `Received` below it, or for stamps filed below
+    /// every `Received` (as Exchange does) the entry hop; null when neither is known.
+    pub hop: Option<usize>,
+    /// Line of the header in the block.
+    pub line: usize,
+    /// Decoded `key: value` parts (for the antispam report, Authentication-Results, skip listing).
+    #[serde(serialize_with = "ser_pairs")]
+    pub decoded: Option<Vec<(String, String)>>,
+}
+
+impl Stamp {
+    /// A decoded part by key (ASCII case-insensitive).
+    pub fn part(&self, key: &str) -> Option<&str> {
+        self.decoded
+            .as_ref()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn ser_pairs<S: Serializer>(
+    pairs: &Option<Vec<(String, String)>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match pairs {
+        Some(pairs) => s.collect_map(pairs.iter().map(|(k, v)| (k, v))),
+        None => s.serialize_none(),
+    }
+}
+
+/// All stamps of a message, newest first.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(transparent)]
+pub struct Stamps(pub Vec<Stamp>);
+
+impl Stamps {
+    /// The receiving organisation's value of `name`: the newest instance with the recipient view.
+    pub fn recipient(&self, name: &str) -> Option<&Stamp> {
+        self.0
+            .iter()
+            .find(|s| s.view == View::Recipient && s.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Every instance of `name`, newest first.
+    pub fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Stamp> + 's {
+        self.0
+            .iter()
+            .filter(move |s| s.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Splits a header name into its canonical stamp name and whether it is an upstream rename.
+fn canonical(name: &str) -> Option<(&'static str, bool)> {
+    let (base, renamed) = if let Some(b) = strip_suffix_ci(name, "-Untrusted") {
+        (b, true)
+    } else if let Some(b) = strip_suffix_ci(name, "-Original") {
+        (b, true)
+    } else if let Some(b) = strip_prefix_ci(name, "Original-") {
+        (b, true)
+    } else {
+        (name, false)
+    };
+    STAMP_NAMES
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case(base))
+        .map(|n| (*n, renamed))
+}
+
+fn strip_suffix_ci<'n>(name: &'n str, suffix: &str) -> Option<&'n str> {
+    let split = name.len().checked_sub(suffix.len())?;
+    name.get(split..)
+        .filter(|t| t.eq_ignore_ascii_case(suffix))
+        .and_then(|_| name.get(..split))
+}
+
+fn strip_prefix_ci<'n>(name: &'n str, prefix: &str) -> Option<&'n str> {
+    name.get(..prefix.len())
+        .filter(|h| h.eq_ignore_ascii_case(prefix))
+        .and_then(|_| name.get(prefix.len()..))
+}
+
+/// Collects and decodes the stamps. `entry` is the 0-based entry hop of the receiving
+/// organisation (see [`crate::classify::entry_hop`]).
+pub fn collect(block: &HeaderBlock<'_>, hops: &[Hop<'_>], entry: Option<usize>) -> Stamps {
+    // Received field lines, newest first, to find the hop below each stamp.
+    let mut stamps = Vec::new();
+    for field in &block.fields {
+        let Some((name, renamed)) = canonical(field.name) else {
+            continue;
+        };
+        let below = hops
+            .iter()
+            .rev()
+            .find(|h| h.line > field.line)
+            .map(|h| h.index);
+        // Exchange files its own stamps at the bottom of the block, below every `Received`:
+        // those belong to the receiving organisation's entry hop.
+        let hop = below.or_else(|| entry.filter(|_| !renamed).map(|e| hops[e].index));
+        let view = if renamed {
+            View::Upstream
+        } else {
+            match (entry, hop) {
+                (None, _) => View::Unverified,
+                (Some(e), Some(h)) if h < hops[e].index => View::Upstream,
+                _ => View::Recipient,
+            }
+        };
+        stamps.push(decode(name, field, view, hop));
+    }
+    Stamps(stamps)
+}
+
+fn decode(name: &'static str, field: &Field<'_>, view: View, hop: Option<usize>) -> Stamp {
+    let value = field.unfolded();
+    let decoded = match name {
+        "X-Forefront-Antispam-Report" => Some(split_pairs(&value, ';', ':')),
+        "Authentication-Results" => Some(decode_auth_results(&value)),
+        "X-MS-Exchange-SkipListedInternetSender"
+        | "X-MS-Exchange-ExternalOriginalInternetSender" => Some(
+            split_pairs(&value, ';', '=')
+                .into_iter()
+                .map(|(k, v)| (k, v.trim_matches(['[', ']']).to_string()))
+                .collect(),
+        ),
+        _ => None,
+    };
+    Stamp {
+        name,
+        header: field.name.to_string(),
+        value,
+        view,
+        hop,
+        line: field.line,
+        decoded,
+    }
+}
+
+/// `k:v;k:v` (or `k=v;...`) into pairs; empty keys are dropped, duplicate keys kept.
+fn split_pairs(value: &str, separator: char, assign: char) -> Vec<(String, String)> {
+    value
+        .split(separator)
+        .filter_map(|part| {
+            let (k, v) = part.split_once(assign)?;
+            let k = k.trim();
+            (!k.is_empty()).then(|| (k.to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+/// Decodes the methods of an `Authentication-Results` value: `spf`, `dkim`, `dmarc`, `compauth`,
+/// `reason`, `action`, `smtp.mailfrom`, `header.d`, `header.from`, and `sender_ip`.
+pub fn decode_auth_results(value: &str) -> Vec<(String, String)> {
+    let text = collapse_whitespace(value);
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut push = |k: &str, v: &str| {
+        let v = v.trim_end_matches([';', ',', ')']);
+        if !v.is_empty() && !out.iter().any(|(key, _)| key == k) {
+            out.push((k.to_string(), v.to_string()));
+        }
+    };
+    let lower = text.to_ascii_lowercase();
+    if let Some(pos) = lower.find("sender ip is ") {
+        let ip = &text[pos + 13..];
+        push("sender_ip", ip.split([')', ' ']).next().unwrap_or(""));
+    }
+    let mut depth = 0i32;
+    for word in text.split([' ', ';']) {
+        let opens = word.matches('(').count() as i32;
+        let closes = word.matches(')').count() as i32;
+        let at_top = depth == 0 && !word.starts_with('(');
+        depth = (depth + opens - closes).max(0);
+        if !at_top {
+            continue;
+        }
+        if let Some((key, val)) = word.split_once('=') {
+            let key = key.to_ascii_lowercase();
+            match key.as_str() {
+                "spf" | "dkim" | "dmarc" | "compauth" | "reason" | "action" | "smtp.mailfrom"
+                | "header.d" | "header.from" | "arc" => push(&key, val),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_eop_authentication_results() {
+        let pairs = decode_auth_results(
+            "spf=pass (sender IP is 40.107.236.40)\r\n smtp.mailfrom=unicarpentry.onmicrosoft.com; dkim=pass (signature was\r\n verified) header.d=unicarpentry.onmicrosoft.com;dmarc=none action=none\r\n header.from=463719584197083889.com;compauth=fail reason=001",
+        );
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("spf"), Some("pass"));
+        assert_eq!(get("sender_ip"), Some("40.107.236.40"));
+        assert_eq!(get("smtp.mailfrom"), Some("unicarpentry.onmicrosoft.com"));
+        assert_eq!(get("dkim"), Some("pass"));
+        assert_eq!(get("dmarc"), Some("none"));
+        assert_eq!(get("header.from"), Some("463719584197083889.com"));
+        assert_eq!(get("compauth"), Some("fail"));
+        assert_eq!(get("reason"), Some("001"));
+    }
+
+    #[test]
+    fn renamed_headers_are_upstream() {
+        assert_eq!(
+            canonical("X-Forefront-Antispam-Report-Untrusted"),
+            Some(("X-Forefront-Antispam-Report", true))
+        );
+        assert_eq!(
+            canonical("x-ms-exchange-organization-authas"),
+            Some(("X-MS-Exchange-Organization-AuthAs", false))
+        );
+        assert_eq!(
+            canonical("Original-Authentication-Results"),
+            Some(("Authentication-Results", true))
+        );
+        assert_eq!(canonical("X-Mailer"), None);
+    }
+}

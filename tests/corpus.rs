@@ -1,0 +1,80 @@
+//! Every real captured header block in `../shared/corpus/phishing_pot` parses without a panic,
+//! and the hop count equals the number of `Received` fields. Files that are empty or have no
+//! header get the clear input error instead.
+
+use mxtrace::profile::Profile;
+use mxtrace::{Message, diagnose, input};
+use std::path::PathBuf;
+
+fn corpus() -> Option<Vec<PathBuf>> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/phishing_pot");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    Some(files)
+}
+
+/// Counts `Received:` fields independently of the library: lines of the header block that start
+/// with the field name.
+fn count_received(bytes: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(bytes);
+    text.lines()
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
+        .filter(|l| {
+            l.get(..9)
+                .is_some_and(|p| p.eq_ignore_ascii_case("received:"))
+        })
+        .count()
+}
+
+#[test]
+fn every_corpus_file_parses_and_hops_match_received_fields() {
+    let Some(files) = corpus() else {
+        panic!("corpus not found next to the repository: ../shared/corpus/phishing_pot");
+    };
+    assert!(
+        files.len() > 7000,
+        "expected the full corpus, found {}",
+        files.len()
+    );
+    let profile = Profile::default();
+    let (mut ok, mut refused, mut hops_total) = (0, 0, 0);
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        let raw = input::read_header_block(&bytes[..]).unwrap();
+        let expected = count_received(&bytes);
+        let message = match Message::from_bytes(&raw.bytes) {
+            Ok(m) => m,
+            Err(_) => {
+                refused += 1;
+                assert_eq!(
+                    expected,
+                    0,
+                    "{} refused but has Received fields",
+                    path.display()
+                );
+                continue;
+            }
+        };
+        match diagnose(&message, &profile) {
+            Ok(d) => {
+                ok += 1;
+                hops_total += d.hops.len();
+                assert_eq!(d.hops.len(), expected, "{}", path.display());
+                serde_json::to_string(&d).unwrap();
+            }
+            Err(_) => {
+                refused += 1;
+                assert_eq!(expected, 0, "{}", path.display());
+            }
+        }
+    }
+    eprintln!("corpus: {ok} diagnosed, {refused} refused with an input error, {hops_total} hops");
+    assert!(
+        refused <= 2,
+        "only the empty and the 47-byte file should be refused, got {refused}"
+    );
+}
