@@ -187,11 +187,16 @@ pub fn vendor_for_host(host: &str) -> Option<&'static Vendor> {
 
 /// Finds the vendor that stamps a header called `name`.
 pub fn vendor_for_header(name: &str) -> Option<&'static Vendor> {
-    VENDORS.iter().find(|v| {
-        v.header_prefixes
-            .iter()
-            .any(|p| name.len() >= p.len() && name[..p.len()].eq_ignore_ascii_case(p))
-    })
+    VENDORS
+        .iter()
+        .find(|v| v.header_prefixes.iter().any(|p| starts_with_ci(name, p)))
+}
+
+/// True when `text` starts with `prefix`, ASCII case-insensitive (safe on any UTF-8 boundary).
+pub fn starts_with_ci(text: &str, prefix: &str) -> bool {
+    text.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 /// True when `host` equals `suffix` or ends with `.suffix` (ASCII case-insensitive).

@@ -61,17 +61,6 @@ fn classify_side(
     (Role::Unknown, None, false)
 }
 
-/// True when two host names name the same server (first label compared, case-insensitive).
-fn same_server(a: Option<&str>, b: Option<&str>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => {
-            let first = |h: &str| h.split('.').next().unwrap_or(h).to_ascii_lowercase();
-            first(a) == first(b)
-        }
-        _ => false,
-    }
-}
-
 /// True when the hop is a client submission (MAPI, or HTTP from something that is not a server).
 fn is_client_submission(hop: &Hop<'_>) -> bool {
     hop.protocol
@@ -112,9 +101,10 @@ fn by_side(hop: &Hop<'_>, profile: &Profile) -> (Role, Option<&'static str>) {
             (Role::OnpremExchange, None)
         }
         Role::Unknown
-            if hop.protocol.as_deref().is_some_and(|p| {
-                p.len() >= 13 && p[..13].eq_ignore_ascii_case("Microsoft SMT")
-            }) =>
+            if hop
+                .protocol
+                .as_deref()
+                .is_some_and(|p| catalog::starts_with_ci(p, "Microsoft SMT")) =>
         {
             (Role::OnpremExchange, None)
         }
@@ -132,21 +122,6 @@ fn from_side(hops: &[Hop<'_>], i: usize, profile: &Profile) -> (Role, Option<&'s
     if host.is_none() && hop.from.ip.is_none() {
         return (Role::Unknown, None);
     }
-    // The previous hop received the message on the server now sending it: reuse its role.
-    if let Some(prev) = i.checked_sub(1).map(|p| &hops[p])
-        && prev.role != Role::Unknown
-        && (same_server(prev.by.host.as_deref(), host)
-            || same_server(prev.by.host.as_deref(), hop.from.rdns.as_deref()))
-    {
-        return (
-            prev.role,
-            if prev.role == Role::Gateway {
-                prev.vendor
-            } else {
-                None
-            },
-        );
-    }
     let (mut role, vendor, provider) = classify_side(host, hop.from.ip, profile);
     // A HELO claiming Microsoft from a public address outside Microsoft's ranges is not Microsoft.
     if role.is_microsoft()
@@ -155,13 +130,22 @@ fn from_side(hops: &[Hop<'_>], i: usize, profile: &Profile) -> (Role, Option<&'s
         && !catalog::is_microsoft_smtp_ip(ip)
         && !catalog::is_microsoft_internal_ip(ip)
     {
-        role = Role::Internet;
+        role = Role::Unknown;
     }
-    match role {
-        Role::Gateway if provider => (Role::Internet, None),
-        Role::Gateway => (role, vendor),
-        Role::Unknown => (Role::Internet, None),
-        other => (other, None),
+    if role == Role::Gateway && provider {
+        role = Role::Unknown;
+    }
+    if role != Role::Unknown {
+        return (role, vendor.filter(|_| role == Role::Gateway));
+    }
+    // Nothing specific in the name or address: the server that received the previous hop is the
+    // one sending this one (it may HELO with a public name, e.g. `mail.contoso.com`).
+    match i.checked_sub(1).map(|p| &hops[p]) {
+        Some(prev) if prev.role != Role::Unknown => (
+            prev.role,
+            prev.vendor.filter(|_| prev.role == Role::Gateway),
+        ),
+        _ => (Role::Internet, None),
     }
 }
 
@@ -228,10 +212,11 @@ fn attribute_gateway_headers(hops: &mut [Hop<'_>], block: &HeaderBlock<'_>) {
 }
 
 /// The hop (0-based) where the message entered the receiving organisation: the newest hop into an
-/// EOP frontend from outside Microsoft's cloud, else the newest hop into on-premises Exchange from
-/// outside it.
+/// EOP frontend from outside Microsoft's cloud; else the newest hop into on-premises Exchange from
+/// outside it; else, for mail that never left the organisation, the oldest hop into Exchange.
 pub fn entry_hop(hops: &[Hop<'_>]) -> Option<usize> {
     let outside_cloud = |r: Role| !matches!(r, Role::EopFrontend | Role::Exo);
+    let exchange = |r: Role| matches!(r, Role::OnpremExchange | Role::EopFrontend | Role::Exo);
     hops.iter()
         .rposition(|h| h.role == Role::EopFrontend && outside_cloud(h.from_role))
         .or_else(|| {
@@ -243,6 +228,7 @@ pub fn entry_hop(hops: &[Hop<'_>]) -> Option<usize> {
                     )
             })
         })
+        .or_else(|| hops.iter().position(|h| exchange(h.role)))
 }
 
 /// The path as role labels, oldest first, consecutive repeats collapsed

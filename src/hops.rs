@@ -5,6 +5,7 @@
 //! the `by` IP, the protocol as written (`Microsoft SMTP Server`, `mapi`), `via`, Exchange 2013's
 //! bare `(TLS)`, IPv6 zone ids, comment-only (qmail) fields and dates written without a `;`.
 
+use crate::catalog::starts_with_ci;
 use crate::header::{HeaderBlock, collapse_whitespace};
 use crate::net::parse_ip;
 use chrono::{DateTime, TimeZone, Utc};
@@ -406,7 +407,7 @@ fn fill_gaps<'t>(text: &'t str, hop: &mut Hop<'t>) {
         hop.from = FromSide::default();
     }
     if let Some(from) = clauses.from {
-        if from.len() >= 19 && from[..19].eq_ignore_ascii_case("mail pickup service") {
+        if starts_with_ci(from, "mail pickup service") {
             hop.from = FromSide::default();
             hop.protocol = Some(Cow::Borrowed("pickup"));
         } else if hop.from.ip.is_none() {
@@ -438,18 +439,13 @@ fn fill_gaps<'t>(text: &'t str, hop: &mut Hop<'t>) {
     if let Some(with) = clauses.with {
         let before_comment = with.split('(').next().unwrap_or("").trim();
         let mut words = before_comment.split_ascii_whitespace();
-        let protocol: Option<Cow<'t, str>> = match words.next() {
+        let protocol = match words.next() {
             // Exchange: `Microsoft SMTP Server`, `Microsoft SMTPSVC`, possibly folded mid-clause.
             Some(first) if first.eq_ignore_ascii_case("Microsoft") => {
-                let joined = std::iter::once(first)
-                    .chain(words.take(2))
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                Some(if before_comment.starts_with(&joined) {
-                    Cow::Borrowed(&before_comment[..joined.len()])
-                } else {
-                    Cow::Owned(joined)
-                })
+                let end = words.take(2).last().map_or(first.len(), |w| {
+                    w.as_ptr() as usize + w.len() - before_comment.as_ptr() as usize
+                });
+                Some(tidy(&before_comment[..end]))
             }
             Some(first) => Some(Cow::Borrowed(first)),
             None => None,
@@ -466,12 +462,22 @@ fn fill_gaps<'t>(text: &'t str, hop: &mut Hop<'t>) {
     }
     if let Some(via) = clauses.via {
         let via = via.split('(').next().unwrap_or("").trim();
-        hop.via = (!via.is_empty()).then_some(Cow::Borrowed(via));
+        hop.via = (!via.is_empty()).then(|| tidy(via));
     }
     if hop.time.is_none() {
         hop.time = iso_date(clauses.date.unwrap_or(text)).or_else(|| iso_date(text));
     }
     hop.exchange = exchange_product(hop.id.as_deref(), hop.protocol.as_deref());
+}
+
+/// Borrows `text` when it is already single-spaced, else collapses its folding into an owned copy.
+fn tidy(text: &str) -> Cow<'_, str> {
+    let folded = text.contains(['\r', '\n', '\t']) || text.contains("  ");
+    if folded {
+        Cow::Owned(collapse_whitespace(text))
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// The first token of `text` that parses as an IP address.
@@ -506,8 +512,8 @@ fn iso_date(text: &str) -> Option<DateTime<Utc>> {
 /// Names the Exchange product from an `id` that is an Exchange build (`15.20.9298.8`, `15.02.1544.014`).
 fn exchange_product(id: Option<&str>, protocol: Option<&str>) -> Option<&'static str> {
     let protocol = protocol?;
-    let exchange_protocol = protocol.len() >= 9 && protocol[..9].eq_ignore_ascii_case("Microsoft")
-        || protocol.eq_ignore_ascii_case("mapi");
+    let exchange_protocol =
+        starts_with_ci(protocol, "Microsoft") || protocol.eq_ignore_ascii_case("mapi");
     if !exchange_protocol {
         return None;
     }
