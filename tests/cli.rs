@@ -1,0 +1,167 @@
+//! The `mxtrace` binary as a user runs it: exit codes, stdout/stderr, colour and stdin.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn mxtrace(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mxtrace"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    // mxtrace stops reading after the header block, so a large body may meet a closed pipe.
+    let _ = input.write_all(stdin.unwrap_or_default());
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn diagnose_text_on_a_sample_exits_zero() {
+    let out = mxtrace(&["diagnose", "samples/headers/mimecast-to-eop.eml"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("Path: internet -> gateway:mimecast -> eop-frontend -> exo"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
+}
+
+#[test]
+fn json_is_valid_and_has_the_contract_keys() {
+    let out = mxtrace(
+        &[
+            "diagnose",
+            "samples/headers/exo-inbound-from-gmail.eml",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["hops", "path", "stamps", "findings", "notes"] {
+        assert!(value.get(key).is_some(), "missing {key}");
+    }
+    let hop = &value["hops"][1];
+    for key in [
+        "index",
+        "from",
+        "by",
+        "protocol",
+        "tls",
+        "id",
+        "for",
+        "time",
+        "delay_secs",
+        "role",
+        "vendor",
+    ] {
+        assert!(hop.get(key).is_some(), "hop missing {key}");
+    }
+    assert_eq!(hop["from"]["ip"], "209.85.208.43");
+    assert_eq!(hop["time"], "2025-11-04T10:12:09Z");
+    assert!(
+        hop["for"].is_null(),
+        "missing values are null, never empty strings"
+    );
+}
+
+#[test]
+fn stdin_dash_reads_pasted_headers() {
+    let paste = std::fs::read("samples/headers/outlook-paste-broken-folding.txt").unwrap();
+    let out = mxtrace(&["diagnose", "-", "--format", "json"], Some(&paste));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["hops"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn empty_binary_and_headerless_input_give_one_error_line_and_exit_2() {
+    for (input, expected) in [
+        (&b""[..], "input is empty"),
+        (&b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"[..], "looks binary"),
+        (
+            &b"just some words\nand more words\n"[..],
+            "no header fields",
+        ),
+    ] {
+        let out = mxtrace(&["diagnose", "-"], Some(input));
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn missing_file_is_an_input_error() {
+    let out = mxtrace(&["diagnose", "no/such/file.eml"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no/such/file.eml"));
+}
+
+#[test]
+fn fail_on_sets_exit_code_one() {
+    // Hops with times going backwards: a path.clock-skew finding (warning, skew above 5 minutes).
+    let skewed = b"Received: from b.example (b.example [192.0.2.2]) by c.example with ESMTP; Tue, 4 Nov 2025 10:00:00 +0000\r\n\
+Received: from a.example (a.example [192.0.2.1]) by b.example with ESMTP; Tue, 4 Nov 2025 11:00:00 +0000\r\n\r\n";
+    let out = mxtrace(&["diagnose", "-", "--fail-on", "warning"], Some(skewed));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("path.clock-skew"));
+    let out = mxtrace(&["diagnose", "-"], Some(skewed));
+    assert_eq!(out.status.code(), Some(0), "default --fail-on is critical");
+}
+
+#[test]
+fn colour_only_when_asked_and_never_with_no_color() {
+    let out = mxtrace(
+        &[
+            "--color",
+            "always",
+            "diagnose",
+            "samples/headers/mimecast-to-eop.eml",
+        ],
+        None,
+    );
+    assert!(text(&out.stdout).contains('\x1b'));
+    let out = Command::new(env!("CARGO_BIN_EXE_mxtrace"))
+        .args([
+            "--color",
+            "always",
+            "diagnose",
+            "samples/headers/mimecast-to-eop.eml",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!text(&out.stdout).contains('\x1b'));
+}
+
+#[test]
+fn large_body_is_not_read() {
+    let mut message = std::fs::read("samples/headers/exo-inbound-from-gmail.eml").unwrap();
+    message.extend(std::iter::repeat_n(b'x', 8 * 1024 * 1024));
+    let out = mxtrace(&["diagnose", "-", "--format", "json"], Some(&message));
+    assert_eq!(out.status.code(), Some(0));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        value["notes"]
+            .to_string()
+            .contains("only the header block was read")
+    );
+}
