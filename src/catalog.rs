@@ -52,11 +52,16 @@ pub fn is_eop_frontend_label(label: &str) -> bool {
     if contains(b"PEPF") || contains(b"EPF0") {
         return true;
     }
-    // Legacy frontends: `<site><n><REGION><nn>FT<nnn>`, e.g. BN8NAM11FT066, VI1EUR04FT029.
-    let len = upper.len();
-    len > 5
-        && upper[len - 5..len - 3].eq_ignore_ascii_case(b"FT")
-        && upper[len - 3..].iter().all(u8::is_ascii_digit)
+    // Legacy frontends: `<site><n><REGION><nn>FT<nnn>`, e.g. BN8NAM11FT066, SN1NAM02FT0029.
+    let digits = upper
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let before = upper.len() - digits;
+    (3..=4).contains(&digits)
+        && before >= 4
+        && upper[before - 2..before].eq_ignore_ascii_case(b"FT")
 }
 
 /// What a third-party vendor is, for deciding whether its hop is a gateway of the recipient.
@@ -227,7 +232,12 @@ fn parse_all(list: &[&str]) -> Vec<Cidr> {
 
 /// True when `ip` is in Exchange Online's published (or observed) SMTP sending ranges.
 pub fn is_microsoft_smtp_ip(ip: IpAddr) -> bool {
-    SMTP_RANGES.iter().any(|c| c.contains(ip))
+    microsoft_range_of(ip).is_some()
+}
+
+/// The Exchange Online SMTP range that contains `ip`, for evidence lines.
+pub fn microsoft_range_of(ip: IpAddr) -> Option<Cidr> {
+    SMTP_RANGES.iter().find(|c| c.contains(ip)).copied()
 }
 
 /// True when `ip` is one of Microsoft's service-internal addresses.
@@ -268,7 +278,13 @@ mod tests {
         ] {
             assert!(is_eop_frontend_label(label), "{label}");
         }
-        for label in ["DU2PR04CA0240", "SN7PR20MB6346", "FT0"] {
+        for label in [
+            "DU2PR04CA0240",
+            "SN7PR20MB6346",
+            "FT0",
+            "FT123",
+            "SOFT12345",
+        ] {
             assert!(!is_eop_frontend_label(label), "{label}");
         }
     }

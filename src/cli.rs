@@ -1,7 +1,7 @@
 //! The command line: every flag is defined here, and each subcommand is wired to the library.
 
-use clap::{Parser, Subcommand, ValueEnum};
-use mxtrace::profile::Profile;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use mxtrace::profile::{MxTarget, Profile, ProfileFile};
 use mxtrace::report::text::Style;
 use mxtrace::rules::Severity;
 use mxtrace::{Message, input, report};
@@ -42,9 +42,53 @@ enum Format {
     Json,
 }
 
+/// The organisation profile as flags; they override `--profile`.
+#[derive(Debug, Args)]
+struct ProfileArgs {
+    /// Organisation profile (TOML); `mxtrace profile init` writes a template.
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+    /// Accepted domain (repeatable).
+    #[arg(long = "domain", value_name = "DOMAIN")]
+    domains: Vec<String>,
+    /// Where the MX record points.
+    #[arg(long, value_enum)]
+    mx: Option<MxTarget>,
+    /// Gateway in front of the organisation: vendor name, host suffix or CIDR (repeatable).
+    #[arg(long = "gateway", value_name = "G")]
+    gateways: Vec<String>,
+    /// On-premises Exchange: host suffix or CIDR (repeatable).
+    #[arg(long = "onprem", value_name = "H")]
+    onprem: Vec<String>,
+    /// Tenant: name.onmicrosoft.com or tenant id.
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Centralized mail transport is on.
+    #[arg(long)]
+    centralized_transport: bool,
+}
+
+impl ProfileArgs {
+    fn load(self) -> Result<Profile, mxtrace::profile::ProfileError> {
+        let file = match &self.profile {
+            Some(path) => ProfileFile::load(path)?,
+            None => ProfileFile::default(),
+        };
+        let flags = ProfileFile {
+            domains: self.domains,
+            mx: self.mx,
+            gateways: self.gateways,
+            onprem: self.onprem,
+            tenant: self.tenant,
+            centralized_transport: self.centralized_transport,
+        };
+        Ok(file.override_with(flags).into_profile())
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Diagnose one message: hops, roles, Exchange stamps, findings.
+    /// Diagnose one message: hops, roles, Exchange stamps, topology, findings.
     Diagnose {
         /// A message (.eml) or pasted header text; `-` reads standard input.
         input: PathBuf,
@@ -54,6 +98,27 @@ enum Command {
         /// Exit with 1 when a finding is at or above this severity.
         #[arg(long, value_enum, default_value_t = Severity::Critical)]
         fail_on: Severity,
+        #[command(flatten)]
+        profile: ProfileArgs,
+    },
+    /// List every rule with its id and summary.
+    Rules,
+    /// Print a rule's documentation.
+    Explain {
+        /// Rule id, e.g. bypass.tenant-to-tenant.
+        id: String,
+    },
+    /// Organisation profile helpers.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ProfileCommand {
+    /// Write a commented profile template (to stdout, or to FILE when given; never overwrites).
+    Init {
+        /// Where to write it.
+        file: Option<PathBuf>,
     },
 }
 
@@ -71,7 +136,47 @@ pub fn run() -> i32 {
             input,
             format,
             fail_on,
-        } => diagnose(&input, format, fail_on, Style { color }),
+            profile,
+        } => match profile.load() {
+            Ok(profile) => diagnose(&input, &profile, format, fail_on, Style { color }),
+            Err(e) => fail(e),
+        },
+        Command::Rules => {
+            let width = mxtrace::rules::RULES
+                .iter()
+                .map(|r| r.id.len())
+                .max()
+                .unwrap_or(0);
+            for rule in mxtrace::rules::RULES {
+                println!("{:width$}  {}", rule.id, rule.title);
+            }
+            EXIT_CLEAN
+        }
+        Command::Explain { id } => match mxtrace::rules::rule(&id) {
+            Some(rule) => {
+                print!("{}", rule.doc);
+                EXIT_CLEAN
+            }
+            None => fail(format_args!("no rule `{id}`; `mxtrace rules` lists them")),
+        },
+        Command::Profile(ProfileCommand::Init { file: None }) => {
+            print!("{}", mxtrace::profile::TEMPLATE);
+            EXIT_CLEAN
+        }
+        Command::Profile(ProfileCommand::Init { file: Some(path) }) => {
+            let written = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .and_then(|mut f| f.write_all(mxtrace::profile::TEMPLATE.as_bytes()));
+            match written {
+                Ok(()) => {
+                    eprintln!("wrote {}", path.display());
+                    EXIT_CLEAN
+                }
+                Err(e) => fail(format_args!("cannot write {}: {e}", path.display())),
+            }
+        }
     }
 }
 
@@ -80,7 +185,13 @@ fn fail(message: impl std::fmt::Display) -> i32 {
     EXIT_ERROR
 }
 
-fn diagnose(path: &std::path::Path, format: Format, fail_on: Severity, style: Style) -> i32 {
+fn diagnose(
+    path: &std::path::Path,
+    profile: &Profile,
+    format: Format,
+    fail_on: Severity,
+    style: Style,
+) -> i32 {
     let raw = match input::read_path(path) {
         Ok(raw) => raw,
         Err(e) => return fail(e),
@@ -98,7 +209,7 @@ fn diagnose(path: &std::path::Path, format: Format, fail_on: Severity, style: St
             input::MAX_HEADER_BYTES
         ));
     }
-    let diagnosis = match mxtrace::diagnose(&message, &Profile::default()) {
+    let diagnosis = match mxtrace::diagnose(&message, profile) {
         Ok(d) => d,
         Err(e) => return fail(format_args!("{}: {e}", path.display())),
     };

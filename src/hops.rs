@@ -273,13 +273,31 @@ pub fn parse_received(text: &str, line: usize) -> Hop<'_> {
             version: Cow::Borrowed(tls_name(v)),
             cipher: r.tls_cipher.as_ref().map(|c| borrow_in(text, c)),
         });
-        hop.time = r
-            .date
-            .as_ref()
-            .and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single());
+        hop.time = r.date.as_ref().and_then(utc);
     }
     fill_gaps(text, &mut hop);
     hop
+}
+
+/// Converts a parsed date to UTC.
+fn utc(date: &mail_parser::DateTime) -> Option<DateTime<Utc>> {
+    Utc.timestamp_opt(date.to_timestamp(), 0).single()
+}
+
+/// True when the date clause writes its year with two digits (`Thu, 07 Sep 23 14:07:33`).
+fn two_digit_year(date: &str) -> bool {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let mut words = date.split_ascii_whitespace();
+    while let Some(word) = words.next() {
+        if MONTHS.iter().any(|m| word.eq_ignore_ascii_case(m)) {
+            return words
+                .next()
+                .is_some_and(|y| y.len() == 2 && y.bytes().all(|b| b.is_ascii_digit()));
+        }
+    }
+    false
 }
 
 /// Returns `value` as a slice of `text` when it is one (mail-parser borrows), else owned.
@@ -466,6 +484,13 @@ fn fill_gaps<'t>(text: &'t str, hop: &mut Hop<'t>) {
     }
     if hop.time.is_none() {
         hop.time = iso_date(clauses.date.unwrap_or(text)).or_else(|| iso_date(text));
+    }
+    // RFC 5322 §4.3: a two-digit year 00-49 is 20xx (mail-parser reads every two-digit year as 19xx).
+    if let Some(time) = hop.time
+        && chrono::Datelike::year(&time) < 1950
+        && clauses.date.is_some_and(two_digit_year)
+    {
+        hop.time = time.checked_add_months(chrono::Months::new(1200));
     }
     hop.exchange = exchange_product(hop.id.as_deref(), hop.protocol.as_deref());
 }

@@ -10,10 +10,12 @@ pub mod header;
 pub mod hops;
 pub mod input;
 pub mod net;
+pub mod org;
 pub mod profile;
 pub mod report;
 pub mod rules;
 pub mod stamps;
+pub mod topology;
 
 use header::HeaderBlock;
 use hops::Hop;
@@ -23,6 +25,7 @@ use rules::Finding;
 use serde::Serialize;
 use stamps::Stamps;
 use std::borrow::Cow;
+use topology::Topology;
 
 /// One message's header text, decoded, with what decoding noticed.
 #[derive(Debug)]
@@ -54,12 +57,16 @@ pub struct Diagnosis<'a> {
     pub path: Vec<String>,
     /// 1-based hop where the message entered the receiving organisation.
     pub entry_hop: Option<usize>,
+    /// The mail-flow scenario the path shows.
+    pub topology: Topology,
     /// Microsoft stamps and authentication results, newest first.
     pub stamps: Stamps,
     /// Findings, worst first.
     pub findings: Vec<Finding>,
-    /// What was repaired or assumed while reading the input.
+    /// What was repaired or noticed while reading the input.
     pub notes: Vec<String>,
+    /// What mxtrace assumed about the organisation, and what would change a verdict.
+    pub assumptions: Vec<String>,
 }
 
 impl Diagnosis<'_> {
@@ -79,13 +86,19 @@ pub fn diagnose<'m>(
     classify::classify(&mut hops, &block, profile);
     let entry = classify::entry_hop(&hops);
     let stamps = stamps::collect(&block, &hops, entry);
-    let findings = rules::run(&rules::Context {
+    let topology = topology::detect(&hops, entry);
+    let mut assumptions = Vec::new();
+    let org = org::infer(profile, &block, &hops, entry, &stamps, &mut assumptions);
+    let outcome = rules::run(&rules::Context {
         hops: &hops,
         block: &block,
         stamps: &stamps,
         entry,
         profile,
+        org: &org,
+        topology,
     });
+    assumptions.extend(outcome.assumptions);
     let mut notes = message.notes.clone();
     notes.extend(block.notes.iter().cloned());
     if hops.is_empty() {
@@ -94,9 +107,11 @@ pub fn diagnose<'m>(
     Ok(Diagnosis {
         path: classify::path(&hops),
         entry_hop: entry.map(|e| e + 1),
+        topology,
         hops,
         stamps,
-        findings,
+        findings: outcome.findings,
         notes,
+        assumptions,
     })
 }

@@ -4,6 +4,7 @@
 
 use mxtrace::profile::Profile;
 use mxtrace::{Message, diagnose, input};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 fn corpus() -> Option<Vec<PathBuf>> {
@@ -77,4 +78,57 @@ fn every_corpus_file_parses_and_hops_match_received_fields() {
         refused <= 2,
         "only the empty and the 47-byte file should be refused, got {refused}"
     );
+}
+
+/// Finding counts per rule over the corpus, printed so a change in them is seen in the test log.
+/// The corpus holds no hybrid mail, so `auth.*` must report nothing; without a profile no bypass
+/// may be claimed.
+#[test]
+fn rule_counts_over_the_corpus() {
+    let files = corpus().expect("corpus not found next to the repository");
+    let profile = Profile::default();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut topologies: BTreeMap<&str, usize> = BTreeMap::new();
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        let raw = input::read_header_block(&bytes[..]).unwrap();
+        let Ok(message) = Message::from_bytes(&raw.bytes) else {
+            continue;
+        };
+        let Ok(d) = diagnose(&message, &profile) else {
+            continue;
+        };
+        *topologies.entry(d.topology.id).or_default() += 1;
+        for finding in &d.findings {
+            *counts
+                .entry(format!("{} ({})", finding.id, finding.severity.as_str()))
+                .or_default() += 1;
+            assert!(
+                !finding.id.starts_with("auth."),
+                "{}: {} on a corpus with no hybrid mail",
+                path.display(),
+                finding.id
+            );
+            assert!(
+                !finding.id.starts_with("bypass."),
+                "{}: {} claimed without a profile",
+                path.display(),
+                finding.id
+            );
+            assert!(
+                !finding.evidence.is_empty() && !finding.fix.is_empty(),
+                "{}: {} lacks evidence or fix",
+                path.display(),
+                finding.id
+            );
+        }
+    }
+    eprintln!("findings per rule over {} corpus files:", files.len());
+    for (rule, n) in &counts {
+        eprintln!("  {rule:50} {n}");
+    }
+    eprintln!("topologies:");
+    for (id, n) in &topologies {
+        eprintln!("  {id:50} {n}");
+    }
 }

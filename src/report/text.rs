@@ -98,17 +98,77 @@ pub fn write(out: &mut dyn Write, d: &Diagnosis<'_>, style: Style) -> io::Result
     if !d.path.is_empty() {
         writeln!(out, "Path: {}", d.path.join(" -> "))?;
     }
+    writeln!(out, "Topology: {} ({})", d.topology.name, d.topology.id)?;
     writeln!(out)?;
+    write_diagram(out, d)?;
     write_hops(out, d, style)?;
     write_stamps(out, d, style)?;
     write_findings(out, d, style)?;
-    if !d.notes.is_empty() {
-        writeln!(out, "\n{}", style.bold("Notes"))?;
-        for note in &d.notes {
-            writeln!(out, "  - {note}")?;
+    for (title, lines) in [("Assumptions", &d.assumptions), ("Notes", &d.notes)] {
+        if !lines.is_empty() {
+            writeln!(out, "\n{}", style.bold(title))?;
+            for line in lines {
+                writeln!(out, "  - {line}")?;
+            }
         }
     }
     Ok(())
+}
+
+/// The path as boxes and arrows; an arrow says `tls` or `plain` for the hop that crossed it,
+/// and a box on a finding's hop is marked `!`.
+fn write_diagram(out: &mut dyn Write, d: &Diagnosis<'_>) -> io::Result<()> {
+    // Nodes: (label, hop that led into it).
+    let mut nodes: Vec<(String, Option<&Hop<'_>>)> = Vec::new();
+    for hop in &d.hops {
+        let from_vendor = (hop.from_role == Role::Gateway)
+            .then_some(hop.vendor)
+            .flatten();
+        let by_vendor = (hop.role == Role::Gateway).then_some(hop.vendor).flatten();
+        for (role, vendor, via) in [
+            (hop.from_role, from_vendor, None),
+            (hop.role, by_vendor, Some(hop)),
+        ] {
+            let label = role_label(role, vendor);
+            if role == Role::Unknown || nodes.last().is_some_and(|(l, _)| *l == label) {
+                continue;
+            }
+            nodes.push((label, via.filter(|_| !nodes.is_empty())));
+        }
+    }
+    if nodes.len() < 2 {
+        return Ok(());
+    }
+    let flagged: Vec<usize> = d
+        .findings
+        .iter()
+        .flat_map(|f| f.hops.iter().copied())
+        .collect();
+    let mut top = String::new();
+    let mut middle = String::new();
+    let mut bottom = String::new();
+    for (i, (label, via)) in nodes.iter().enumerate() {
+        if i > 0 {
+            let arrow = match via.map(|h| h.tls.is_some()) {
+                Some(true) => " --tls--> ",
+                Some(false) => " -plain-> ",
+                None => " -------> ",
+            };
+            top.push_str(&" ".repeat(arrow.len()));
+            middle.push_str(arrow);
+            bottom.push_str(&" ".repeat(arrow.len()));
+        }
+        let mark = if via.is_some_and(|h| flagged.contains(&h.index)) {
+            "!"
+        } else {
+            ""
+        };
+        let text = format!(" {label}{mark} ");
+        top.push_str(&format!("+{}+", "-".repeat(text.len())));
+        middle.push_str(&format!("|{text}|"));
+        bottom.push_str(&format!("+{}+", "-".repeat(text.len())));
+    }
+    writeln!(out, "{top}\n{middle}\n{bottom}\n")
 }
 
 fn write_hops(out: &mut dyn Write, d: &Diagnosis<'_>, style: Style) -> io::Result<()> {

@@ -1,6 +1,6 @@
 #![doc = include_str!("clock_skew.md")]
 
-use super::{Confidence, Context, Finding, Rule, Severity, describe_hop};
+use super::{Confidence, Context, Finding, Outcome, Rule, Severity, describe_hop};
 
 /// `path.clock-skew`.
 pub const RULE: Rule = Rule {
@@ -10,7 +10,7 @@ pub const RULE: Rule = Rule {
     check,
 };
 
-fn check(ctx: &Context<'_, '_>, out: &mut Vec<Finding>) {
+fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     let skewed: Vec<_> = ctx.hops.iter().filter(|h| h.clock_skew).collect();
     if skewed.is_empty() {
         return;
@@ -34,7 +34,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Finding>) {
         .map(i64::abs)
         .max()
         .unwrap_or(0);
-    out.push(Finding {
+    out.findings.push(Finding {
         id: RULE.id,
         severity: if worst > 300 { Severity::Warning } else { Severity::Info },
         confidence: Confidence::High,

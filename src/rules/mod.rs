@@ -4,11 +4,21 @@
 
 use crate::header::HeaderBlock;
 use crate::hops::Hop;
+use crate::org::Org;
 use crate::profile::Profile;
 use crate::stamps::Stamps;
+use crate::topology::Topology;
 use serde::Serialize;
 
+mod auth_internal_lost;
+mod bypass_direct_to_eop;
+mod bypass_direct_to_onprem;
+mod bypass_tenant_to_tenant;
 mod clock_skew;
+mod enhanced_filtering_missing;
+mod path_loop;
+mod plaintext_hop;
+mod stamps_forged;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
@@ -77,6 +87,40 @@ pub struct Context<'d, 'a> {
     pub entry: Option<usize>,
     /// The organisation profile.
     pub profile: &'d Profile,
+    /// The receiving organisation, from the profile or inferred.
+    pub org: &'d Org,
+    /// The mail-flow scenario the path shows.
+    pub topology: Topology,
+}
+
+impl<'a> Context<'_, 'a> {
+    /// The entry hop, if any.
+    pub fn entry_hop(&self) -> Option<&Hop<'a>> {
+        self.entry.and_then(|e| self.hops.get(e))
+    }
+
+    /// `Name: value` of the receiving organisation's stamp, for evidence lines.
+    pub fn stamp_evidence(&self, name: &str) -> Option<String> {
+        self.stamps
+            .recipient(name)
+            .map(|s| format!("{}: {}", s.header, s.value))
+    }
+
+    /// The connecting IP EOP recorded (`CIP` of the receiving organisation's antispam report).
+    pub fn cip(&self) -> Option<&str> {
+        self.stamps
+            .recipient("X-Forefront-Antispam-Report")?
+            .part("CIP")
+    }
+}
+
+/// What the rules produce for one message.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Findings.
+    pub findings: Vec<Finding>,
+    /// What the rules assumed, or what would turn an observation into a finding.
+    pub assumptions: Vec<String>,
 }
 
 /// A rule: its id, title, documentation and check.
@@ -88,12 +132,22 @@ pub struct Rule {
     pub title: &'static str,
     /// Markdown documentation (What it detects / Why it matters / Evidence / Fix).
     pub doc: &'static str,
-    /// Appends findings for one message.
-    pub check: fn(&Context<'_, '_>, &mut Vec<Finding>),
+    /// Appends findings (and assumptions) for one message.
+    pub check: fn(&Context<'_, '_>, &mut Outcome),
 }
 
 /// Every rule, in report order.
-pub static RULES: &[Rule] = &[clock_skew::RULE];
+pub static RULES: &[Rule] = &[
+    bypass_tenant_to_tenant::RULE,
+    bypass_direct_to_eop::RULE,
+    bypass_direct_to_onprem::RULE,
+    auth_internal_lost::RULE,
+    enhanced_filtering_missing::RULE,
+    stamps_forged::RULE,
+    clock_skew::RULE,
+    path_loop::RULE,
+    plaintext_hop::RULE,
+];
 
 /// Looks a rule up by id.
 pub fn rule(id: &str) -> Option<&'static Rule> {
@@ -101,13 +155,15 @@ pub fn rule(id: &str) -> Option<&'static Rule> {
 }
 
 /// Runs every rule; findings come out worst first, then in rule order.
-pub fn run(ctx: &Context<'_, '_>) -> Vec<Finding> {
-    let mut findings = Vec::new();
+pub fn run(ctx: &Context<'_, '_>) -> Outcome {
+    let mut outcome = Outcome::default();
     for rule in RULES {
-        (rule.check)(ctx, &mut findings);
+        (rule.check)(ctx, &mut outcome);
     }
-    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    findings
+    outcome
+        .findings
+        .sort_by_key(|f| std::cmp::Reverse(f.severity));
+    outcome
 }
 
 /// `#3 host [ip] -> host` describing one hop for evidence lines.
@@ -123,4 +179,18 @@ pub fn describe_hop(hop: &Hop<'_>) -> String {
         hop.from_label(),
         hop.by_label()
     )
+}
+
+/// The profile's gateways as one label (`mimecast`, `mimecast, 203.0.113.0/24`).
+pub fn gateway_label(profile: &Profile) -> String {
+    if profile.gateways.is_empty() {
+        "not named in the profile".into()
+    } else {
+        profile
+            .gateways
+            .iter()
+            .map(|g| g.label())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }

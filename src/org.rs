@@ -1,0 +1,152 @@
+//! Org: what the message itself says about the receiving organisation, used when the profile is
+//! silent (recipient domains, the tenant that stamped it). Everything inferred is listed as an
+//! assumption in the report.
+
+use crate::header::HeaderBlock;
+use crate::hops::Hop;
+use crate::profile::Profile;
+use crate::stamps::Stamps;
+
+/// Where the organisation's domains came from, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum DomainSource {
+    /// The profile (`--domain`, `domains = [...]`).
+    Profile,
+    /// Envelope recipients (`for` clauses at or after the entry hop).
+    Envelope,
+    /// `To`/`Cc`/`Delivered-To` headers, which the sender writes.
+    Headers,
+    /// Nothing to go on.
+    #[default]
+    None,
+}
+
+/// The receiving organisation as the rules see it.
+#[derive(Debug, Clone, Default)]
+pub struct Org {
+    /// Accepted domains: the profile's, else the recipients' domains.
+    pub domains: Vec<String>,
+    /// Where `domains` came from.
+    pub source: DomainSource,
+    /// Tenant id that stamped the message as its recipient (`X-MS-Exchange-CrossTenant-Id`).
+    pub tenant_id: Option<String>,
+}
+
+impl Org {
+    /// True when `domain` is (a subdomain of) one of the organisation's domains.
+    pub fn owns(&self, domain: &str) -> bool {
+        self.domains
+            .iter()
+            .any(|d| crate::catalog::host_has_suffix(domain, d))
+    }
+
+    /// True when the host name lies under one of the organisation's domains.
+    pub fn owns_host(&self, host: Option<&str>) -> bool {
+        host.is_some_and(|h| self.owns(h))
+    }
+
+    /// Like [`Org::owns_host`], but only with domains a sender cannot choose (profile, envelope).
+    pub fn surely_owns_host(&self, host: Option<&str>) -> bool {
+        self.source <= DomainSource::Envelope && self.owns_host(host)
+    }
+}
+
+/// The domain of an address such as `Alex <alex@contoso.com>` or `alex@contoso.com`.
+pub fn domain_of(address: &str) -> Option<String> {
+    let address = address.trim().trim_end_matches('>');
+    let at = address.rfind('@')?;
+    let domain = address[at + 1..]
+        .trim_matches(|c: char| c == '>' || c == '"' || c.is_whitespace() || c == ';');
+    (!domain.is_empty() && domain.contains('.')).then(|| domain.to_ascii_lowercase())
+}
+
+/// Infers the organisation from the profile and the message; pushes what was assumed. Envelope
+/// recipients (`for` clauses at or after the entry hop) are preferred over `To`/`Cc`, which a
+/// sender can write freely.
+pub fn infer(
+    profile: &Profile,
+    block: &HeaderBlock<'_>,
+    hops: &[Hop<'_>],
+    entry: Option<usize>,
+    stamps: &Stamps,
+    assumptions: &mut Vec<String>,
+) -> Org {
+    let tenant_id = stamps
+        .recipient("X-MS-Exchange-CrossTenant-Id")
+        .map(|s| s.value.clone())
+        .filter(|v| !v.is_empty());
+    if !profile.domains.is_empty() {
+        return Org {
+            domains: profile.domains.clone(),
+            source: DomainSource::Profile,
+            tenant_id,
+        };
+    }
+    let mut domains: Vec<String> = Vec::new();
+    let mut source = DomainSource::None;
+    let envelope = hops[entry.unwrap_or(0).min(hops.len())..]
+        .iter()
+        .filter_map(|h| h.for_.as_deref().and_then(domain_of));
+    let headers = block
+        .fields
+        .iter()
+        .filter(|f| f.is("To") || f.is("Cc") || f.is("Delivered-To"))
+        .flat_map(|f| {
+            f.unfolded()
+                .split(',')
+                .filter_map(domain_of)
+                .collect::<Vec<_>>()
+        });
+    for (domain, from) in envelope
+        .map(|d| (d, DomainSource::Envelope))
+        .chain(headers.map(|d| (d, DomainSource::Headers)))
+    {
+        if source != DomainSource::None && from != source {
+            break; // envelope recipients, when present, are the whole answer
+        }
+        source = from;
+        if !domains.contains(&domain) {
+            domains.push(domain);
+        }
+    }
+    if !domains.is_empty() {
+        let from = if source == DomainSource::Envelope {
+            "envelope recipients"
+        } else {
+            "To/Cc headers"
+        };
+        assumptions.push(format!(
+            "no accepted domains given: took the recipients' domains ({from}) as the organisation's ({}); use --domain to say otherwise",
+            domains.join(", ")
+        ));
+    }
+    if let Some(tenant) = &tenant_id
+        && profile.tenant.is_none()
+    {
+        assumptions.push(format!(
+            "the receiving tenant is {tenant} (from X-MS-Exchange-CrossTenant-Id)"
+        ));
+    }
+    Org {
+        domains,
+        source,
+        tenant_id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn domains_of_addresses() {
+        assert_eq!(
+            super::domain_of("Alex Admin <alex@Contoso.com>").as_deref(),
+            Some("contoso.com")
+        );
+        assert_eq!(
+            super::domain_of("alex@contoso.com").as_deref(),
+            Some("contoso.com")
+        );
+        assert_eq!(super::domain_of("phishing@pot"), None);
+        assert_eq!(super::domain_of("undisclosed-recipients:;"), None);
+    }
+}

@@ -1,0 +1,87 @@
+#![doc = include_str!("enhanced_filtering_missing.md")]
+
+use super::{Confidence, Context, Finding, Outcome, Rule, Severity, describe_hop};
+use crate::catalog::{self, VendorKind};
+use crate::hops::Role;
+
+/// `config.enhanced-filtering-missing`.
+pub const RULE: Rule = Rule {
+    id: "config.enhanced-filtering-missing",
+    title: "A gateway sits in front of EOP without Enhanced Filtering for Connectors",
+    doc: include_str!("enhanced_filtering_missing.md"),
+    check,
+};
+
+fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
+    let Some(entry) = ctx.entry_hop() else { return };
+    if entry.role != Role::EopFrontend || entry.from_role != Role::Gateway {
+        return;
+    }
+    // A mailbox provider relaying (Gmail forwarding) is not the organisation's gateway.
+    if entry
+        .vendor
+        .and_then(catalog::vendor_named)
+        .is_some_and(|v| v.kind == VendorKind::Provider)
+    {
+        return;
+    }
+    // The gateway must be the organisation's: named in the profile, or in inbound position (it
+    // received the message from the internet). A gateway fed by someone's on-premises Exchange is
+    // that sender's outbound filter.
+    let profiled = ctx
+        .profile
+        .gateway_for(entry.from.host.as_deref(), entry.from.ip)
+        .is_some();
+    let fed_from_internet = ctx
+        .entry
+        .and_then(|e| e.checked_sub(1))
+        .and_then(|p| ctx.hops.get(p))
+        .is_some_and(|prev| {
+            prev.role == Role::Gateway
+                && matches!(prev.from_role, Role::Internet | Role::EopOutbound)
+        });
+    if !(profiled || (ctx.profile.gateways.is_empty() && fed_from_internet)) {
+        return;
+    }
+    let skip_listed = [
+        "X-MS-Exchange-SkipListedInternetSender",
+        "X-MS-Exchange-ExternalOriginalInternetSender",
+    ]
+    .iter()
+    .any(|name| ctx.stamps.recipient(name).is_some());
+    if skip_listed {
+        return;
+    }
+    let vendor = entry.vendor.unwrap_or("gateway");
+    let mut evidence = vec![format!(
+        "{} (gateway {vendor} delivering to EOP)",
+        describe_hop(entry)
+    )];
+    evidence.push("neither X-MS-Exchange-SkipListedInternetSender nor X-MS-Exchange-ExternalOriginalInternetSender is present".into());
+    let results = ctx.stamps.recipient("Authentication-Results");
+    let sender_ip = results.and_then(|r| r.part("sender_ip"));
+    let judged_on_gateway =
+        sender_ip.is_some() && sender_ip == entry.from.ip.map(|ip| ip.to_string()).as_deref();
+    if let Some(r) = results {
+        evidence.push(format!("{}: {}", r.header, r.value));
+    }
+    if judged_on_gateway {
+        evidence.push(format!(
+            "SPF was evaluated against {} — the gateway, not the original sender",
+            sender_ip.unwrap_or_default()
+        ));
+    }
+    out.findings.push(Finding {
+        id: RULE.id,
+        severity: Severity::Warning,
+        confidence: if judged_on_gateway && profiled { Confidence::High } else { Confidence::Medium },
+        title: format!("{vendor} delivers to EOP without Enhanced Filtering: SPF, DMARC and composite authentication are judged against the gateway"),
+        evidence,
+        fix: "Turn on Enhanced Filtering for Connectors on the inbound connector from the gateway: \
+              Set-InboundConnector -Identity \"<connector from the gateway>\" -EFSkipLastIP $true (one gateway hop) or \
+              -EFSkipIPs <gateway IP ranges>; optionally scope it with -EFUsers while testing. Then EOP judges the original \
+              sender's IP and stamps X-MS-Exchange-SkipListedInternetSender."
+            .into(),
+        hops: vec![entry.index],
+    });
+}

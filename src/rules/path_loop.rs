@@ -1,0 +1,92 @@
+#![doc = include_str!("path_loop.md")]
+
+use super::{Confidence, Context, Finding, Outcome, Rule, Severity};
+use crate::catalog;
+use crate::hops::Hop;
+
+/// `path.loop`.
+pub const RULE: Rule = Rule {
+    id: "path.loop",
+    title: "The message went round in a loop, or its hop count nears Exchange's limit",
+    doc: include_str!("path_loop.md"),
+    check,
+};
+
+/// Hop count at which the path is reported as near Exchange's limit.
+pub const HOP_COUNT_WARNING: usize = 30;
+
+/// How many times one server may receive the message before it is a loop.
+const REPEATS: usize = 3;
+
+/// True for a hop that only hands the message between processes of one server: a content filter
+/// re-injecting over loopback (`from localhost [127.0.0.1]`), or a server receiving from itself.
+fn local_handoff(hop: &Hop<'_>) -> bool {
+    let localhost = |h: Option<&str>| h.is_some_and(|h| catalog::starts_with_ci(h, "localhost"));
+    hop.from.ip.is_some_and(|ip| ip.is_loopback())
+        || localhost(hop.by.host.as_deref())
+        || localhost(hop.from.host.as_deref())
+        || matches!((hop.from.host.as_deref(), hop.by.host.as_deref()), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
+}
+
+fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
+    let mut evidence = Vec::new();
+    let mut hops = Vec::new();
+    let mut counted: Vec<String> = Vec::new();
+    for hop in ctx.hops {
+        let Some(host) = hop.by.host.as_deref().map(str::to_ascii_lowercase) else {
+            continue;
+        };
+        if counted.contains(&host) {
+            continue;
+        }
+        let seen: Vec<usize> = ctx
+            .hops
+            .iter()
+            .filter(|h| {
+                !local_handoff(h)
+                    && h.by
+                        .host
+                        .as_deref()
+                        .is_some_and(|b| b.eq_ignore_ascii_case(&host))
+            })
+            .map(|h| h.index)
+            .collect();
+        if seen.len() >= REPEATS {
+            evidence.push(format!(
+                "{host} received the message {} times (hops {})",
+                seen.len(),
+                seen.iter()
+                    .map(|i| format!("#{i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            hops.extend(seen);
+        }
+        counted.push(host);
+    }
+    if ctx.hops.len() >= HOP_COUNT_WARNING {
+        evidence.push(format!(
+            "{} Received fields: Exchange rejects a message whose hop count exceeds its limit (MaxHopCount, 60 on \
+             on-premises receive connectors; NDR 5.4.14 \"hop count exceeded - possible mail loop\")",
+            ctx.hops.len()
+        ));
+    }
+    if evidence.is_empty() {
+        return;
+    }
+    hops.sort_unstable();
+    hops.dedup();
+    out.findings.push(Finding {
+        id: RULE.id,
+        severity: Severity::Warning,
+        confidence: Confidence::Medium,
+        title: "mail loop: the same servers handled the message again and again".into(),
+        evidence,
+        fix: "Find the two routes that point at each other: an Exchange Online outbound connector and an on-premises send \
+              connector (or a gateway route) for the same domain, a forwarding rule to an address that forwards back, or \
+              an accepted domain set to Authoritative on one side and Internal Relay on the other. Message trace \
+              (Get-MessageTraceV2) shows the repeated Send/Receive events."
+            .into(),
+        hops,
+    });
+}

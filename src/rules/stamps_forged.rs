@@ -1,0 +1,99 @@
+#![doc = include_str!("stamps_forged.md")]
+
+use super::{Confidence, Context, Finding, Outcome, Rule, Severity};
+use crate::catalog::starts_with_ci;
+use crate::stamps::{Stamp, View};
+
+/// `stamps.forged`.
+pub const RULE: Rule = Rule {
+    id: "stamps.forged",
+    title: "Exchange organisation stamps that Exchange did not write",
+    doc: include_str!("stamps_forged.md"),
+    check,
+};
+
+/// Why a value is one Exchange never writes.
+fn invalid(stamp: &Stamp) -> Option<&'static str> {
+    let value = stamp.value.trim();
+    match stamp.name {
+        "X-MS-Exchange-Organization-AuthAs" => (!["Anonymous", "Internal", "External", "Partner"]
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case(value)))
+        .then_some("AuthAs is one of Anonymous, Internal, External, Partner"),
+        "X-MS-Exchange-Organization-AuthMechanism" => (value.len() != 2
+            || !value.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then_some("AuthMechanism is two hex digits"),
+        "X-MS-Exchange-Organization-SCL" => {
+            (!value.parse::<i32>().is_ok_and(|n| (-1..=9).contains(&n))).then_some("SCL is -1 to 9")
+        }
+        "X-MS-Exchange-Organization-MessageDirectionality" => (!["Incoming", "Originating"]
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case(value)))
+        .then_some("MessageDirectionality is Incoming or Originating"),
+        _ => None,
+    }
+}
+
+/// True when the stamp claims the sender is trusted by the organisation.
+fn claims_trust(stamp: &Stamp) -> bool {
+    let value = stamp.value.trim();
+    match stamp.name {
+        "X-MS-Exchange-Organization-AuthAs" => !value.eq_ignore_ascii_case("Anonymous"),
+        "X-MS-Exchange-Organization-AuthMechanism" => true,
+        "X-MS-Exchange-Organization-SCL" => value == "-1",
+        "X-MS-Exchange-Organization-MessageDirectionality" => {
+            value.eq_ignore_ascii_case("Originating")
+        }
+        _ => false,
+    }
+}
+
+fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
+    let mut evidence = Vec::new();
+    let mut hops = Vec::new();
+    let mut claims_internal = false;
+    let mut any_invalid = false;
+    for stamp in ctx.stamps.0.iter().filter(|s| {
+        starts_with_ci(s.name, "X-MS-Exchange-Organization-")
+            && s.header.eq_ignore_ascii_case(s.name)
+    }) {
+        let bad_value = invalid(stamp);
+        let suspicious = match stamp.view {
+            View::Unverified => bad_value.is_some() || claims_trust(stamp),
+            View::Upstream => bad_value.is_some() || claims_trust(stamp),
+            View::Recipient => bad_value.is_some(),
+        };
+        if !suspicious {
+            continue;
+        }
+        let why = match (bad_value, stamp.view) {
+            (Some(rule), _) => format!("a value Exchange never writes ({rule})"),
+            (None, View::Unverified) => "no Exchange hop is in the path to have written it".into(),
+            _ => "it sits below the entry hop: it came with the message from outside".into(),
+        };
+        evidence.push(format!(
+            "line {}: {}: {} — {why}",
+            stamp.line, stamp.header, stamp.value
+        ));
+        hops.extend(stamp.hop);
+        any_invalid |= bad_value.is_some();
+        claims_internal |= stamp.name == "X-MS-Exchange-Organization-AuthAs" && claims_trust(stamp);
+    }
+    if evidence.is_empty() {
+        return;
+    }
+    hops.sort_unstable();
+    hops.dedup();
+    out.findings.push(Finding {
+        id: RULE.id,
+        severity: if claims_internal || any_invalid { Severity::Critical } else { Severity::Warning },
+        confidence: if any_invalid { Confidence::High } else { Confidence::Medium },
+        title: "X-MS-Exchange-Organization stamps were not written by the receiving organisation's Exchange: the sender is trying to look internal".into(),
+        evidence,
+        fix: "Treat the message as external and untrusted. Check that no connector accepts organisation headers from \
+              outside (Ms-Exch-Accept-Headers-Organization only on the internal/hybrid receive connectors) and that no \
+              mail-flow rule trusts X-MS-Exchange-Organization-* headers; report the sender."
+            .into(),
+        hops,
+    });
+}

@@ -1,0 +1,185 @@
+//! Topology: name the mail-flow scenario a path shows (`../shared/reference/scenarios.md`).
+//!
+//! The scenario is read from the receiving organisation's entry hop: what sent the message into
+//! it, what received it, and where the message went from there.
+
+use crate::hops::{Hop, Role};
+use serde::Serialize;
+
+/// A named mail-flow scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Topology {
+    /// Stable id, e.g. `mx-gateway-eop`.
+    pub id: &'static str,
+    /// Human name, e.g. `MX -> third-party gateway -> EOP`.
+    pub name: &'static str,
+}
+
+/// Every scenario mxtrace names, as data: id and name.
+pub const SCENARIOS: &[Topology] = &[
+    Topology {
+        id: "mx-eop",
+        name: "MX -> EOP -> Exchange Online (inbound)",
+    },
+    Topology {
+        id: "mx-eop-onprem-mailbox",
+        name: "MX -> EOP -> Exchange Online -> on-premises mailbox (inbound)",
+    },
+    Topology {
+        id: "mx-eop-centralized",
+        name: "MX -> EOP -> on-premises -> EOP (inbound, centralized mail transport)",
+    },
+    Topology {
+        id: "mx-onprem",
+        name: "MX -> on-premises Exchange (inbound)",
+    },
+    Topology {
+        id: "mx-gateway-eop",
+        name: "MX -> third-party gateway -> EOP (inbound)",
+    },
+    Topology {
+        id: "mx-gateway-onprem",
+        name: "MX -> third-party gateway -> on-premises Exchange (inbound)",
+    },
+    Topology {
+        id: "tenant-to-tenant",
+        name: "another Microsoft 365 tenant -> EOP (EOP-to-EOP direct delivery)",
+    },
+    Topology {
+        id: "hybrid-onprem-to-exo",
+        name: "on-premises Exchange -> Exchange Online over the hybrid connector",
+    },
+    Topology {
+        id: "outbound-exo",
+        name: "outbound from Exchange Online via EOP",
+    },
+    Topology {
+        id: "outbound-exo-centralized",
+        name: "outbound from Exchange Online via on-premises (centralized mail transport)",
+    },
+    Topology {
+        id: "outbound-onprem",
+        name: "outbound from on-premises Exchange",
+    },
+    Topology {
+        id: "outbound-onprem-via-eop",
+        name: "outbound from on-premises Exchange relayed through EOP",
+    },
+    Topology {
+        id: "internal-exo",
+        name: "inside one Exchange Online organisation",
+    },
+    Topology {
+        id: "internal-onprem",
+        name: "inside on-premises Exchange",
+    },
+    Topology {
+        id: "no-exchange",
+        name: "no Exchange or EOP hop in the path",
+    },
+    Topology {
+        id: "unknown",
+        name: "not a known Exchange scenario",
+    },
+];
+
+fn scenario(id: &str) -> Topology {
+    SCENARIOS
+        .iter()
+        .copied()
+        .find(|t| t.id == id)
+        .unwrap_or(Topology {
+            id: "unknown",
+            name: "not a known Exchange scenario",
+        })
+}
+
+/// Names the scenario of `hops` given the 0-based entry hop.
+pub fn detect(hops: &[Hop<'_>], entry: Option<usize>) -> Topology {
+    let Some(entry) = entry else {
+        return scenario("no-exchange");
+    };
+    let Some(first) = hops.get(entry) else {
+        return scenario("unknown");
+    };
+    let after: Vec<Role> = hops[entry..].iter().map(|h| h.role).collect();
+    let before = &hops[..entry];
+    let reaches = |role: Role| after.contains(&role);
+    let last = after.last().copied().unwrap_or(Role::Unknown);
+    let onprem_then_eop = after
+        .iter()
+        .skip_while(|r| **r != Role::OnpremExchange)
+        .any(|r| *r == Role::EopFrontend);
+    let id = match (first.from_role, first.role) {
+        (Role::Gateway, Role::EopFrontend) => "mx-gateway-eop",
+        (Role::Gateway, Role::OnpremExchange) => "mx-gateway-onprem",
+        (Role::EopOutbound, Role::EopFrontend) => "tenant-to-tenant",
+        (Role::EopOutbound, Role::OnpremExchange) => "mx-eop-onprem-mailbox",
+        (Role::Internet, Role::EopFrontend) if onprem_then_eop => "mx-eop-centralized",
+        (Role::Internet, Role::EopFrontend) if reaches(Role::OnpremExchange) => {
+            "mx-eop-onprem-mailbox"
+        }
+        (Role::Internet, Role::EopFrontend) => "mx-eop",
+        (Role::Internet, Role::OnpremExchange) => "mx-onprem",
+        (Role::OnpremExchange, Role::EopFrontend) => {
+            // Where did the on-premises side get the message from?
+            let origin = before
+                .iter()
+                .find(|h| h.role == Role::OnpremExchange)
+                .map(|h| h.from_role);
+            match origin {
+                Some(Role::Internet) => "mx-onprem",
+                Some(Role::Gateway) => "mx-gateway-onprem",
+                _ if last == Role::Internet || reaches(Role::EopOutbound) => {
+                    "outbound-onprem-via-eop"
+                }
+                _ => "hybrid-onprem-to-exo",
+            }
+        }
+        (Role::Client, Role::Exo) | (Role::Unknown, Role::Exo) => {
+            match (reaches(Role::OnpremExchange), last) {
+                (true, _) => "outbound-exo-centralized",
+                (false, Role::Internet | Role::Gateway) => "outbound-exo",
+                _ if reaches(Role::EopOutbound) => "outbound-exo",
+                _ => "internal-exo",
+            }
+        }
+        (Role::Client, Role::OnpremExchange) | (Role::Unknown, Role::OnpremExchange) => {
+            match last {
+                Role::Internet | Role::Gateway => "outbound-onprem",
+                Role::EopFrontend | Role::Exo | Role::EopOutbound => "hybrid-onprem-to-exo",
+                _ => "internal-onprem",
+            }
+        }
+        _ => "unknown",
+    };
+    scenario(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_id_used_is_in_the_table() {
+        for id in [
+            "mx-eop",
+            "mx-eop-onprem-mailbox",
+            "mx-eop-centralized",
+            "mx-onprem",
+            "mx-gateway-eop",
+            "mx-gateway-onprem",
+            "tenant-to-tenant",
+            "hybrid-onprem-to-exo",
+            "outbound-exo",
+            "outbound-exo-centralized",
+            "outbound-onprem",
+            "outbound-onprem-via-eop",
+            "internal-exo",
+            "internal-onprem",
+            "no-exchange",
+        ] {
+            assert_eq!(scenario(id).id, id);
+        }
+    }
+}
