@@ -151,6 +151,27 @@ impl Hop<'_> {
         }
     }
 
+    /// Whether the hop was encrypted: `Some(true)` when it states TLS (a TLS clause, or a protocol
+    /// such as `ESMTPS`/`ESMTPSA`), `Some(false)` for plain SMTP, `None` when it cannot be told
+    /// (client submission over MAPI/HTTP, pickup, no protocol stated).
+    pub fn encrypted(&self) -> Option<bool> {
+        if self.tls.is_some() {
+            return Some(true);
+        }
+        let protocol = self.protocol.as_deref()?.to_ascii_uppercase();
+        if matches!(
+            protocol.as_str(),
+            "MAPI" | "HTTP" | "HTTPS" | "LOCAL" | "PICKUP"
+        ) {
+            return None;
+        }
+        Some(
+            protocol.ends_with('S') && protocol.contains("SMTP")
+                || protocol.ends_with("SA")
+                || protocol.contains("TLS"),
+        )
+    }
+
     fn into_owned(self) -> Hop<'static> {
         let own = |c: Option<Cow<'_, str>>| c.map(|c| Cow::Owned(c.into_owned()));
         Hop {

@@ -106,6 +106,14 @@ pub fn detect(hops: &[Hop<'_>], entry: Option<usize>) -> Topology {
     let before = &hops[..entry];
     let reaches = |role: Role| after.contains(&role);
     let last = after.last().copied().unwrap_or(Role::Unknown);
+    // The organisation's mail clients submitted to on-premises Exchange earlier in the path.
+    let submitted_onprem = before
+        .iter()
+        .any(|h| h.role == Role::OnpremExchange && h.from_role == Role::Client);
+    // EOP took the message from the internet earlier, before on-premises Exchange had it.
+    let eop_from_internet_before = before
+        .iter()
+        .any(|h| h.role == Role::EopFrontend && h.from_role == Role::Internet);
     let onprem_then_eop = after
         .iter()
         .skip_while(|r| **r != Role::OnpremExchange)
@@ -115,6 +123,7 @@ pub fn detect(hops: &[Hop<'_>], entry: Option<usize>) -> Topology {
         (Role::Gateway, Role::OnpremExchange) => "mx-gateway-onprem",
         (Role::EopOutbound, Role::EopFrontend) => "tenant-to-tenant",
         (Role::EopOutbound, Role::OnpremExchange) => "mx-eop-onprem-mailbox",
+        (Role::Internet, Role::EopFrontend) if submitted_onprem => "hybrid-onprem-to-exo",
         (Role::Internet, Role::EopFrontend) if onprem_then_eop => "mx-eop-centralized",
         (Role::Internet, Role::EopFrontend) if reaches(Role::OnpremExchange) => {
             "mx-eop-onprem-mailbox"
@@ -130,6 +139,7 @@ pub fn detect(hops: &[Hop<'_>], entry: Option<usize>) -> Topology {
             match origin {
                 Some(Role::Internet) => "mx-onprem",
                 Some(Role::Gateway) => "mx-gateway-onprem",
+                Some(Role::EopOutbound) if eop_from_internet_before => "mx-eop-centralized",
                 _ if last == Role::Internet || reaches(Role::EopOutbound) => {
                     "outbound-onprem-via-eop"
                 }

@@ -115,7 +115,8 @@ pub fn write(out: &mut dyn Write, d: &Diagnosis<'_>, style: Style) -> io::Result
     Ok(())
 }
 
-/// The path as boxes and arrows; an arrow says `tls` or `plain` for the hop that crossed it,
+/// The path as boxes and arrows; an arrow says `tls` or `plain` for the hop that crossed it
+/// (plain dashes when the hop does not say),
 /// and a box on a finding's hop is marked `!`.
 fn write_diagram(out: &mut dyn Write, d: &Diagnosis<'_>) -> io::Result<()> {
     // Nodes: (label, hop that led into it).
@@ -149,7 +150,7 @@ fn write_diagram(out: &mut dyn Write, d: &Diagnosis<'_>) -> io::Result<()> {
     let mut bottom = String::new();
     for (i, (label, via)) in nodes.iter().enumerate() {
         if i > 0 {
-            let arrow = match via.map(|h| h.tls.is_some()) {
+            let arrow = match via.and_then(|h| h.encrypted()) {
                 Some(true) => " --tls--> ",
                 Some(false) => " -plain-> ",
                 None => " -------> ",

@@ -23,25 +23,6 @@ fn operator(role: Role) -> Option<u8> {
     }
 }
 
-/// True when the hop states TLS, directly or through its protocol name (`ESMTPS`, `ESMTPSA`).
-fn encrypted(hop: &Hop<'_>) -> Option<bool> {
-    if hop.tls.is_some() {
-        return Some(true);
-    }
-    let protocol = hop.protocol.as_deref()?.to_ascii_uppercase();
-    if matches!(
-        protocol.as_str(),
-        "MAPI" | "HTTP" | "HTTPS" | "LOCAL" | "PICKUP"
-    ) {
-        return None;
-    }
-    Some(
-        protocol.ends_with('S') && protocol.contains("SMTP")
-            || protocol.ends_with("SA")
-            || protocol.contains("TLS"),
-    )
-}
-
 fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     let plain: Vec<&Hop<'_>> = ctx
         .hops
@@ -49,7 +30,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
         .filter(|h| {
             let crosses =
                 matches!((operator(h.from_role), operator(h.role)), (Some(a), Some(b)) if a != b);
-            crosses && !h.from.ip.is_some_and(is_private) && encrypted(h) == Some(false)
+            crosses && !h.from.ip.is_some_and(is_private) && h.encrypted() == Some(false)
         })
         .collect();
     if plain.is_empty() {
