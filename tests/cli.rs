@@ -165,3 +165,119 @@ fn large_body_is_not_read() {
             .contains("only the header block was read")
     );
 }
+
+#[test]
+fn rules_lists_every_rule_and_explain_prints_its_doc() {
+    let out = mxtrace(&["rules"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let listing = text(&out.stdout);
+    for rule in mxtrace::rules::RULES {
+        assert!(
+            listing.contains(rule.id),
+            "{} missing from `mxtrace rules`",
+            rule.id
+        );
+        let doc = mxtrace(&["explain", rule.id], None);
+        assert_eq!(doc.status.code(), Some(0));
+        let doc = text(&doc.stdout);
+        for section in [
+            "## What it detects",
+            "## Why it matters",
+            "## Evidence",
+            "## Fix",
+        ] {
+            assert!(doc.contains(section), "{}: missing {section}", rule.id);
+        }
+    }
+    let out = mxtrace(&["explain", "no.such-rule"], None);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn profile_init_writes_a_template_that_diagnose_accepts() {
+    let dir = std::env::temp_dir().join(format!("mxtrace-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("org.toml");
+    let _ = std::fs::remove_file(&path);
+    let path_text = path.to_str().unwrap();
+    assert_eq!(
+        mxtrace(&["profile", "init", path_text], None).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        mxtrace(&["profile", "init", path_text], None).status.code(),
+        Some(2),
+        "never overwrites"
+    );
+    // The template says MX -> Mimecast; a tenant-to-tenant message is then a bypass (critical: exit 1).
+    let out = mxtrace(
+        &[
+            "diagnose",
+            "samples/scenarios/tenant-to-tenant.eml",
+            "--profile",
+            path_text,
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["findings"][0]["id"], "bypass.tenant-to-tenant");
+    assert_eq!(value["topology"]["id"], "tenant-to-tenant");
+    // A flag overrides the file: with the MX on EOP it is expected mail.
+    let out = mxtrace(
+        &[
+            "diagnose",
+            "samples/scenarios/tenant-to-tenant.eml",
+            "--profile",
+            path_text,
+            "--mx",
+            "eop",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn without_a_profile_the_report_says_what_would_make_a_bypass() {
+    let out = mxtrace(
+        &[
+            "diagnose",
+            "samples/scenarios/tenant-to-tenant.eml",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["findings"].as_array().unwrap().len(), 0);
+    assert!(
+        value["assumptions"].to_string().contains("--mx gateway"),
+        "{}",
+        value["assumptions"]
+    );
+}
+
+#[test]
+fn a_broken_profile_is_a_usage_error() {
+    let dir = std::env::temp_dir().join(format!("mxtrace-bad-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, "mx = \"satellite\"\n").unwrap();
+    let out = mxtrace(
+        &[
+            "diagnose",
+            "samples/headers/mimecast-to-eop.eml",
+            "--profile",
+            path.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("invalid profile"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,82 @@
+//! Scenario tests: every `samples/scenarios/<case>.toml` names a message, the organisation
+//! profile, the topology the path shows and the exact set of finding ids it must produce. Each
+//! rule has positive and negative cases; an unexpected finding fails as loudly as a missing one.
+
+use mxtrace::profile::ProfileFile;
+use mxtrace::{Message, diagnose, input};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    message: String,
+    topology: String,
+    findings: Vec<String>,
+    #[serde(default)]
+    profile: ProfileFile,
+}
+
+fn cases() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_scenario_produces_exactly_its_expected_findings() {
+    let files = cases();
+    assert!(files.len() >= 20, "scenario cases missing");
+    let mut failures = Vec::new();
+    let mut covered: BTreeSet<String> = BTreeSet::new();
+    for case_path in &files {
+        let case: Case = toml::from_str(&std::fs::read_to_string(case_path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", case_path.display()));
+        let message_path = case_path.parent().unwrap().join(&case.message);
+        let file = std::fs::File::open(&message_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", message_path.display()));
+        let raw = input::read_header_block(std::io::BufReader::new(file)).unwrap();
+        let message = Message::from_bytes(&raw.bytes).unwrap();
+        let profile = case.profile.into_profile();
+        let d = diagnose(&message, &profile).unwrap();
+        let got: BTreeSet<String> = d.findings.iter().map(|f| f.id.to_string()).collect();
+        let want: BTreeSet<String> = case.findings.iter().cloned().collect();
+        let name = case_path.file_name().unwrap().to_string_lossy();
+        if got != want {
+            failures.push(format!("{name}: expected findings {want:?}, got {got:?}"));
+        }
+        if d.topology.id != case.topology {
+            failures.push(format!(
+                "{name}: expected topology {}, got {} (path {:?})",
+                case.topology, d.topology.id, d.path
+            ));
+        }
+        for f in &d.findings {
+            assert!(
+                !f.evidence.is_empty() && !f.fix.is_empty(),
+                "{name}: {} lacks evidence or fix",
+                f.id
+            );
+        }
+        covered.extend(want);
+    }
+    assert!(
+        failures.is_empty(),
+        "scenario mismatches:\n{}",
+        failures.join("\n")
+    );
+    for rule in mxtrace::rules::RULES {
+        if rule.id != "path.clock-skew" {
+            assert!(
+                covered.contains(rule.id),
+                "no positive scenario for {}",
+                rule.id
+            );
+        }
+    }
+}
