@@ -1,7 +1,11 @@
 //! The command line: every flag is defined here, and each subcommand is wired to the library.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use mxtrace::batch::{self, Item, detect::Format as InputFormat};
 use mxtrace::profile::{MxTarget, Profile, ProfileFile};
+use mxtrace::report::batch::{BatchFormat, CSV_HEADER};
+use mxtrace::report::summary::Summary;
 use mxtrace::report::text::Style;
 use mxtrace::rules::Severity;
 use mxtrace::{Message, input, report};
@@ -101,6 +105,32 @@ enum Command {
         #[command(flatten)]
         profile: ProfileArgs,
     },
+    /// Scan files, folders, mbox, .msg, message traces and tracking logs in parallel.
+    Scan {
+        /// Files or folders (recursive).
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = BatchFormat::Text)]
+        format: BatchFormat,
+        /// Print only the summary.
+        #[arg(long)]
+        summary: bool,
+        /// Read every input as this format instead of detecting it from the content.
+        #[arg(long, value_enum)]
+        input_format: Option<InputFormat>,
+        /// Worker threads (default: one per core).
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
+        /// Exit with 1 when a finding is at or above this severity.
+        #[arg(long, value_enum, default_value_t = Severity::Critical)]
+        fail_on: Severity,
+        /// Rows shown per summary table.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        #[command(flatten)]
+        profile: ProfileArgs,
+    },
     /// List every rule with its id and summary.
     Rules,
     /// Print a rule's documentation.
@@ -139,6 +169,29 @@ pub fn run() -> i32 {
             profile,
         } => match profile.load() {
             Ok(profile) => diagnose(&input, &profile, format, fail_on, Style { color }),
+            Err(e) => fail(e),
+        },
+        Command::Scan {
+            inputs,
+            format,
+            summary,
+            input_format,
+            jobs,
+            fail_on,
+            top,
+            profile,
+        } => match profile.load() {
+            Ok(profile) => {
+                let options = ScanOptions {
+                    format,
+                    summary,
+                    input_format,
+                    jobs,
+                    fail_on,
+                    top,
+                };
+                scan(&inputs, &profile, &options)
+            }
             Err(e) => fail(e),
         },
         Command::Rules => {
@@ -225,6 +278,93 @@ fn diagnose(
         return fail(e);
     }
     if diagnosis.worst().is_some_and(|w| w >= fail_on) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    }
+}
+
+struct ScanOptions {
+    format: BatchFormat,
+    summary: bool,
+    input_format: Option<InputFormat>,
+    jobs: Option<usize>,
+    fail_on: Severity,
+    top: usize,
+}
+
+fn scan(inputs: &[PathBuf], profile: &Profile, options: &ScanOptions) -> i32 {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(jobs) = options.jobs {
+        builder = builder.num_threads(jobs.max(1));
+    }
+    let pool = match builder.build() {
+        Ok(pool) => pool,
+        Err(e) => return fail(format_args!("cannot start worker threads: {e}")),
+    };
+    let progress = if io::stderr().is_terminal() {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {pos} messages {per_sec} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut out = io::BufWriter::with_capacity(256 * 1024, io::stdout());
+    let per_message = !options.summary;
+    let mut write_error: Option<io::Error> = None;
+    if per_message && options.format == BatchFormat::Csv {
+        let mut header = csv::Writer::from_writer(Vec::new());
+        let _ = header.write_record(CSV_HEADER);
+        if let Ok(bytes) = header.into_inner()
+            && let Err(e) = out.write_all(&bytes)
+        {
+            write_error = Some(e);
+        }
+    }
+    let mut summary = Summary::default();
+    let items = batch::items(inputs, options.input_format);
+    pool.install(|| {
+        batch::run(
+            items,
+            &|item: Item| batch::analyse(item, profile, options.format),
+            &mut |analysed: batch::Analysed| {
+                progress.inc(1);
+                match analysed.result {
+                    Ok(facts) => summary.add(facts),
+                    Err(error) => {
+                        progress.suspend(|| {
+                            eprintln!("mxtrace: warning: {}: {error}", analysed.source)
+                        });
+                        summary.error(analysed.source, error);
+                    }
+                }
+                if per_message && write_error.is_none() && !analysed.output.is_empty() {
+                    write_error = out.write_all(&analysed.output).err();
+                }
+            },
+        )
+    });
+    progress.finish_and_clear();
+    if options.summary || options.format == BatchFormat::Text {
+        if per_message && summary.messages > 0 && write_error.is_none() {
+            write_error = out.write_all(b"\n").err();
+        }
+        if write_error.is_none() {
+            write_error = summary.write(&mut out, options.top).err();
+        }
+    }
+    if let Some(e) = write_error.or_else(|| out.flush().err())
+        && e.kind() != io::ErrorKind::BrokenPipe
+    {
+        return fail(e);
+    }
+    if summary.messages == 0 {
+        return fail("nothing could be read from the inputs");
+    }
+    if summary.worst.is_some_and(|w| w >= options.fail_on) {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN

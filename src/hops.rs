@@ -97,7 +97,7 @@ impl Role {
 }
 
 /// One `Received` field as a hop.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Hop<'a> {
     /// 1-based position, oldest first.
     pub index: usize,
@@ -248,23 +248,9 @@ pub fn parse_received(text: &str, line: usize) -> Hop<'_> {
     let parsed = MessageStream::new(text.as_bytes()).parse_received();
     let received = parsed.as_received();
     let mut hop = Hop {
-        index: 0,
-        from: FromSide::default(),
-        by: BySide::default(),
-        protocol: None,
-        tls: None,
-        id: None,
-        for_: None,
-        via: None,
-        time: None,
-        delay_secs: None,
-        clock_skew: false,
-        role: Role::Unknown,
-        from_role: Role::Unknown,
-        vendor: None,
-        exchange: None,
         line,
         raw: collapse_whitespace(text),
+        ..Hop::default()
     };
     if let Some(r) = received {
         match &r.from {
@@ -556,7 +542,7 @@ fn iso_date(text: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Names the Exchange product from an `id` that is an Exchange build (`15.20.9298.8`, `15.02.1544.014`).
-fn exchange_product(id: Option<&str>, protocol: Option<&str>) -> Option<&'static str> {
+pub fn exchange_product(id: Option<&str>, protocol: Option<&str>) -> Option<&'static str> {
     let protocol = protocol?;
     let exchange_protocol =
         starts_with_ci(protocol, "Microsoft") || protocol.eq_ignore_ascii_case("mapi");

@@ -49,31 +49,32 @@ pub struct RawHeaders {
 
 /// Reads a header block from `reader`: skips leading blank lines, stops at the first empty line.
 pub fn read_header_block<R: BufRead>(mut reader: R) -> io::Result<RawHeaders> {
-    let mut raw = RawHeaders::default();
-    let mut line = Vec::with_capacity(256);
+    let mut raw = RawHeaders {
+        bytes: Vec::with_capacity(16 * 1024),
+        ..RawHeaders::default()
+    };
     loop {
-        line.clear();
-        let n = reader.read_until(b'\n', &mut line)?;
-        if n == 0 {
+        let start = raw.bytes.len();
+        if reader.read_until(b'\n', &mut raw.bytes)? == 0 {
             break;
         }
-        let blank = line
+        let blank = raw.bytes[start..]
             .iter()
             .all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t'));
         if blank {
+            raw.bytes.truncate(start);
             if raw.bytes.is_empty() {
                 continue;
             }
             // An empty line ends the header block; anything after it is a body we do not need.
-            let mut probe = [0u8; 1];
-            raw.had_body = matches!(io::Read::read(&mut reader, &mut probe), Ok(1));
+            raw.had_body = !reader.fill_buf()?.is_empty();
             break;
         }
-        if raw.bytes.len() + line.len() > MAX_HEADER_BYTES {
+        if raw.bytes.len() > MAX_HEADER_BYTES {
+            raw.bytes.truncate(start);
             raw.truncated = true;
             break;
         }
-        raw.bytes.extend_from_slice(&line);
     }
     Ok(raw)
 }
@@ -94,29 +95,29 @@ pub fn read_path(path: &Path) -> Result<RawHeaders, InputError> {
 
 /// Checks that `bytes` are text and decodes them, replacing invalid UTF-8 (reported in `notes`).
 pub fn decode<'a>(bytes: &'a [u8], notes: &mut Vec<String>) -> Result<Cow<'a, str>, InputError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(InputError::Empty);
-    }
+    // Vectorisable scans of the head: a NUL, control bytes, and whether anything is not blank.
     let head = &bytes[..bytes.len().min(64 * 1024)];
     if let Some(offset) = head.iter().position(|&b| b == 0) {
         return Err(InputError::Binary { offset });
     }
-    let controls = head
-        .iter()
-        .filter(|&&b| b < 0x20 && !matches!(b, b'\r' | b'\n' | b'\t' | 0x0c))
-        .count();
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(InputError::Empty);
+    }
+    let is_control = |b: u8| b < 0x20 && !matches!(b, b'\r' | b'\n' | b'\t' | 0x0c);
+    let controls: usize = head.iter().map(|&b| usize::from(is_control(b))).sum();
     if controls * 10 > head.len() {
-        let offset = head
-            .iter()
-            .position(|&b| b < 0x20 && !matches!(b, b'\r' | b'\n' | b'\t' | 0x0c))
-            .unwrap_or(0);
+        let offset = head.iter().position(|&b| is_control(b)).unwrap_or(0);
         return Err(InputError::Binary { offset });
     }
-    let text = String::from_utf8_lossy(bytes);
-    if matches!(text, Cow::Owned(_)) {
-        notes.push("input is not valid UTF-8; undecodable bytes were replaced with U+FFFD".into());
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(Cow::Borrowed(text)),
+        Err(_) => {
+            notes.push(
+                "input is not valid UTF-8; undecodable bytes were replaced with U+FFFD".into(),
+            );
+            Ok(String::from_utf8_lossy(bytes))
+        }
     }
-    Ok(text)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! [`hops`] (one per `Received`) -> [`classify`] (roles) -> [`stamps`] (Microsoft's verdicts) ->
 //! [`rules`] (findings) -> [`report`] (text, JSON). [`diagnose`] runs it for one message.
 
+pub mod batch;
 pub mod catalog;
 pub mod classify;
 pub mod header;
@@ -51,6 +52,10 @@ impl<'a> Message<'a> {
 /// The diagnosis of one message: the JSON contract documented in `docs/json.md`.
 #[derive(Debug, Serialize)]
 pub struct Diagnosis<'a> {
+    /// The `Message-ID` (angle brackets removed), or the trace's message id.
+    pub message_id: Option<String>,
+    /// The sender address: `From`, else `Return-Path`, else the trace's sender.
+    pub sender: Option<String>,
     /// Hops, oldest first.
     pub hops: Vec<Hop<'a>>,
     /// The path as role labels, oldest first.
@@ -82,16 +87,37 @@ pub fn diagnose<'m>(
     profile: &Profile,
 ) -> Result<Diagnosis<'m>, InputError> {
     let block: HeaderBlock<'m> = header::parse(&message.text)?;
-    let mut hops = hops::extract(&block);
-    classify::classify(&mut hops, &block, profile);
+    let hops = hops::extract(&block);
+    let mut notes = message.notes.clone();
+    notes.extend(block.notes.iter().cloned());
+    Ok(analyse(&block, hops, profile, notes))
+}
+
+/// Runs classification, topology and rules on hops rebuilt from elsewhere (a message trace or a
+/// tracking log), oldest first, with their `index` set.
+pub fn diagnose_hops(
+    hops: Vec<Hop<'static>>,
+    profile: &Profile,
+    notes: Vec<String>,
+) -> Diagnosis<'static> {
+    analyse(&HeaderBlock::default(), hops, profile, notes)
+}
+
+fn analyse<'a>(
+    block: &HeaderBlock<'a>,
+    mut hops: Vec<Hop<'a>>,
+    profile: &Profile,
+    mut notes: Vec<String>,
+) -> Diagnosis<'a> {
+    classify::classify(&mut hops, block, profile);
     let entry = classify::entry_hop(&hops);
-    let stamps = stamps::collect(&block, &hops, entry);
+    let stamps = stamps::collect(block, &hops, entry);
     let topology = topology::detect(&hops, entry);
     let mut assumptions = Vec::new();
-    let org = org::infer(profile, &block, &hops, entry, &stamps, &mut assumptions);
+    let org = org::infer(profile, block, &hops, entry, &stamps, &mut assumptions);
     let outcome = rules::run(&rules::Context {
         hops: &hops,
-        block: &block,
+        block,
         stamps: &stamps,
         entry,
         profile,
@@ -99,12 +125,20 @@ pub fn diagnose<'m>(
         topology,
     });
     assumptions.extend(outcome.assumptions);
-    let mut notes = message.notes.clone();
-    notes.extend(block.notes.iter().cloned());
     if hops.is_empty() {
         notes.push("no Received fields: the path cannot be reconstructed".into());
     }
-    Ok(Diagnosis {
+    let header_value = |name: &str| {
+        block
+            .first(name)
+            .map(|f| f.unfolded())
+            .filter(|v| !v.is_empty())
+    };
+    Diagnosis {
+        message_id: header_value("Message-ID").map(|v| v.trim_matches(['<', '>', ' ']).to_string()),
+        sender: header_value("From")
+            .or_else(|| header_value("Return-Path"))
+            .and_then(|v| address_in(&v)),
         path: classify::path(&hops),
         entry_hop: entry.map(|e| e + 1),
         topology,
@@ -113,5 +147,15 @@ pub fn diagnose<'m>(
         findings: outcome.findings,
         notes,
         assumptions,
-    })
+    }
+}
+
+/// The address in `Name <addr@domain>` or a bare `addr@domain`.
+fn address_in(value: &str) -> Option<String> {
+    let inner = match (value.rfind('<'), value.rfind('>')) {
+        (Some(start), Some(end)) if start < end => &value[start + 1..end],
+        _ => value,
+    };
+    let inner = inner.trim();
+    inner.contains('@').then(|| inner.to_string())
 }

@@ -1,7 +1,9 @@
 //! Report: render a [`crate::Diagnosis`] as text for people or JSON for scripts. Reports only
 //! read the diagnosis; they never reach back into parsing.
 
+pub mod batch;
 pub mod json;
+pub mod summary;
 pub mod text;
 
 /// `95` -> `1m35s`, `3700` -> `1h01m`, `200000` -> `2d07h`.

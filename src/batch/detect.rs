@@ -1,0 +1,161 @@
+//! Detect: tell an input's format from its content (BOM, magic bytes, first lines, CSV columns),
+//! not from its extension alone.
+
+use std::borrow::Cow;
+use std::io::{self, BufReader};
+use std::path::Path;
+
+/// Input formats `scan` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One message: `.eml` or pasted header text.
+    Headers,
+    /// An mbox file (messages separated by `From ` lines).
+    Mbox,
+    /// An Outlook `.msg` file (its transport-headers property).
+    Msg,
+    /// `Get-MessageTrace` / `Get-MessageTraceV2 | Export-Csv`.
+    MessageTrace,
+    /// `Get-MessageTraceDetail(V2) | Export-Csv`.
+    MessageTraceDetail,
+    /// The admin center's downloadable summary / enhanced summary report.
+    EacSummary,
+    /// Event tables: on-premises `MSGTRK*.LOG`, `Get-MessageTrackingLog | Export-Csv`, and the
+    /// admin center's extended report.
+    TrackingLog,
+}
+
+/// A file decoded to UTF-8 as it is read.
+pub type TextReader = BufReader<encoding_rs_io::DecodeReaderBytes<std::fs::File, Vec<u8>>>;
+
+/// Opens a file as text: a UTF-8 or UTF-16 BOM selects the encoding; without one the bytes
+/// pass through as UTF-8.
+pub fn open_text(path: &Path) -> io::Result<TextReader> {
+    let file = std::fs::File::open(path)?;
+    let decoder = encoding_rs_io::DecodeReaderBytesBuilder::new()
+        .bom_sniffing(true)
+        .utf8_passthru(true)
+        .build(file);
+    Ok(BufReader::with_capacity(256 * 1024, decoder))
+}
+
+/// Normalises a column name so the export styles meet: `client-ip`, `ClientIp` and `client_ip`
+/// all become `clientip`.
+pub fn column_key(name: &str) -> String {
+    name.trim_matches(|c: char| c == '"' || c.is_whitespace() || c == '\u{feff}')
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The delimiter of a CSV header line: `;` when it has more of them than commas outside quotes.
+pub fn delimiter(header: &str) -> u8 {
+    let (mut commas, mut semicolons, mut quoted) = (0, 0, false);
+    for c in header.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => commas += 1,
+            ';' if !quoted => semicolons += 1,
+            _ => {}
+        }
+    }
+    if semicolons > commas { b';' } else { b',' }
+}
+
+/// Tells the format of a file from its first bytes (as much as a buffered reader holds).
+pub fn detect(head: &[u8]) -> Option<Format> {
+    if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        return Some(Format::Msg);
+    }
+    let text: Cow<'_, str> = match head {
+        [0xFF, 0xFE, rest @ ..] => encoding_rs::UTF_16LE.decode_without_bom_handling(rest).0,
+        [0xFE, 0xFF, rest @ ..] => encoding_rs::UTF_16BE.decode_without_bom_handling(rest).0,
+        [0xEF, 0xBB, 0xBF, rest @ ..] => String::from_utf8_lossy(&rest[..rest.len().min(4096)]),
+        _ => String::from_utf8_lossy(&head[..head.len().min(4096)]),
+    };
+    text.lines()
+        .map(str::trim)
+        .take(64)
+        .find(|line| !line.is_empty() && !line.starts_with("#TYPE"))
+        .and_then(classify_first_line)
+}
+
+/// True when the bytes start with a UTF-16 byte-order mark (the file must be decoded first).
+pub fn is_utf16(head: &[u8]) -> bool {
+    head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF])
+}
+
+fn classify_first_line(line: &str) -> Option<Format> {
+    if line.starts_with("From ") {
+        return Some(Format::Mbox);
+    }
+    if line.starts_with("#Software: Microsoft Exchange")
+        || line.starts_with("#Fields:")
+        || line.starts_with("#Version:")
+        || line.starts_with("#Log-type")
+    {
+        return Some(Format::TrackingLog);
+    }
+    if line.contains(',') || line.contains(';') {
+        let columns: Vec<String> = line
+            .split(delimiter(line) as char)
+            .map(column_key)
+            .collect();
+        let has = |name: &str| columns.iter().any(|c| c == name);
+        if has("messagetraceid") && has("event") && has("data") {
+            return Some(Format::MessageTraceDetail);
+        }
+        if has("fromip") && (has("messagetraceid") || has("messageid")) {
+            return Some(Format::MessageTrace);
+        }
+        if has("eventid") && has("clientip") {
+            return Some(Format::TrackingLog);
+        }
+        if (has("origintimestamp") || has("origintimestamputc")) && has("originalclientip") {
+            return Some(Format::EacSummary);
+        }
+    }
+    let looks_like_header = line.split_once(':').is_some_and(|(name, _)| {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    });
+    looks_like_header.then_some(Format::Headers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_lines() {
+        assert_eq!(
+            classify_first_line("Received: from a by b"),
+            Some(Format::Headers)
+        );
+        assert_eq!(
+            classify_first_line("From MAILER-DAEMON Tue Nov  4 10:00:00 2025"),
+            Some(Format::Mbox)
+        );
+        assert_eq!(
+            classify_first_line("#Software: Microsoft Exchange Server"),
+            Some(Format::TrackingLog)
+        );
+        assert_eq!(
+            classify_first_line(
+                "\"Organization\",\"MessageId\",\"Received\",\"SenderAddress\",\"RecipientAddress\",\"Subject\",\"Status\",\"ToIP\",\"FromIP\",\"Size\",\"MessageTraceId\""
+            ),
+            Some(Format::MessageTrace)
+        );
+        assert_eq!(
+            classify_first_line(
+                "origin_timestamp_utc;sender_address;recipient_status;original_client_ip"
+            ),
+            Some(Format::EacSummary)
+        );
+        assert_eq!(classify_first_line("hello world, nothing here"), None);
+        assert_eq!(column_key("\u{feff}\"client-ip\""), "clientip");
+    }
+}

@@ -1,0 +1,265 @@
+//! Batch: turn files, folders, mbox files, `.msg` files and exported traces into a stream of
+//! messages, analyse them in parallel, and hand the results back in input order.
+//!
+//! Workers open each file once: they sniff its format from the buffered head and read a single
+//! message from the same reader. Files of many messages (mbox, traces, tracking logs) come back
+//! as [`Step::Stream`] and are streamed where they stand, one message or one group of rows at a
+//! time, so memory stays bounded. Analysis runs on rayon over chunks of [`CHUNK`] items and
+//! `collect` keeps their order: the output is the same bytes whatever the thread count.
+
+pub mod detect;
+pub mod mbox;
+pub mod msg;
+pub mod trace;
+
+use crate::profile::Profile;
+use crate::report::batch::{BatchFormat, render};
+use crate::report::summary::Facts;
+use crate::{Message, input};
+use detect::Format;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use trace::TraceMessage;
+
+/// Items analysed per parallel chunk.
+pub const CHUNK: usize = 2048;
+
+/// Where a message came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Source {
+    /// The file, as found.
+    pub file: String,
+    /// 1-based line of the message in the file (mbox separator, trace row), null for whole files.
+    pub line: Option<usize>,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}", self.file),
+            None => f.write_str(&self.file),
+        }
+    }
+}
+
+/// One unit of work.
+#[derive(Debug)]
+pub enum Item {
+    /// A file; the worker detects its format (unless forced) and reads it.
+    File(Source, PathBuf, Option<Format>),
+    /// A header block cut out of an mbox.
+    Block(Source, Vec<u8>),
+    /// A message rebuilt from trace rows.
+    Trace(Source, TraceMessage),
+    /// Input that could not be read, reported and counted.
+    Failed(Source, String),
+}
+
+/// The result of one message: its rendered output and summary facts, or why it failed.
+#[derive(Debug)]
+pub struct Analysed {
+    /// Where it came from.
+    pub source: Source,
+    /// Rendered output bytes (empty for failures).
+    pub output: Vec<u8>,
+    /// Summary facts, or the error.
+    pub result: Result<Facts, String>,
+}
+
+/// What analysing an item gave.
+#[derive(Debug)]
+pub enum Step {
+    /// One message (or one failure).
+    Done(Analysed),
+    /// A file of many messages, to be streamed in its place.
+    Stream(Source, PathBuf, Format),
+}
+
+/// The items of `inputs`: every file found (folders recursively, in name order), with missing
+/// inputs as failures at their position.
+pub fn items(inputs: &[PathBuf], forced: Option<Format>) -> impl Iterator<Item = Item> + Send {
+    fn walk(dir: &Path, out: &mut Vec<Item>, forced: Option<Format>) {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => return out.push(Item::Failed(source_of(dir), e.to_string())),
+        };
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for path in paths {
+            if path.is_dir() {
+                walk(&path, out, forced);
+            } else {
+                out.push(Item::File(source_of(&path), path, forced));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            walk(input, &mut out, forced);
+        } else if input.exists() {
+            out.push(Item::File(source_of(input), input.clone(), forced));
+        } else {
+            out.push(Item::Failed(
+                source_of(input),
+                "no such file or directory".into(),
+            ));
+        }
+    }
+    out.into_iter()
+}
+
+fn source_of(path: &Path) -> Source {
+    Source {
+        file: path.display().to_string(),
+        line: None,
+    }
+}
+
+/// The items of a file that holds many messages (mbox, trace, tracking log), streamed.
+pub fn stream(
+    source: Source,
+    path: &Path,
+    format: Format,
+) -> Box<dyn Iterator<Item = Item> + Send> {
+    let file = source.file.clone();
+    let at = move |line: Option<usize>| Source {
+        file: file.clone(),
+        line,
+    };
+    match format {
+        Format::Mbox => match detect::open_text(path) {
+            Ok(reader) => Box::new(mbox::Mbox::new(reader).map(move |m| match m {
+                Ok(m) => Item::Block(at(Some(m.line)), m.headers),
+                Err(e) => Item::Failed(at(None), e.to_string()),
+            })),
+            Err(e) => Box::new(std::iter::once(Item::Failed(source, e.to_string()))),
+        },
+        _ => match trace::TraceReader::open(path, format) {
+            Ok(reader) => Box::new(reader.map(move |m| match m {
+                Ok(m) => Item::Trace(at(Some(m.line)), m),
+                Err(e) => Item::Failed(at(Some(e.line)), e.message),
+            })),
+            Err(e) => Box::new(std::iter::once(Item::Failed(source, e.to_string()))),
+        },
+    }
+}
+
+/// Analyses `items` in parallel chunks and passes every result to `sink` in input order;
+/// files of many messages are streamed where they stand, through the same chunks.
+pub fn run<A, S>(items: impl Iterator<Item = Item>, analyse: &A, sink: &mut S)
+where
+    A: Fn(Item) -> Step + Sync,
+    S: FnMut(Analysed),
+{
+    let mut chunk = Vec::with_capacity(CHUNK);
+    for item in items {
+        chunk.push(item);
+        if chunk.len() == CHUNK {
+            flush(&mut chunk, analyse, sink);
+        }
+    }
+    flush(&mut chunk, analyse, sink);
+}
+
+fn flush<A, S>(chunk: &mut Vec<Item>, analyse: &A, sink: &mut S)
+where
+    A: Fn(Item) -> Step + Sync,
+    S: FnMut(Analysed),
+{
+    let steps: Vec<Step> = std::mem::take(chunk).into_par_iter().map(analyse).collect();
+    for step in steps {
+        match step {
+            Step::Done(analysed) => sink(analysed),
+            Step::Stream(source, path, format) => run(stream(source, &path, format), analyse, sink),
+        }
+    }
+}
+
+/// Reads, diagnoses and renders one item.
+pub fn analyse(item: Item, profile: &Profile, format: BatchFormat) -> Step {
+    let headers = |source: Source, raw: std::io::Result<input::RawHeaders>| -> Analysed {
+        let raw = match raw {
+            Ok(raw) => raw,
+            Err(e) => return failure(source, e.to_string()),
+        };
+        let mut message = match Message::from_bytes(&raw.bytes) {
+            Ok(message) => message,
+            Err(e) => return failure(source, e.to_string()),
+        };
+        if raw.truncated {
+            message.note(format!(
+                "the header block exceeded {} bytes and was cut",
+                input::MAX_HEADER_BYTES
+            ));
+        }
+        match crate::diagnose(&message, profile) {
+            Ok(d) => Analysed {
+                output: render(format, &source, &d),
+                result: Ok(Facts::of(&d)),
+                source,
+            },
+            Err(e) => failure(source, e.to_string()),
+        }
+    };
+    Step::Done(match item {
+        Item::File(source, path, forced) => return file(source, path, forced, &headers),
+        Item::Block(source, bytes) => headers(source, input::read_header_block(&bytes[..])),
+        Item::Trace(source, message) => {
+            let mut d = crate::diagnose_hops(message.hops, profile, message.notes);
+            d.message_id = message.message_id;
+            d.sender = message.sender;
+            Analysed {
+                output: render(format, &source, &d),
+                result: Ok(Facts::of(&d)),
+                source,
+            }
+        }
+        Item::Failed(source, error) => failure(source, error),
+    })
+}
+
+fn failure(source: Source, error: String) -> Analysed {
+    Analysed {
+        source,
+        output: Vec::new(),
+        result: Err(error),
+    }
+}
+
+/// Opens a file once: sniffs its format from the buffered head, then reads a single message from
+/// the same reader, or hands a stream of messages back.
+fn file(
+    source: Source,
+    path: PathBuf,
+    forced: Option<Format>,
+    headers: &dyn Fn(Source, std::io::Result<input::RawHeaders>) -> Analysed,
+) -> Step {
+    let mut reader = match std::fs::File::open(&path) {
+        Ok(f) => std::io::BufReader::with_capacity(16 * 1024, f),
+        Err(e) => return Step::Done(failure(source, e.to_string())),
+    };
+    let (format, utf16) = match reader.fill_buf() {
+        Ok([]) => return Step::Done(failure(source, "empty file".into())),
+        Ok(head) => (
+            forced.or_else(|| detect::detect(head)),
+            detect::is_utf16(head),
+        ),
+        Err(e) => return Step::Done(failure(source, e.to_string())),
+    };
+    Step::Done(match format {
+        Some(Format::Headers) if utf16 => headers(source, detect::open_text(&path).and_then(input::read_header_block)),
+        Some(Format::Headers) => headers(source, input::read_header_block(reader)),
+        Some(Format::Msg) => match msg::transport_headers(&path) {
+            Ok(bytes) => headers(source, input::read_header_block(&bytes[..])),
+            Err(e) => failure(source, e.to_string()),
+        },
+        Some(format) => return Step::Stream(source, path, format),
+        None => failure(
+            source,
+            "not a message, mbox, .msg, message trace or tracking log (unrecognised content; --input-format overrides)".into(),
+        ),
+    })
+}

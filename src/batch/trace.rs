@@ -1,0 +1,598 @@
+//! Traces: Exchange Online message traces and on-premises message tracking logs, read as
+//! streams of rows, grouped into messages, and turned into hops so the same rules run on them.
+//!
+//! Columns are found by name, never by position, and names are normalised
+//! ([`super::detect::column_key`]) so `client-ip` (MSGTRK), `ClientIp` (Export-Csv) and
+//! `client_ip` (admin center reports) are one column. A trace has no `Received` chain: a
+//! message's hops are its receive/submit/send events and their connecting addresses.
+
+use super::detect::{Format, column_key, delimiter, open_text};
+use crate::hops::{BySide, FromSide, Hop};
+use crate::net::parse_ip;
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, BufRead, Read};
+use std::path::Path;
+
+/// Messages kept open while their rows are still arriving; the oldest is completed beyond this,
+/// so memory stays bounded whatever the file size.
+pub const OPEN_MESSAGES: usize = 20_000;
+
+/// One message rebuilt from trace rows.
+#[derive(Debug)]
+pub struct TraceMessage {
+    /// 1-based line of the message's first row.
+    pub line: usize,
+    /// `MessageId` (Internet message id) when the export has it.
+    pub message_id: Option<String>,
+    /// Sender address.
+    pub sender: Option<String>,
+    /// Hops, oldest first.
+    pub hops: Vec<Hop<'static>>,
+    /// What the rows could not say.
+    pub notes: Vec<String>,
+}
+
+/// A row that could not be read.
+#[derive(Debug)]
+pub struct RowError {
+    /// 1-based line.
+    pub line: usize,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// What happened on one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// The organisation received the message over SMTP.
+    Receive,
+    /// A client submitted it (mailbox submission).
+    Submit,
+    /// The organisation sent it on over SMTP.
+    Send,
+    /// Inbound summary row (message trace, summary report).
+    Inbound,
+    /// Outbound summary row.
+    Outbound,
+}
+
+/// One row, normalised.
+#[derive(Debug)]
+struct Event {
+    line: usize,
+    kind: Kind,
+    time: Option<DateTime<Utc>>,
+    client_ip: Option<String>,
+    client_host: Option<String>,
+    server_ip: Option<String>,
+    server_host: Option<String>,
+    recipients: Vec<String>,
+    sender: Option<String>,
+    message_id: Option<String>,
+}
+
+/// Column positions by normalised name.
+struct Columns(HashMap<String, usize>);
+
+impl Columns {
+    fn new(names: impl IntoIterator<Item = String>) -> Columns {
+        Columns(
+            names
+                .into_iter()
+                .enumerate()
+                .map(|(i, n)| (column_key(&n), i))
+                .collect(),
+        )
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.0.contains_key(key)
+    }
+
+    /// The first non-empty value among `keys`.
+    fn get<'r>(&self, record: &'r csv::StringRecord, keys: &[&str]) -> Option<&'r str> {
+        keys.iter()
+            .filter_map(|k| self.0.get(*k).and_then(|&i| record.get(i)))
+            .map(str::trim)
+            .find(|v| !v.is_empty())
+    }
+}
+
+/// Reads trace rows as messages.
+pub struct TraceReader {
+    format: Format,
+    columns: Columns,
+    records: csv::StringRecordsIntoIter<Box<dyn Read + Send>>,
+    line_offset: usize,
+    exchange: Option<&'static str>,
+    open: HashMap<String, Vec<Event>>,
+    order: VecDeque<String>,
+    last_key: Option<String>,
+    ready: VecDeque<TraceMessage>,
+    done: bool,
+}
+
+impl TraceReader {
+    /// Opens a trace or tracking log of the given format.
+    pub fn open(path: &Path, format: Format) -> io::Result<TraceReader> {
+        let mut reader = open_text(path)?;
+        let mut line_offset = 0usize;
+        let mut header: Option<String> = None;
+        let mut exchange = None;
+        let mut raw = Vec::new();
+        while header.is_none() {
+            raw.clear();
+            if reader.read_until(b'\n', &mut raw)? == 0 {
+                break;
+            }
+            line_offset += 1;
+            let line = String::from_utf8_lossy(&raw);
+            let text = line
+                .trim_start_matches('\u{feff}')
+                .trim_end_matches(['\r', '\n']);
+            if let Some(fields) = text.strip_prefix("#Fields:") {
+                header = Some(fields.trim().to_string());
+            } else if let Some(version) = text.strip_prefix("#Version:") {
+                exchange = crate::hops::exchange_product(
+                    Some(version.trim()),
+                    Some("Microsoft SMTP Server"),
+                );
+            } else if text.trim().is_empty() || text.starts_with('#') {
+                continue;
+            } else {
+                header = Some(text.to_string());
+            }
+        }
+        let header = header
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no header row found"))?;
+        let delimiter = delimiter(&header);
+        let names: Vec<String> = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .delimiter(delimiter)
+            .from_reader(header.as_bytes())
+            .records()
+            .next()
+            .and_then(Result::ok)
+            .map(|r| r.iter().map(str::to_string).collect())
+            .unwrap_or_default();
+        let columns = Columns::new(names);
+        if format == Format::TrackingLog && exchange.is_none() && !columns.has("datetimeutc") {
+            exchange = Some("Exchange Server");
+        }
+        let body: Box<dyn Read + Send> = Box::new(reader);
+        let records = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .comment(Some(b'#'))
+            .from_reader(body)
+            .into_records();
+        Ok(TraceReader {
+            format,
+            columns,
+            records,
+            line_offset,
+            exchange,
+            open: HashMap::new(),
+            order: VecDeque::new(),
+            last_key: None,
+            ready: VecDeque::new(),
+            done: false,
+        })
+    }
+
+    /// The key rows of one message share, and the row as an event.
+    fn event(&self, record: &csv::StringRecord, line: usize) -> Option<(String, Event)> {
+        let c = &self.columns;
+        let get = |keys: &[&str]| c.get(record, keys).map(str::to_string);
+        let key = get(&[
+            "messagetraceid",
+            "networkmessageid",
+            "internalmessageid",
+            "messageid",
+        ])?;
+        let recipients: Vec<String> = get(&["recipientaddress", "recipients", "recipientstatus"])
+            .map(|r| {
+                r.split([';', ','])
+                    .map(|part| part.split("##").next().unwrap_or(part).trim().to_string())
+                    .filter(|a| a.contains('@'))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let time = get(&[
+            "received",
+            "date",
+            "datetime",
+            "datetimeutc",
+            "timestamp",
+            "origintimestamputc",
+            "origintimestamp",
+        ])
+        .and_then(|t| parse_time(&t));
+        let mut event = Event {
+            line,
+            kind: Kind::Inbound,
+            time,
+            client_ip: None,
+            client_host: None,
+            server_ip: None,
+            server_host: None,
+            recipients,
+            sender: get(&["senderaddress", "sender", "returnpath"]),
+            message_id: get(&["messageid"]),
+        };
+        match self.format {
+            Format::MessageTrace => {
+                event.client_ip = get(&["fromip"]);
+                event.server_ip = get(&["toip"]);
+                event.kind = if event.server_ip.is_some() {
+                    Kind::Outbound
+                } else {
+                    Kind::Inbound
+                };
+            }
+            Format::EacSummary => {
+                event.client_ip = get(&["originalclientip"]);
+                let direction = get(&["directionality"])
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                event.kind = if matches!(direction.as_str(), "2" | "outbound" | "originating") {
+                    Kind::Outbound
+                } else {
+                    Kind::Inbound
+                };
+            }
+            Format::MessageTraceDetail => {
+                let name = get(&["event"]).unwrap_or_default().to_ascii_lowercase();
+                let data = get(&["data"]).map(|d| mep_values(&d)).unwrap_or_default();
+                let mep = |names: &[&str]| {
+                    data.iter()
+                        .find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+                        .map(|(_, v)| v.clone())
+                };
+                event.client_ip = mep(&["ClientIP", "ClientIp", "OriginalClientIp"]);
+                event.client_host = mep(&["ClientHostName", "ClientHostname"]);
+                event.server_host = mep(&["ServerHostName", "ServerHostname"]);
+                event.kind = match name.as_str() {
+                    "receive" => Kind::Receive,
+                    "submit" => Kind::Submit,
+                    "send" | "external send" => Kind::Send,
+                    _ => return None,
+                };
+            }
+            Format::TrackingLog => {
+                let id = get(&["eventid"]).unwrap_or_default().to_ascii_uppercase();
+                let source = get(&["source"]).unwrap_or_default().to_ascii_uppercase();
+                event.client_ip =
+                    get(&["originalclientip", "clientip"]).filter(|ip| parse_ip(ip).is_some());
+                event.client_host = get(&["clienthostname"]);
+                event.server_ip = get(&["serverip"]);
+                event.server_host = get(&["serverhostname"]);
+                event.kind = match (id.as_str(), source.as_str()) {
+                    ("RECEIVE", "SMTP") => Kind::Receive,
+                    ("RECEIVE", "STOREDRIVER") | ("SUBMIT", _) => Kind::Submit,
+                    ("SEND", "SMTP") => Kind::Send,
+                    _ => return None,
+                };
+            }
+            Format::Headers | Format::Mbox | Format::Msg => return None,
+        }
+        Some((key, event))
+    }
+
+    fn complete(&mut self, key: &str) {
+        if let Some(events) = self.open.remove(key) {
+            self.ready.push_back(build(events, self.exchange));
+        }
+    }
+}
+
+impl Iterator for TraceReader {
+    type Item = Result<TraceMessage, RowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(message) = self.ready.pop_front() {
+                return Some(Ok(message));
+            }
+            if self.done {
+                return None;
+            }
+            match self.records.next() {
+                None => {
+                    self.done = true;
+                    while let Some(key) = self.order.pop_front() {
+                        self.complete(&key);
+                    }
+                }
+                Some(Err(e)) => {
+                    let line = e.position().map_or(0, |p| p.line() as usize) + self.line_offset;
+                    return Some(Err(RowError {
+                        line,
+                        message: e.to_string(),
+                    }));
+                }
+                Some(Ok(record)) => {
+                    let line =
+                        record.position().map_or(0, |p| p.line() as usize) + self.line_offset;
+                    if record.len() < self.columns.0.len() / 2 {
+                        return Some(Err(RowError {
+                            line,
+                            message: format!(
+                                "row has {} fields, the header has {}; skipped",
+                                record.len(),
+                                self.columns.0.len()
+                            ),
+                        }));
+                    }
+                    let Some((key, event)) = self.event(&record, line) else {
+                        continue;
+                    };
+                    // Rows of one message are usually adjacent: a new key completes the oldest
+                    // messages once too many are open.
+                    if self.last_key.as_deref() != Some(key.as_str())
+                        && !self.open.contains_key(&key)
+                    {
+                        self.order.push_back(key.clone());
+                        if self.order.len() > OPEN_MESSAGES
+                            && let Some(oldest) = self.order.pop_front()
+                        {
+                            self.complete(&oldest);
+                        }
+                    }
+                    self.open.entry(key.clone()).or_default().push(event);
+                    self.last_key = Some(key);
+                }
+            }
+        }
+    }
+}
+
+/// `(Name, value)` of every `<MEP Name="..." String|Integer|Long|Blob="..."/>` in a
+/// `Get-MessageTraceDetail` `Data` column. Unknown names are kept; malformed XML yields what
+/// was read before the error.
+pub fn mep_values(xml: &str) -> Vec<(String, String)> {
+    use quick_xml::events::Event as Xml;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut out = Vec::new();
+    loop {
+        match reader.read_event() {
+            Ok(Xml::Empty(e) | Xml::Start(e))
+                if AsRef::<str>::as_ref(&e.name()).eq_ignore_ascii_case("MEP") =>
+            {
+                let mut name = None;
+                let mut value = None;
+                for attr in e.attributes().flatten() {
+                    let text = attr
+                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .map(|v| v.into_owned())
+                        .unwrap_or_default();
+                    match AsRef::<str>::as_ref(&attr.key) {
+                        "Name" => name = Some(text),
+                        "String" | "Integer" | "Long" | "Blob" | "Value" => value = Some(text),
+                        _ => {}
+                    }
+                }
+                if let (Some(n), Some(v)) = (name, value) {
+                    out.push((n, v));
+                }
+            }
+            Ok(Xml::Eof) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    out
+}
+
+/// Parses the dates exports write: ISO 8601 / RFC 3339, and culture formats
+/// (`11/5/2025 4:20:42 PM` en-US, `05/11/2025 16:20:42` en-GB). Times without an offset are UTC
+/// (message traces report UTC).
+pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let naive = |fmt: &str| NaiveDateTime::parse_from_str(text, fmt).ok();
+    let us = text.ends_with("AM")
+        || text.ends_with("PM")
+        || text.ends_with("am")
+        || text.ends_with("pm");
+    let parsed = if us {
+        naive("%m/%d/%Y %I:%M:%S %p").or_else(|| naive("%m/%d/%Y %I:%M %p"))
+    } else {
+        naive("%Y-%m-%dT%H:%M:%S%.f")
+            .or_else(|| naive("%Y-%m-%d %H:%M:%S%.f"))
+            .or_else(|| naive("%d/%m/%Y %H:%M:%S"))
+            .or_else(|| naive("%d.%m.%Y %H:%M:%S"))
+            .or_else(|| naive("%m/%d/%Y %H:%M:%S"))
+            .or_else(|| naive("%d/%m/%Y %H:%M"))
+    };
+    parsed.map(|t| Utc.from_utc_datetime(&t))
+}
+
+fn side_from(host: Option<String>, ip: Option<String>) -> FromSide<'static> {
+    FromSide {
+        helo: host.clone().map(Cow::Owned),
+        host: host.map(Cow::Owned),
+        rdns: None,
+        ip: ip.as_deref().and_then(parse_ip),
+    }
+}
+
+fn side_by(host: Option<String>, ip: Option<String>) -> BySide<'static> {
+    BySide {
+        host: host.map(Cow::Owned),
+        ip: ip.as_deref().and_then(parse_ip),
+    }
+}
+
+/// Exchange Online's receiving side when a trace does not name the server.
+const EOP: &str = "mail.protection.outlook.com";
+/// Exchange Online's mailbox side when a trace does not name the server.
+const EXO: &str = "outlook.office365.com";
+/// Exchange Online's outbound side when a trace does not name the server.
+const OUTBOUND: &str = "outbound.protection.outlook.com";
+
+/// Turns one message's events into hops, oldest first.
+fn build(mut events: Vec<Event>, exchange: Option<&'static str>) -> TraceMessage {
+    events.sort_by_key(|e| (e.time, e.line));
+    let line = events.iter().map(|e| e.line).min().unwrap_or(0);
+    let recipients: Vec<String> = events
+        .iter()
+        .flat_map(|e| e.recipients.iter().cloned())
+        .collect();
+    let first_recipient = recipients.first().cloned().map(Cow::Owned);
+    let mut hops: Vec<Hop<'static>> = Vec::new();
+    let mut notes = Vec::new();
+    let mut push = |from: FromSide<'static>,
+                    by: BySide<'static>,
+                    protocol: &'static str,
+                    time,
+                    event_line: usize,
+                    exchange| {
+        hops.push(Hop {
+            from,
+            by,
+            protocol: Some(Cow::Borrowed(protocol)),
+            for_: first_recipient.clone(),
+            time,
+            exchange,
+            line: event_line,
+            raw: format!("trace row {event_line}"),
+            ..Hop::default()
+        });
+    };
+    let mut summarised = false;
+    for e in &events {
+        match e.kind {
+            // Summary rows repeat per recipient: one message, one path.
+            Kind::Inbound | Kind::Outbound if summarised => {}
+            Kind::Inbound => {
+                summarised = true;
+                push(
+                    side_from(None, e.client_ip.clone()),
+                    side_by(Some(EOP.into()), None),
+                    "SMTP",
+                    e.time,
+                    e.line,
+                    None,
+                );
+            }
+            Kind::Outbound => {
+                summarised = true;
+                push(
+                    side_from(None, e.client_ip.clone()),
+                    side_by(Some(EXO.into()), None),
+                    "mapi",
+                    e.time,
+                    e.line,
+                    None,
+                );
+                if e.server_ip.is_some() {
+                    push(
+                        side_from(Some(OUTBOUND.into()), None),
+                        side_by(None, e.server_ip.clone()),
+                        "SMTP",
+                        e.time,
+                        e.line,
+                        None,
+                    );
+                }
+            }
+            Kind::Receive => {
+                let by = e
+                    .server_host
+                    .clone()
+                    .or_else(|| exchange.is_none().then(|| EOP.to_string()));
+                push(
+                    side_from(e.client_host.clone(), e.client_ip.clone()),
+                    side_by(by, e.server_ip.clone()),
+                    "SMTP",
+                    e.time,
+                    e.line,
+                    exchange,
+                );
+            }
+            Kind::Submit => {
+                let by = e
+                    .server_host
+                    .clone()
+                    .or_else(|| exchange.is_none().then(|| EXO.to_string()));
+                push(
+                    side_from(e.client_host.clone(), e.client_ip.clone()),
+                    side_by(by, e.server_ip.clone()),
+                    "mapi",
+                    e.time,
+                    e.line,
+                    exchange,
+                );
+            }
+            Kind::Send => {
+                push(
+                    side_from(e.client_host.clone(), e.client_ip.clone()),
+                    side_by(e.server_host.clone(), e.server_ip.clone()),
+                    "SMTP",
+                    e.time,
+                    e.line,
+                    None,
+                );
+            }
+        }
+    }
+    if hops.iter().all(|h| h.from.ip.is_none()) {
+        notes.push("the trace rows name no connecting IP; the entry into the organisation cannot be judged".into());
+    }
+    let mut previous: Option<DateTime<Utc>> = None;
+    for (i, hop) in hops.iter_mut().enumerate() {
+        hop.index = i + 1;
+        if let (Some(prev), Some(now)) = (previous, hop.time) {
+            let delay = (now - prev).num_seconds();
+            hop.delay_secs = Some(delay);
+            hop.clock_skew = !(0..=crate::hops::IMPLAUSIBLE_DELAY_SECS).contains(&delay);
+        }
+        previous = hop.time.or(previous);
+    }
+    TraceMessage {
+        line,
+        message_id: events.iter().find_map(|e| e.message_id.clone()),
+        sender: events.iter().find_map(|e| e.sender.clone()),
+        hops,
+        notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_export_cultures() {
+        let expect = |text: &str, iso: &str| {
+            assert_eq!(
+                parse_time(text).map(|t| t.to_rfc3339()),
+                Some(iso.to_string()),
+                "{text}"
+            )
+        };
+        expect("11/5/2025 4:20:42 PM", "2025-11-05T16:20:42+00:00");
+        expect("05/11/2025 16:20:42", "2025-11-05T16:20:42+00:00");
+        expect("2025-11-07T11:00:01.123Z", "2025-11-07T11:00:01.123+00:00");
+        expect(
+            "2025-11-07T11:00:01.1234567",
+            "2025-11-07T11:00:01.123456700+00:00",
+        );
+        assert_eq!(parse_time("yesterday"), None);
+    }
+
+    #[test]
+    fn mep_data_xml() {
+        let data = r#"<root><MEP Name="ConnectorId" String="Default Frontend"/><MEP Name="ClientIP" String="40.107.22.72"/><MEP Name="Future" Integer="3"/><MEP Name="Broken" String="a &amp; b"/></root>"#;
+        let values = mep_values(data);
+        assert!(values.contains(&("ClientIP".into(), "40.107.22.72".into())));
+        assert!(values.contains(&("Future".into(), "3".into())));
+        assert!(values.contains(&("Broken".into(), "a & b".into())));
+        assert!(mep_values("<root><MEP Name=").is_empty());
+    }
+}

@@ -1,0 +1,233 @@
+//! Summary of a batch: totals, findings per rule, path signatures, bypasses by sender and
+//! connecting IP, and — without a profile — the batch's dominant inbound entry learned from it.
+
+use super::batch::connecting_ip;
+use crate::Diagnosis;
+use crate::batch::Source;
+use crate::hops::Role;
+use crate::rules::Severity;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Write};
+
+/// What the summary keeps of one message (small, built on the worker thread).
+#[derive(Debug, Clone)]
+pub struct Facts {
+    /// The path signature.
+    pub path: String,
+    /// Finding ids and severities.
+    pub findings: Vec<(&'static str, Severity)>,
+    /// How the message entered the organisation from outside: `gateway:<vendor>`, `internet`,
+    /// `tenant` (another Microsoft 365 tenant), or null for internal/outbound mail.
+    pub entry: Option<String>,
+    /// Sender domain.
+    pub sender_domain: Option<String>,
+    /// Sending organisation (`X-OriginatorOrg`).
+    pub sender_org: Option<String>,
+    /// Connecting IP of the entry hop.
+    pub connecting_ip: Option<String>,
+}
+
+impl Facts {
+    /// Extracts the facts of one diagnosis.
+    pub fn of(d: &Diagnosis<'_>) -> Facts {
+        let entry =
+            d.entry_hop
+                .and_then(|e| d.hops.get(e - 1))
+                .and_then(|hop| match hop.from_role {
+                    Role::Gateway => Some(format!("gateway:{}", hop.vendor.unwrap_or("unnamed"))),
+                    Role::Internet => Some("internet".to_string()),
+                    Role::EopOutbound => Some("tenant".to_string()),
+                    _ => None,
+                });
+        Facts {
+            path: d.path.join(" -> "),
+            findings: d.findings.iter().map(|f| (f.id, f.severity)).collect(),
+            entry,
+            sender_domain: d.sender.as_deref().and_then(crate::org::domain_of),
+            sender_org: d
+                .stamps
+                .all("X-OriginatorOrg")
+                .next()
+                .map(|s| s.value.clone()),
+            connecting_ip: connecting_ip(d),
+        }
+    }
+}
+
+/// Totals over a batch.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Messages analysed.
+    pub messages: usize,
+    /// Inputs that could not be read, with why.
+    pub errors: Vec<(Source, String)>,
+    /// Findings per rule id and severity.
+    pub findings: BTreeMap<(&'static str, Severity), usize>,
+    /// Worst severity seen.
+    pub worst: Option<Severity>,
+    paths: HashMap<String, usize>,
+    entries: HashMap<String, usize>,
+    bypass_domains: HashMap<String, usize>,
+    bypass_orgs: HashMap<String, usize>,
+    bypass_ips: HashMap<String, usize>,
+}
+
+impl Summary {
+    /// Counts one analysed message.
+    pub fn add(&mut self, facts: Facts) {
+        self.messages += 1;
+        *self.paths.entry(facts.path).or_default() += 1;
+        if let Some(entry) = facts.entry {
+            *self.entries.entry(entry).or_default() += 1;
+        }
+        let mut bypass = false;
+        for (id, severity) in facts.findings {
+            *self.findings.entry((id, severity)).or_default() += 1;
+            self.worst = self.worst.max(Some(severity));
+            bypass |= id.starts_with("bypass.");
+        }
+        if bypass {
+            let count = |map: &mut HashMap<String, usize>, key: Option<String>| {
+                *map.entry(key.unwrap_or_else(|| "(unknown)".into()))
+                    .or_default() += 1;
+            };
+            count(&mut self.bypass_domains, facts.sender_domain);
+            count(&mut self.bypass_orgs, facts.sender_org);
+            count(&mut self.bypass_ips, facts.connecting_ip);
+        }
+    }
+
+    /// Records an input that could not be read.
+    pub fn error(&mut self, source: Source, error: String) {
+        self.errors.push((source, error));
+    }
+
+    /// The inferred statement about the dominant inbound entry, when a gateway dominates.
+    pub fn inferred_entry(&self) -> Option<String> {
+        let inbound: usize = self.entries.values().sum();
+        let (gateway, through) = self
+            .entries
+            .iter()
+            .filter(|(k, _)| k.starts_with("gateway:"))
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
+        if inbound == 0 || *through * 2 < inbound {
+            return None;
+        }
+        let direct = self.entries.get("internet").copied().unwrap_or(0);
+        let tenants = self.entries.get("tenant").copied().unwrap_or(0);
+        let vendor = gateway.trim_start_matches("gateway:");
+        let mut text = format!(
+            "inferred (no profile): {:.1}% of inbound internet mail entered through {vendor}",
+            100.0 * *through as f64 / inbound as f64
+        );
+        if direct + tenants > 0 {
+            text.push_str(&format!(
+                "; {} messages entered directly, {} of them from other Microsoft 365 tenants (pass --mx gateway --gateway {vendor} to report them as bypasses)",
+                thousands(direct + tenants),
+                thousands(tenants)
+            ));
+        }
+        Some(text)
+    }
+
+    /// Writes the summary as text, with the top `top` rows of each table.
+    pub fn write(&self, out: &mut dyn Write, top: usize) -> io::Result<()> {
+        writeln!(
+            out,
+            "Scanned {} message(s); {} input(s) could not be read",
+            thousands(self.messages),
+            thousands(self.errors.len())
+        )?;
+        if self.findings.is_empty() {
+            writeln!(out, "\nNo findings.")?;
+        } else {
+            writeln!(out, "\nFindings per rule:")?;
+            for ((id, severity), n) in self.findings.iter().rev() {
+                writeln!(
+                    out,
+                    "  {:<36} {:<9} {:>9}",
+                    id,
+                    severity.as_str(),
+                    thousands(*n)
+                )?;
+            }
+        }
+        table(out, "Path signatures", &self.paths, top)?;
+        table(out, "Bypasses by sender domain", &self.bypass_domains, top)?;
+        table(
+            out,
+            "Bypasses by sending organisation",
+            &self.bypass_orgs,
+            top,
+        )?;
+        table(out, "Bypasses by connecting IP", &self.bypass_ips, top)?;
+        if let Some(text) = self.inferred_entry() {
+            writeln!(out, "\n{text}")?;
+        }
+        if !self.errors.is_empty() {
+            writeln!(out, "\nInputs that could not be read:")?;
+            for (source, error) in self.errors.iter().take(top) {
+                writeln!(out, "  {source}: {error}")?;
+            }
+            if self.errors.len() > top {
+                writeln!(out, "  ... and {} more", thousands(self.errors.len() - top))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn table(
+    out: &mut dyn Write,
+    title: &str,
+    counts: &HashMap<String, usize>,
+    top: usize,
+) -> io::Result<()> {
+    if counts.is_empty() {
+        return Ok(());
+    }
+    let mut rows: Vec<(&String, &usize)> = counts.iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    writeln!(out, "\n{title}:")?;
+    let width = rows
+        .iter()
+        .take(top)
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (key, n) in rows.iter().take(top) {
+        let shown = if key.is_empty() {
+            "(none)"
+        } else {
+            key.as_str()
+        };
+        writeln!(out, "  {shown:<width$}  {:>9}", thousands(**n))?;
+    }
+    if rows.len() > top {
+        writeln!(out, "  ... {} more", thousands(rows.len() - top))?;
+    }
+    Ok(())
+}
+
+/// `9412` -> `9,412`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(9412), "9,412");
+        assert_eq!(super::thousands(1234567), "1,234,567");
+    }
+}
