@@ -104,6 +104,8 @@ impl Columns {
 pub struct TraceReader {
     format: Format,
     columns: Columns,
+    width: usize,
+    last_line: usize,
     records: csv::StringRecordsIntoIter<Box<dyn Read + Send>>,
     line_offset: usize,
     exchange: Option<&'static str>,
@@ -157,6 +159,7 @@ impl TraceReader {
             .and_then(Result::ok)
             .map(|r| r.iter().map(str::to_string).collect())
             .unwrap_or_default();
+        let width = names.len();
         let columns = Columns::new(names);
         if format == Format::TrackingLog && exchange.is_none() && !columns.has("datetimeutc") {
             exchange = Some("Exchange Server");
@@ -172,6 +175,8 @@ impl TraceReader {
         Ok(TraceReader {
             format,
             columns,
+            width,
+            last_line: 0,
             records,
             line_offset,
             exchange,
@@ -315,17 +320,21 @@ impl Iterator for TraceReader {
                     }));
                 }
                 Some(Ok(record)) => {
-                    let line =
+                    // A record cut by the end of the file keeps a stale position: records are
+                    // sequential, so none starts before the line after the previous one.
+                    let position =
                         record.position().map_or(0, |p| p.line() as usize) + self.line_offset;
-                    if record.len() < self.columns.0.len() / 2 {
-                        return Some(Err(RowError {
-                            line,
-                            message: format!(
-                                "row has {} fields, the header has {}; skipped",
-                                record.len(),
-                                self.columns.0.len()
-                            ),
-                        }));
+                    let line = position.max(self.last_line + 1);
+                    self.last_line = line;
+                    // Fewer fields than the header: a cut or mangled row (a quote left open
+                    // at the end of a truncated file swallows the rest of it).
+                    if record.len() < self.width {
+                        let message = format!(
+                            "row has {} of the header's {} fields (truncated or malformed); skipped",
+                            record.len(),
+                            self.width
+                        );
+                        return Some(Err(RowError { line, message }));
                     }
                     let Some((key, event)) = self.event(&record, line) else {
                         continue;
@@ -446,99 +455,85 @@ fn build(mut events: Vec<Event>, exchange: Option<&'static str>) -> TraceMessage
     let first_recipient = recipients.first().cloned().map(Cow::Owned);
     let mut hops: Vec<Hop<'static>> = Vec::new();
     let mut notes = Vec::new();
-    let mut push = |from: FromSide<'static>,
-                    by: BySide<'static>,
-                    protocol: &'static str,
-                    time,
-                    event_line: usize,
-                    exchange| {
+    // Traces do not say whether TLS was used: only client submissions are named (as `mapi`).
+    let mut push = |from, by, protocol: Option<&'static str>, e: &Event, exchange| {
         hops.push(Hop {
             from,
             by,
-            protocol: Some(Cow::Borrowed(protocol)),
+            protocol: protocol.map(Cow::Borrowed),
             for_: first_recipient.clone(),
-            time,
+            time: e.time,
             exchange,
-            line: event_line,
-            raw: format!("trace row {event_line}"),
+            line: e.line,
+            raw: format!("trace row {}", e.line),
             ..Hop::default()
         });
     };
     let mut summarised = false;
     for e in &events {
+        let client = || side_from(e.client_host.clone(), e.client_ip.clone());
         match e.kind {
             // Summary rows repeat per recipient: one message, one path.
             Kind::Inbound | Kind::Outbound if summarised => {}
             Kind::Inbound => {
                 summarised = true;
-                push(
-                    side_from(None, e.client_ip.clone()),
-                    side_by(Some(EOP.into()), None),
-                    "SMTP",
-                    e.time,
-                    e.line,
-                    None,
-                );
+                push(client(), side_by(Some(EOP.into()), None), None, e, None);
             }
             Kind::Outbound => {
                 summarised = true;
                 push(
-                    side_from(None, e.client_ip.clone()),
+                    client(),
                     side_by(Some(EXO.into()), None),
-                    "mapi",
-                    e.time,
-                    e.line,
+                    Some("mapi"),
+                    e,
                     None,
                 );
                 if e.server_ip.is_some() {
                     push(
                         side_from(Some(OUTBOUND.into()), None),
                         side_by(None, e.server_ip.clone()),
-                        "SMTP",
-                        e.time,
-                        e.line,
+                        None,
+                        e,
                         None,
                     );
                 }
             }
+            // Exchange Online names its servers by internal names: the receiving side is EOP.
             Kind::Receive => {
-                let by = e
-                    .server_host
-                    .clone()
-                    .or_else(|| exchange.is_none().then(|| EOP.to_string()));
+                let by = if exchange.is_some() {
+                    e.server_host.clone()
+                } else {
+                    Some(EOP.to_string())
+                };
                 push(
-                    side_from(e.client_host.clone(), e.client_ip.clone()),
+                    client(),
                     side_by(by, e.server_ip.clone()),
-                    "SMTP",
-                    e.time,
-                    e.line,
+                    None,
+                    e,
                     exchange,
                 );
             }
             Kind::Submit => {
-                let by = e
-                    .server_host
-                    .clone()
-                    .or_else(|| exchange.is_none().then(|| EXO.to_string()));
+                let by = if exchange.is_some() {
+                    e.server_host.clone()
+                } else {
+                    Some(EXO.to_string())
+                };
                 push(
-                    side_from(e.client_host.clone(), e.client_ip.clone()),
+                    client(),
                     side_by(by, e.server_ip.clone()),
-                    "mapi",
-                    e.time,
-                    e.line,
+                    Some("mapi"),
+                    e,
                     exchange,
                 );
             }
-            Kind::Send => {
-                push(
-                    side_from(e.client_host.clone(), e.client_ip.clone()),
-                    side_by(e.server_host.clone(), e.server_ip.clone()),
-                    "SMTP",
-                    e.time,
-                    e.line,
-                    None,
-                );
-            }
+            Kind::Send => push(
+                client(),
+                side_by(e.server_host.clone(), e.server_ip.clone()),
+                None,
+                e,
+                None,
+            ),
         }
     }
     if hops.iter().all(|h| h.from.ip.is_none()) {
@@ -556,7 +551,11 @@ fn build(mut events: Vec<Event>, exchange: Option<&'static str>) -> TraceMessage
     }
     TraceMessage {
         line,
-        message_id: events.iter().find_map(|e| e.message_id.clone()),
+        message_id: events.iter().find_map(|e| {
+            e.message_id
+                .as_deref()
+                .map(|m| m.trim_matches(['<', '>']).to_string())
+        }),
         sender: events.iter().find_map(|e| e.sender.clone()),
         hops,
         notes,

@@ -3,6 +3,7 @@
 use super::{Confidence, Context, Finding, Outcome, Rule, Severity, describe_hop};
 use crate::catalog::{self, VendorKind};
 use crate::hops::Role;
+use crate::stamps::View;
 
 /// `config.enhanced-filtering-missing`.
 pub const RULE: Rule = Rule {
@@ -43,6 +44,11 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     if !(profiled || (ctx.profile.gateways.is_empty() && fed_from_internet)) {
         return;
     }
+    // Only headers can show skip listing: without the receiving organisation's stamps (a trace)
+    // there is nothing to judge.
+    if !ctx.stamps.0.iter().any(|s| s.view == View::Recipient) {
+        return;
+    }
     let skip_listed = [
         "X-MS-Exchange-SkipListedInternetSender",
         "X-MS-Exchange-ExternalOriginalInternetSender",
@@ -52,7 +58,10 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     if skip_listed {
         return;
     }
-    let vendor = entry.vendor.unwrap_or("gateway");
+    let vendor = match entry.vendor {
+        Some(v) if v != "profile" => v.to_string(),
+        _ => format!("the gateway {}", entry.from_label()),
+    };
     let mut evidence = vec![format!(
         "{} (gateway {vendor} delivering to EOP)",
         describe_hop(entry)
