@@ -95,19 +95,22 @@ pub fn read_path(path: &Path) -> Result<RawHeaders, InputError> {
 
 /// Checks that `bytes` are text and decodes them, replacing invalid UTF-8 (reported in `notes`).
 pub fn decode<'a>(bytes: &'a [u8], notes: &mut Vec<String>) -> Result<Cow<'a, str>, InputError> {
-    // Vectorisable scans of the head: a NUL, control bytes, and whether anything is not blank.
+    // Vectorisable scans of the head: a NUL (memchr), and control bytes other than whitespace.
     let head = &bytes[..bytes.len().min(64 * 1024)];
-    if let Some(offset) = head.iter().position(|&b| b == 0) {
+    if head.contains(&0) {
+        let offset = head.iter().position(|&b| b == 0).unwrap_or(0);
         return Err(InputError::Binary { offset });
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(InputError::Empty);
     }
-    let is_control = |b: u8| b < 0x20 && !matches!(b, b'\r' | b'\n' | b'\t' | 0x0c);
-    let controls: usize = head.iter().map(|&b| usize::from(is_control(b))).sum();
-    if controls * 10 > head.len() {
-        let offset = head.iter().position(|&b| is_control(b)).unwrap_or(0);
-        return Err(InputError::Binary { offset });
+    // Like git, judge control characters on a prefix: binary data shows itself early.
+    let prefix = &head[..head.len().min(8000)];
+    let (controls, first) = control_bytes(prefix);
+    if controls * 10 > prefix.len() {
+        return Err(InputError::Binary {
+            offset: first.unwrap_or(0),
+        });
     }
     match std::str::from_utf8(bytes) {
         Ok(text) => Ok(Cow::Borrowed(text)),
@@ -120,6 +123,36 @@ pub fn decode<'a>(bytes: &'a [u8], notes: &mut Vec<String>) -> Result<Cow<'a, st
     }
 }
 
+/// Counts control bytes other than `\t \n \r \x0c` and finds the first. Eight bytes at a time:
+/// only words holding a byte below 0x20 (mostly line ends) are looked at byte by byte.
+fn control_bytes(bytes: &[u8]) -> (usize, Option<usize>) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let is_control = |b: u8| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c);
+    let (mut count, mut first) = (0, None);
+    let mut check = |offset: usize, chunk: &[u8]| {
+        for (i, &b) in chunk.iter().enumerate() {
+            if is_control(b) {
+                count += 1;
+                first.get_or_insert(offset + i);
+            }
+        }
+    };
+    let words = bytes.chunks_exact(8);
+    let tail = words.remainder();
+    for (n, word) in words.enumerate() {
+        let mut array = [0u8; 8];
+        array.copy_from_slice(word);
+        let x = u64::from_le_bytes(array);
+        // High bit set in a byte of `x` below 0x20 (for bytes below 0x80; others are not controls).
+        if x.wrapping_sub(ONES * 0x20) & !x & HIGHS != 0 {
+            check(n * 8, word);
+        }
+    }
+    check(bytes.len() - tail.len(), tail);
+    (count, first)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +162,26 @@ mod tests {
         let raw = read_header_block(&b"\r\n\nA: 1\r\nB: 2\r\n\r\nbody\r\nC: 3\r\n"[..]).unwrap();
         assert_eq!(raw.bytes, b"A: 1\r\nB: 2\r\n");
         assert!(raw.had_body);
+    }
+
+    #[test]
+    fn control_bytes_match_a_plain_count() {
+        let samples: [&[u8]; 4] = [
+            b"Subject: hi\r\n\tfolded\r\n",
+            b"\x01\x02abc\x1bdefgh\x7f\x80\xff\x1f",
+            b"",
+            b"1234567\x03",
+        ];
+        for bytes in samples {
+            let plain = bytes
+                .iter()
+                .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c))
+                .count();
+            let first = bytes
+                .iter()
+                .position(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c));
+            assert_eq!(control_bytes(bytes), (plain, first), "{bytes:?}");
+        }
     }
 
     #[test]

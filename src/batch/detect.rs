@@ -71,14 +71,26 @@ pub fn detect(head: &[u8]) -> Option<Format> {
     let text: Cow<'_, str> = match head {
         [0xFF, 0xFE, rest @ ..] => encoding_rs::UTF_16LE.decode_without_bom_handling(rest).0,
         [0xFE, 0xFF, rest @ ..] => encoding_rs::UTF_16BE.decode_without_bom_handling(rest).0,
-        [0xEF, 0xBB, 0xBF, rest @ ..] => String::from_utf8_lossy(&rest[..rest.len().min(4096)]),
-        _ => String::from_utf8_lossy(&head[..head.len().min(4096)]),
+        [0xEF, 0xBB, 0xBF, rest @ ..] => prefix_text(rest),
+        _ => prefix_text(head),
     };
     text.lines()
         .map(str::trim)
         .take(64)
         .find(|line| !line.is_empty() && !line.starts_with("#TYPE"))
         .and_then(classify_first_line)
+}
+
+/// The first 4 KiB as text: the valid UTF-8 prefix, or a lossy copy when it is not UTF-8 at all.
+fn prefix_text(bytes: &[u8]) -> Cow<'_, str> {
+    let bytes = &bytes[..bytes.len().min(4096)];
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(e) if e.valid_up_to() > 0 => {
+            Cow::Borrowed(std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default())
+        }
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// True when the bytes start with a UTF-16 byte-order mark (the file must be decoded first).
