@@ -90,22 +90,25 @@ pub fn diagnose<'m>(
     let hops = hops::extract(&block);
     let mut notes = message.notes.clone();
     notes.extend(block.notes.iter().cloned());
-    Ok(analyse(&block, hops, profile, notes))
+    let sender = header_address(&block, "From").or_else(|| header_address(&block, "Return-Path"));
+    Ok(analyse(&block, hops, sender, profile, notes))
 }
 
 /// Runs classification, topology and rules on hops rebuilt from elsewhere (a message trace or a
-/// tracking log), oldest first, with their `index` set.
+/// tracking log), oldest first, with their `index` set; `sender` is the trace's sender address.
 pub fn diagnose_hops(
     hops: Vec<Hop<'static>>,
+    sender: Option<String>,
     profile: &Profile,
     notes: Vec<String>,
 ) -> Diagnosis<'static> {
-    analyse(&HeaderBlock::default(), hops, profile, notes)
+    analyse(&HeaderBlock::default(), hops, sender, profile, notes)
 }
 
 fn analyse<'a>(
     block: &HeaderBlock<'a>,
     mut hops: Vec<Hop<'a>>,
+    sender: Option<String>,
     profile: &Profile,
     mut notes: Vec<String>,
 ) -> Diagnosis<'a> {
@@ -115,6 +118,7 @@ fn analyse<'a>(
     let topology = topology::detect(&hops, entry);
     let mut assumptions = Vec::new();
     let org = org::infer(profile, block, &hops, entry, &stamps, &mut assumptions);
+    let to = header_address(block, "To");
     let outcome = rules::run(&rules::Context {
         hops: &hops,
         block,
@@ -123,22 +127,19 @@ fn analyse<'a>(
         profile,
         org: &org,
         topology,
+        sender: sender.as_deref(),
+        to: to.as_deref(),
     });
     assumptions.extend(outcome.assumptions);
     if hops.is_empty() {
         notes.push("no Received fields: the path cannot be reconstructed".into());
     }
-    let header_value = |name: &str| {
-        block
-            .first(name)
-            .map(|f| f.unfolded())
-            .filter(|v| !v.is_empty())
-    };
+    let message_id = block
+        .first("Message-ID")
+        .map(|f| f.unfolded().trim_matches(['<', '>', ' ']).to_string());
     Diagnosis {
-        message_id: header_value("Message-ID").map(|v| v.trim_matches(['<', '>', ' ']).to_string()),
-        sender: header_value("From")
-            .or_else(|| header_value("Return-Path"))
-            .and_then(|v| address_in(&v)),
+        message_id: message_id.filter(|m| !m.is_empty()),
+        sender,
         path: classify::path(&hops),
         entry_hop: entry.map(|e| e + 1),
         topology,
@@ -148,6 +149,12 @@ fn analyse<'a>(
         notes,
         assumptions,
     }
+}
+
+/// The (first) address of a header such as `From`, `To`, `Return-Path`.
+fn header_address(block: &HeaderBlock<'_>, name: &str) -> Option<String> {
+    let value = block.first(name)?.unfolded();
+    address_in(value.split(',').next().unwrap_or(&value))
 }
 
 /// The address in `Name <addr@domain>` or a bare `addr@domain`.

@@ -291,3 +291,32 @@ fn output_is_identical_whatever_the_thread_count() {
     assert!(one.stdout.len() > 1000);
     assert!(one.stdout == four.stdout, "corpus: -j 1 and -j 4 differ");
 }
+
+#[test]
+fn direct_send_from_a_message_trace() {
+    // Without authentication results a trace cannot tell spoof from app: both are warnings.
+    let (_, map) = scan_ndjson(
+        "samples/traces/message-trace-direct-send.csv",
+        &["--mx", "eop"],
+    );
+    assert_eq!(
+        map["ds-spoof-1@contoso.com"],
+        ids(&["spoof.direct-send"]),
+        "envelope recipients name the organisation"
+    );
+    assert_eq!(map["ds-app-1@crm-app.example"], ids(&["spoof.direct-send"]));
+    assert_eq!(
+        map["partner-1@fabrikam.example"],
+        ids(&[]),
+        "a partner's own domain is not Direct Send"
+    );
+    let (_, map) = scan_ndjson(
+        "samples/traces/message-trace-direct-send.csv",
+        &["--mx", "eop", "--domain", "fabrikam.example"],
+    );
+    assert_eq!(
+        map["partner-1@fabrikam.example"],
+        ids(&["spoof.direct-send"]),
+        "the profile's domains decide"
+    );
+}

@@ -4,7 +4,7 @@
 
 use mxtrace::profile::ProfileFile;
 use mxtrace::{Message, diagnose, input};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 #[derive(serde::Deserialize)]
@@ -13,6 +13,9 @@ struct Case {
     message: String,
     topology: String,
     findings: Vec<String>,
+    /// Expected severity per finding id, where the case pins it.
+    #[serde(default)]
+    severity: BTreeMap<String, String>,
     #[serde(default)]
     profile: ProfileFile,
 }
@@ -55,6 +58,18 @@ fn every_scenario_produces_exactly_its_expected_findings() {
                 "{name}: expected topology {}, got {} (path {:?})",
                 case.topology, d.topology.id, d.path
             ));
+        }
+        for (id, severity) in &case.severity {
+            let got = d
+                .findings
+                .iter()
+                .find(|f| f.id == id)
+                .map(|f| f.severity.as_str());
+            if got != Some(severity.as_str()) {
+                failures.push(format!(
+                    "{name}: {id} expected severity {severity}, got {got:?}"
+                ));
+            }
         }
         for f in &d.findings {
             assert!(

@@ -208,9 +208,8 @@ pub fn analyse(item: Item, profile: &Profile, format: BatchFormat) -> Step {
         Item::File(source, path, forced) => return file(source, path, forced, &headers),
         Item::Block(source, bytes) => headers(source, input::read_header_block(&bytes[..])),
         Item::Trace(source, message) => {
-            let mut d = crate::diagnose_hops(message.hops, profile, message.notes);
+            let mut d = crate::diagnose_hops(message.hops, message.sender, profile, message.notes);
             d.message_id = message.message_id;
-            d.sender = message.sender;
             Analysed {
                 output: render(format, &source, &d),
                 result: Ok(Facts::of(&d)),

@@ -15,6 +15,7 @@ mod bypass_direct_to_eop;
 mod bypass_direct_to_onprem;
 mod bypass_tenant_to_tenant;
 mod clock_skew;
+mod direct_send;
 mod enhanced_filtering_missing;
 mod path_loop;
 mod plaintext_hop;
@@ -91,6 +92,10 @@ pub struct Context<'d, 'a> {
     pub org: &'d Org,
     /// The mail-flow scenario the path shows.
     pub topology: Topology,
+    /// The sender address (`From`, else `Return-Path`; a trace's sender).
+    pub sender: Option<&'d str>,
+    /// The first `To` address.
+    pub to: Option<&'d str>,
 }
 
 impl<'a> Context<'_, 'a> {
@@ -142,6 +147,7 @@ pub static RULES: &[Rule] = &[
     bypass_direct_to_eop::RULE,
     bypass_direct_to_onprem::RULE,
     auth_internal_lost::RULE,
+    direct_send::RULE,
     enhanced_filtering_missing::RULE,
     stamps_forged::RULE,
     clock_skew::RULE,
