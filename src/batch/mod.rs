@@ -148,34 +148,41 @@ pub fn stream(
 }
 
 /// Analyses `items` in parallel chunks and passes every result to `sink` in input order;
-/// files of many messages are streamed where they stand, through the same chunks.
-pub fn run<A, S>(items: impl Iterator<Item = Item>, analyse: &A, sink: &mut S)
+/// files of many messages are streamed where they stand, through the same chunks. A reader
+/// thread fills the next chunk while the workers analyse the current one.
+pub fn run<A, S>(items: impl Iterator<Item = Item> + Send, analyse: &A, sink: &mut S)
 where
     A: Fn(Item) -> Step + Sync,
     S: FnMut(Analysed),
 {
-    let mut chunk = Vec::with_capacity(CHUNK);
-    for item in items {
-        chunk.push(item);
-        if chunk.len() == CHUNK {
-            flush(&mut chunk, analyse, sink);
+    std::thread::scope(|scope| {
+        let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<Item>>(2);
+        scope.spawn(move || {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            for item in items {
+                chunk.push(item);
+                if chunk.len() == CHUNK
+                    && chunks
+                        .send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))
+                        .is_err()
+                {
+                    return;
+                }
+            }
+            let _ = chunks.send(chunk);
+        });
+        for chunk in received {
+            let steps: Vec<Step> = chunk.into_par_iter().map(analyse).collect();
+            for step in steps {
+                match step {
+                    Step::Done(analysed) => sink(analysed),
+                    Step::Stream(source, path, format) => {
+                        run(stream(source, &path, format), analyse, sink)
+                    }
+                }
+            }
         }
-    }
-    flush(&mut chunk, analyse, sink);
-}
-
-fn flush<A, S>(chunk: &mut Vec<Item>, analyse: &A, sink: &mut S)
-where
-    A: Fn(Item) -> Step + Sync,
-    S: FnMut(Analysed),
-{
-    let steps: Vec<Step> = std::mem::take(chunk).into_par_iter().map(analyse).collect();
-    for step in steps {
-        match step {
-            Step::Done(analysed) => sink(analysed),
-            Step::Stream(source, path, format) => run(stream(source, &path, format), analyse, sink),
-        }
-    }
+    });
 }
 
 /// Reads, diagnoses and renders one item.

@@ -106,12 +106,12 @@ pub struct TraceReader {
     columns: Columns,
     width: usize,
     last_line: usize,
-    records: csv::StringRecordsIntoIter<Box<dyn Read + Send>>,
+    reader: csv::Reader<Box<dyn Read + Send>>,
+    record: csv::StringRecord,
     line_offset: usize,
     exchange: Option<&'static str>,
     open: HashMap<String, Vec<Event>>,
     order: VecDeque<String>,
-    last_key: Option<String>,
     ready: VecDeque<TraceMessage>,
     done: bool,
 }
@@ -165,24 +165,23 @@ impl TraceReader {
             exchange = Some("Exchange Server");
         }
         let body: Box<dyn Read + Send> = Box::new(reader);
-        let records = csv::ReaderBuilder::new()
+        let reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
             .comment(Some(b'#'))
-            .from_reader(body)
-            .into_records();
+            .from_reader(body);
         Ok(TraceReader {
             format,
             columns,
             width,
             last_line: 0,
-            records,
+            reader,
+            record: csv::StringRecord::new(),
             line_offset,
             exchange,
             open: HashMap::new(),
             order: VecDeque::new(),
-            last_key: None,
             ready: VecDeque::new(),
             done: false,
         })
@@ -305,57 +304,69 @@ impl Iterator for TraceReader {
             if self.done {
                 return None;
             }
-            match self.records.next() {
-                None => {
+            // One record is reused for every row.
+            let mut record = std::mem::take(&mut self.record);
+            let read = self.reader.read_record(&mut record);
+            let step = match read {
+                Ok(false) => {
                     self.done = true;
                     while let Some(key) = self.order.pop_front() {
                         self.complete(&key);
                     }
+                    None
                 }
-                Some(Err(e)) => {
+                Err(e) => {
                     let line = e.position().map_or(0, |p| p.line() as usize) + self.line_offset;
-                    return Some(Err(RowError {
+                    Some(RowError {
                         line,
                         message: e.to_string(),
-                    }));
+                    })
                 }
-                Some(Ok(record)) => {
-                    // A record cut by the end of the file keeps a stale position: records are
-                    // sequential, so none starts before the line after the previous one.
-                    let position =
-                        record.position().map_or(0, |p| p.line() as usize) + self.line_offset;
-                    let line = position.max(self.last_line + 1);
-                    self.last_line = line;
-                    // Fewer fields than the header: a cut or mangled row (a quote left open
-                    // at the end of a truncated file swallows the rest of it).
-                    if record.len() < self.width {
-                        let message = format!(
-                            "row has {} of the header's {} fields (truncated or malformed); skipped",
-                            record.len(),
-                            self.width
-                        );
-                        return Some(Err(RowError { line, message }));
-                    }
-                    let Some((key, event)) = self.event(&record, line) else {
-                        continue;
-                    };
-                    // Rows of one message are usually adjacent: a new key completes the oldest
-                    // messages once too many are open.
-                    if self.last_key.as_deref() != Some(key.as_str())
-                        && !self.open.contains_key(&key)
-                    {
-                        self.order.push_back(key.clone());
-                        if self.order.len() > OPEN_MESSAGES
-                            && let Some(oldest) = self.order.pop_front()
-                        {
-                            self.complete(&oldest);
-                        }
-                    }
-                    self.open.entry(key.clone()).or_default().push(event);
-                    self.last_key = Some(key);
-                }
+                Ok(true) => self.row(&record).err(),
+            };
+            self.record = record;
+            if let Some(error) = step {
+                return Some(Err(error));
             }
         }
+    }
+}
+
+impl TraceReader {
+    /// Files one row under its message; a row that cannot be read is an error.
+    fn row(&mut self, record: &csv::StringRecord) -> Result<(), RowError> {
+        // A record cut by the end of the file keeps a stale position: records are sequential,
+        // so none starts before the line after the previous one.
+        let position = record.position().map_or(0, |p| p.line() as usize) + self.line_offset;
+        let line = position.max(self.last_line + 1);
+        self.last_line = line;
+        // Fewer fields than the header: a cut or mangled row (a quote left open at the end of a
+        // truncated file swallows the rest of it).
+        if record.len() < self.width {
+            let message = format!(
+                "row has {} of the header's {} fields (truncated or malformed); skipped",
+                record.len(),
+                self.width
+            );
+            return Err(RowError { line, message });
+        }
+        let Some((key, event)) = self.event(record, line) else {
+            return Ok(());
+        };
+        if let Some(events) = self.open.get_mut(&key) {
+            events.push(event);
+        } else {
+            // A new message: complete the oldest once too many are open (rows of one message are
+            // usually adjacent, so this bounds memory without splitting messages).
+            self.order.push_back(key.clone());
+            if self.order.len() > OPEN_MESSAGES
+                && let Some(oldest) = self.order.pop_front()
+            {
+                self.complete(&oldest);
+            }
+            self.open.insert(key, vec![event]);
+        }
+        Ok(())
     }
 }
 
