@@ -110,24 +110,8 @@ enum Command {
         /// Files or folders (recursive).
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = BatchFormat::Text)]
-        format: BatchFormat,
-        /// Print only the summary.
-        #[arg(long)]
-        summary: bool,
-        /// Read every input as this format instead of detecting it from the content.
-        #[arg(long, value_enum)]
-        input_format: Option<InputFormat>,
-        /// Worker threads (default: one per core).
-        #[arg(long, short = 'j')]
-        jobs: Option<usize>,
-        /// Exit with 1 when a finding is at or above this severity.
-        #[arg(long, value_enum, default_value_t = Severity::Critical)]
-        fail_on: Severity,
-        /// Rows shown per summary table.
-        #[arg(long, default_value_t = 10)]
-        top: usize,
+        #[command(flatten)]
+        options: ScanOptions,
         #[command(flatten)]
         profile: ProfileArgs,
     },
@@ -173,25 +157,10 @@ pub fn run() -> i32 {
         },
         Command::Scan {
             inputs,
-            format,
-            summary,
-            input_format,
-            jobs,
-            fail_on,
-            top,
+            options,
             profile,
         } => match profile.load() {
-            Ok(profile) => {
-                let options = ScanOptions {
-                    format,
-                    summary,
-                    input_format,
-                    jobs,
-                    fail_on,
-                    top,
-                };
-                scan(&inputs, &profile, &options)
-            }
+            Ok(profile) => scan(&inputs, &profile, &options),
             Err(e) => fail(e),
         },
         Command::Rules => {
@@ -284,12 +253,26 @@ fn diagnose(
     }
 }
 
+/// How `scan` reads and reports.
+#[derive(Debug, Args)]
 struct ScanOptions {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = BatchFormat::Text)]
     format: BatchFormat,
+    /// Print only the summary.
+    #[arg(long)]
     summary: bool,
+    /// Read every input as this format instead of detecting it from the content.
+    #[arg(long, value_enum)]
     input_format: Option<InputFormat>,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j')]
     jobs: Option<usize>,
+    /// Exit with 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value_t = Severity::Critical)]
     fail_on: Severity,
+    /// Rows shown per summary table.
+    #[arg(long, default_value_t = 10)]
     top: usize,
 }
 

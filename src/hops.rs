@@ -230,6 +230,13 @@ pub fn extract<'a>(block: &HeaderBlock<'a>) -> Vec<Hop<'a>> {
         })
         .collect();
     hops.reverse();
+    number(&mut hops);
+    hops
+}
+
+/// Numbers hops (oldest first, from 1) and sets each one's delay from the previous hop and its
+/// clock-skew flag; the delay is null when either date is missing.
+pub fn number(hops: &mut [Hop<'_>]) {
     let mut previous: Option<DateTime<Utc>> = None;
     for (i, hop) in hops.iter_mut().enumerate() {
         hop.index = i + 1;
@@ -240,7 +247,6 @@ pub fn extract<'a>(block: &HeaderBlock<'a>) -> Vec<Hop<'a>> {
         }
         previous = hop.time;
     }
-    hops
 }
 
 /// Parses one `Received` value (folding kept) into a hop (index, roles and delay filled later).

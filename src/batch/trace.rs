@@ -550,16 +550,7 @@ fn build(mut events: Vec<Event>, exchange: Option<&'static str>) -> TraceMessage
     if hops.iter().all(|h| h.from.ip.is_none()) {
         notes.push("the trace rows name no connecting IP; the entry into the organisation cannot be judged".into());
     }
-    let mut previous: Option<DateTime<Utc>> = None;
-    for (i, hop) in hops.iter_mut().enumerate() {
-        hop.index = i + 1;
-        if let (Some(prev), Some(now)) = (previous, hop.time) {
-            let delay = (now - prev).num_seconds();
-            hop.delay_secs = Some(delay);
-            hop.clock_skew = !(0..=crate::hops::IMPLAUSIBLE_DELAY_SECS).contains(&delay);
-        }
-        previous = hop.time.or(previous);
-    }
+    crate::hops::number(&mut hops);
     TraceMessage {
         line,
         message_id: events.iter().find_map(|e| {
