@@ -94,13 +94,6 @@ impl Profile {
     pub fn is_onprem(&self, host: Option<&str>, ip: Option<IpAddr>) -> bool {
         self.onprem.iter().any(|m| m.matches(host, ip))
     }
-
-    /// True when `domain` is (a subdomain of) an accepted domain.
-    pub fn is_accepted_domain(&self, domain: &str) -> bool {
-        self.domains
-            .iter()
-            .any(|d| catalog::host_has_suffix(domain, d))
-    }
 }
 
 /// A profile file as written (`org.toml`); see [`TEMPLATE`].

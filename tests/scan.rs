@@ -320,3 +320,15 @@ fn direct_send_from_a_message_trace() {
         "the profile's domains decide"
     );
 }
+
+#[test]
+fn admin_center_extended_report() {
+    // UTF-16, snake_case tracking-log columns, several recipients in one cell, events per row.
+    let (_, map) = scan_ndjson("samples/traces/eac-extended-report.csv", GATEWAY);
+    assert_eq!(map.len(), 2, "events of one message are one message");
+    assert_eq!(
+        map["PA4PR07MB7452.t2t@PA4PR07MB7452.eurprd07.prod.outlook.com"],
+        ids(&["bypass.tenant-to-tenant"])
+    );
+    assert_eq!(map["CAF3x+gw01@mail.fabrikam.example"], ids(&[]));
+}
