@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use mxtrace::batch::{self, Item, detect::Format as InputFormat};
+use mxtrace::lockdown::{Change, Collector};
 use mxtrace::profile::{MxTarget, Profile, ProfileFile};
 use mxtrace::report::batch::{BatchFormat, CSV_HEADER};
 use mxtrace::report::summary::Summary;
@@ -38,6 +39,13 @@ enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LockdownFormat {
+    Text,
+    Json,
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -115,6 +123,32 @@ enum Command {
         #[command(flatten)]
         profile: ProfileArgs,
     },
+    /// What-if over a batch: who would be refused if inbound mail were locked down.
+    Lockdown {
+        /// Files or folders (headers and/or traces), as for `scan`.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Evaluate restricting Exchange Online to the gateway.
+        #[arg(long)]
+        restrict_to_gateway: bool,
+        /// Evaluate rejecting Direct Send.
+        #[arg(long)]
+        reject_direct_send: bool,
+        /// Evaluate closing port 25 on-premises to all but EOP and the gateway.
+        #[arg(long)]
+        close_port25: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = LockdownFormat::Text)]
+        format: LockdownFormat,
+        /// Read every input as this format instead of detecting it from the content.
+        #[arg(long, value_enum)]
+        input_format: Option<InputFormat>,
+        /// Worker threads (default: one per core).
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
+        #[command(flatten)]
+        profile: ProfileArgs,
+    },
     /// List every rule with its id and summary.
     Rules,
     /// Print a rule's documentation.
@@ -163,6 +197,34 @@ pub fn run() -> i32 {
             Ok(profile) => scan(&inputs, &profile, &options),
             Err(e) => fail(e),
         },
+        Command::Lockdown {
+            inputs,
+            restrict_to_gateway,
+            reject_direct_send,
+            close_port25,
+            format,
+            input_format,
+            jobs,
+            profile,
+        } => {
+            let chosen: Vec<Change> = [
+                (reject_direct_send, Change::RejectDirectSend),
+                (restrict_to_gateway, Change::RestrictToGateway),
+                (close_port25, Change::ClosePort25),
+            ]
+            .into_iter()
+            .filter_map(|(on, change)| on.then_some(change))
+            .collect();
+            let changes = if chosen.is_empty() {
+                Change::ALL.to_vec()
+            } else {
+                chosen
+            };
+            match profile.load() {
+                Ok(profile) => lockdown(&inputs, &profile, &changes, format, input_format, jobs),
+                Err(e) => fail(e),
+            }
+        }
         Command::Rules => {
             let width = mxtrace::rules::RULES
                 .iter()
@@ -277,11 +339,7 @@ struct ScanOptions {
 }
 
 fn scan(inputs: &[PathBuf], profile: &Profile, options: &ScanOptions) -> i32 {
-    let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(jobs) = options.jobs {
-        builder = builder.num_threads(jobs.max(1));
-    }
-    let pool = match builder.build() {
+    let pool = match thread_pool(options.jobs) {
         Ok(pool) => pool,
         Err(e) => return fail(format_args!("cannot start worker threads: {e}")),
     };
@@ -351,5 +409,70 @@ fn scan(inputs: &[PathBuf], profile: &Profile, options: &ScanOptions) -> i32 {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN
+    }
+}
+
+fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(jobs) = jobs {
+        builder = builder.num_threads(jobs.max(1));
+    }
+    builder.build()
+}
+
+fn lockdown(
+    inputs: &[PathBuf],
+    profile: &Profile,
+    changes: &[Change],
+    format: LockdownFormat,
+    input_format: Option<InputFormat>,
+    jobs: Option<usize>,
+) -> i32 {
+    let pool = match thread_pool(jobs) {
+        Ok(pool) => pool,
+        Err(e) => return fail(format_args!("cannot start worker threads: {e}")),
+    };
+    let mut collector = Collector::default();
+    let mut read = 0usize;
+    pool.install(|| {
+        batch::run(
+            batch::items(inputs, input_format),
+            &|item: Item| batch::analyse(item, profile, BatchFormat::Text),
+            &mut |analysed: batch::Analysed| match analysed.result {
+                Ok(facts) => {
+                    read += 1;
+                    collector.add(facts.refused);
+                }
+                Err(error) => eprintln!("mxtrace: warning: {}: {error}", analysed.source),
+            },
+        )
+    });
+    if read == 0 {
+        return fail("nothing could be read from the inputs");
+    }
+    let gateway = mxtrace::rules::gateway_label(profile);
+    let judged = |change: Change| match change {
+        Change::RestrictToGateway => {
+            profile.mx == Some(MxTarget::Gateway) && !profile.gateways.is_empty()
+        }
+        Change::RejectDirectSend => !profile.domains.is_empty(),
+        Change::ClosePort25 => matches!(profile.mx, Some(MxTarget::Eop | MxTarget::Gateway)),
+    };
+    let ranges: Vec<String> = profile
+        .gateways
+        .iter()
+        .filter(|g| matches!(g, mxtrace::profile::HostMatcher::Range(_)))
+        .map(|g| g.label())
+        .collect();
+    let report = collector.report(changes, &gateway, &ranges, judged);
+    let mut out = io::stdout().lock();
+    let written = match format {
+        LockdownFormat::Text => report::lockdown::text(&mut out, &report),
+        LockdownFormat::Json => report::lockdown::json(&mut out, &report),
+        LockdownFormat::Csv => report::lockdown::csv(&mut out, &report),
+    };
+    match written.and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => fail(e),
+        _ => EXIT_CLEAN,
     }
 }

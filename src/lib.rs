@@ -10,6 +10,7 @@ pub mod classify;
 pub mod header;
 pub mod hops;
 pub mod input;
+pub mod lockdown;
 pub mod net;
 pub mod org;
 pub mod profile;
@@ -56,6 +57,10 @@ pub struct Diagnosis<'a> {
     pub message_id: Option<String>,
     /// The sender address: `From`, else `Return-Path`, else the trace's sender.
     pub sender: Option<String>,
+    /// The receiving organisation: its tenant id from the stamps, or the trace's organisation.
+    pub organization: Option<String>,
+    /// The connector that accepted the message, where a trace names it.
+    pub connector: Option<String>,
     /// Hops, oldest first.
     pub hops: Vec<Hop<'a>>,
     /// The path as role labels, oldest first.
@@ -75,6 +80,12 @@ pub struct Diagnosis<'a> {
 }
 
 impl Diagnosis<'_> {
+    /// The connecting IP of the entry hop (where the message entered the organisation).
+    pub fn connecting_ip(&self) -> Option<String> {
+        let entry = self.entry_hop?.checked_sub(1)?;
+        self.hops.get(entry)?.from.ip.map(|ip| ip.to_string())
+    }
+
     /// The worst severity among the findings.
     pub fn worst(&self) -> Option<rules::Severity> {
         self.findings.iter().map(|f| f.severity).max()
@@ -140,6 +151,8 @@ fn analyse<'a>(
     Diagnosis {
         message_id: message_id.filter(|m| !m.is_empty()),
         sender,
+        organization: org.tenant_id.clone(),
+        connector: None,
         path: classify::path(&hops),
         entry_hop: entry.map(|e| e + 1),
         topology,

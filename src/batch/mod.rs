@@ -217,6 +217,8 @@ pub fn analyse(item: Item, profile: &Profile, format: BatchFormat) -> Step {
         Item::Trace(source, message) => {
             let mut d = crate::diagnose_hops(message.hops, message.sender, profile, message.notes);
             d.message_id = message.message_id;
+            d.organization = message.organization.or(d.organization);
+            d.connector = message.connector;
             Analysed {
                 output: render(format, &source, &d),
                 result: Ok(Facts::of(&d)),

@@ -28,6 +28,10 @@ pub struct TraceMessage {
     pub message_id: Option<String>,
     /// Sender address.
     pub sender: Option<String>,
+    /// The connector that accepted the message, where the trace names it.
+    pub connector: Option<String>,
+    /// The organisation (tenant) the rows belong to (MSP exports hold several).
+    pub organization: Option<String>,
     /// Hops, oldest first.
     pub hops: Vec<Hop<'static>>,
     /// What the rows could not say.
@@ -66,6 +70,8 @@ struct Event {
     time: Option<DateTime<Utc>>,
     client_ip: Option<String>,
     client_host: Option<String>,
+    connector: Option<String>,
+    organization: Option<String>,
     server_ip: Option<String>,
     server_host: Option<String>,
     recipients: Vec<String>,
@@ -221,6 +227,8 @@ impl TraceReader {
             time,
             client_ip: None,
             client_host: None,
+            connector: get(&["connectorid"]),
+            organization: get(&["organization", "tenantid"]),
             server_ip: None,
             server_host: None,
             recipients,
@@ -259,6 +267,12 @@ impl TraceReader {
                 event.client_ip = mep(&["ClientIP", "ClientIp", "OriginalClientIp"]);
                 event.client_host = mep(&["ClientHostName", "ClientHostname"]);
                 event.server_host = mep(&["ServerHostName", "ServerHostname"]);
+                // `InboundConnectorData` holds `Name=<connector>`; an empty name (or none) means the
+                // default frontend connector took it: no named inbound connector.
+                event.connector = mep(&["InboundConnectorData"])
+                    .and_then(|v| v.strip_prefix("Name=").map(str::to_string))
+                    .filter(|n| !n.is_empty())
+                    .or_else(|| mep(&["ConnectorId"]));
                 event.kind = match name.as_str() {
                     "receive" => Kind::Receive,
                     "submit" => Kind::Submit,
@@ -547,6 +561,11 @@ fn build(mut events: Vec<Event>, exchange: Option<&'static str>) -> TraceMessage
             ),
         }
     }
+    if events.iter().any(|e| e.kind == Kind::Receive)
+        && events.iter().all(|e| e.connector.is_none())
+    {
+        notes.push("the trace names no inbound connector for the receive event (absent, or the default frontend connector)".into());
+    }
     if hops.iter().all(|h| h.from.ip.is_none()) {
         notes.push("the trace rows name no connecting IP; the entry into the organisation cannot be judged".into());
     }
@@ -559,6 +578,11 @@ fn build(mut events: Vec<Event>, exchange: Option<&'static str>) -> TraceMessage
                 .map(|m| m.trim_matches(['<', '>']).to_string())
         }),
         sender: events.iter().find_map(|e| e.sender.clone()),
+        connector: events
+            .iter()
+            .filter(|e| e.kind == Kind::Receive || e.kind == Kind::Inbound)
+            .find_map(|e| e.connector.clone()),
+        organization: events.iter().find_map(|e| e.organization.clone()),
         hops,
         notes,
     }

@@ -40,12 +40,6 @@ struct Line<'d, 'a> {
     diagnosis: &'d Diagnosis<'a>,
 }
 
-/// The connecting IP of the entry hop (where the message entered the organisation).
-pub fn connecting_ip(d: &Diagnosis<'_>) -> Option<String> {
-    let entry = d.entry_hop?.checked_sub(1)?;
-    d.hops.get(entry)?.from.ip.map(|ip| ip.to_string())
-}
-
 /// Renders one message.
 pub fn render(format: BatchFormat, source: &Source, d: &Diagnosis<'_>) -> Vec<u8> {
     let mut out = Vec::new();
@@ -67,7 +61,7 @@ pub fn render(format: BatchFormat, source: &Source, d: &Diagnosis<'_>) -> Vec<u8
             let mut writer = csv::WriterBuilder::new()
                 .has_headers(false)
                 .from_writer(&mut out);
-            let ip = connecting_ip(d).unwrap_or_default();
+            let ip = d.connecting_ip().unwrap_or_default();
             let path = d.path.join(" -> ");
             for f in &d.findings {
                 let line = source.line.map(|l| l.to_string()).unwrap_or_default();

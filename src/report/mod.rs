@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod json;
+pub mod lockdown;
 pub mod summary;
 pub mod text;
 

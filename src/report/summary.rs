@@ -1,7 +1,6 @@
 //! Summary of a batch: totals, findings per rule, path signatures, bypasses by sender and
 //! connecting IP, and — without a profile — the batch's dominant inbound entry learned from it.
 
-use super::batch::connecting_ip;
 use crate::Diagnosis;
 use crate::batch::Source;
 use crate::hops::Role;
@@ -25,6 +24,8 @@ pub struct Facts {
     pub sender_org: Option<String>,
     /// Connecting IP of the entry hop.
     pub connecting_ip: Option<String>,
+    /// What the lockdown changes would refuse of this message (usually nothing).
+    pub refused: Vec<crate::lockdown::Observation>,
 }
 
 impl Facts {
@@ -49,7 +50,8 @@ impl Facts {
                 .all("X-OriginatorOrg")
                 .next()
                 .map(|s| s.value.clone()),
-            connecting_ip: connecting_ip(d),
+            connecting_ip: d.connecting_ip(),
+            refused: crate::lockdown::observe(d),
         }
     }
 }
