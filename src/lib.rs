@@ -57,7 +57,8 @@ pub struct Diagnosis<'a> {
     pub message_id: Option<String>,
     /// The sender address: `From`, else `Return-Path`, else the trace's sender.
     pub sender: Option<String>,
-    /// The receiving organisation: its tenant id from the stamps, or the trace's organisation.
+    /// The organisation a trace's rows belong to (MSP exports hold several); null for headers,
+    /// whose receiving tenant is the `X-MS-Exchange-CrossTenant-Id` stamp.
     pub organization: Option<String>,
     /// The connector that accepted the message, where a trace names it.
     pub connector: Option<String>,
@@ -151,7 +152,7 @@ fn analyse<'a>(
     Diagnosis {
         message_id: message_id.filter(|m| !m.is_empty()),
         sender,
-        organization: org.tenant_id.clone(),
+        organization: None,
         connector: None,
         path: classify::path(&hops),
         entry_hop: entry.map(|e| e + 1),

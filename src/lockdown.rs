@@ -84,6 +84,8 @@ pub struct Observation {
     pub host: Option<String>,
     /// Sender domain.
     pub sender_domain: Option<String>,
+    /// Envelope sender domain (`smtp.mailfrom`), where headers record it.
+    pub mail_from: Option<String>,
     /// Connector that accepted it (traces).
     pub connector: Option<String>,
     /// Receiving organisation (tenant).
@@ -140,6 +142,9 @@ pub fn observe(d: &Diagnosis<'_>) -> Vec<Observation> {
                 .and_then(|h| h.from.helo.as_deref().or(h.from.host.as_deref()))
                 .map(str::to_string),
             sender_domain: d.sender.as_deref().and_then(domain_of),
+            mail_from: results
+                .and_then(|r| r.part("smtp.mailfrom"))
+                .map(|m| domain_of(m).unwrap_or_else(|| m.to_ascii_lowercase())),
             connector: d.connector.clone(),
             organization: d.organization.clone(),
             time: entry.and_then(|h| h.time),
@@ -174,6 +179,8 @@ pub struct Source {
     pub connectors: BTreeSet<String>,
     /// Organisations (tenants) seen.
     pub organizations: BTreeSet<String>,
+    /// Envelope sender domains seen (`smtp.mailfrom`).
+    pub mail_from: BTreeSet<String>,
     /// Messages.
     pub messages: usize,
     /// First arrival.
@@ -190,6 +197,23 @@ pub struct Source {
     pub spam: usize,
     /// What the group looks like.
     pub verdict: Verdict,
+}
+
+impl Source {
+    /// Adds another group's messages from the same source.
+    fn merge(&mut self, other: Source) {
+        self.hosts.extend(other.hosts);
+        self.connectors.extend(other.connectors);
+        self.organizations.extend(other.organizations);
+        self.mail_from.extend(other.mail_from);
+        self.messages += other.messages;
+        self.first_seen = self.first_seen.into_iter().chain(other.first_seen).min();
+        self.last_seen = self.last_seen.into_iter().chain(other.last_seen).max();
+        self.auth_pass += other.auth_pass;
+        self.auth_fail += other.auth_fail;
+        self.auth_unknown += other.auth_unknown;
+        self.spam += other.spam;
+    }
 }
 
 /// One change and the sources it would refuse.
@@ -218,11 +242,15 @@ pub struct Report {
     pub steps: Vec<String>,
 }
 
+/// Refused messages are grouped per change, organisation (when the batch holds several, as MSP
+/// exports do), connecting IP and sender domain.
+type GroupKey = (Change, Option<String>, Option<String>, Option<String>);
+
 /// Collects observations over a batch.
 #[derive(Debug, Default)]
 pub struct Collector {
     messages: usize,
-    groups: BTreeMap<(Change, Option<String>, Option<String>), Source>,
+    groups: BTreeMap<GroupKey, Source>,
 }
 
 impl Collector {
@@ -230,28 +258,33 @@ impl Collector {
     pub fn add(&mut self, observations: Vec<Observation>) {
         self.messages += 1;
         for o in observations {
-            let source = self
-                .groups
-                .entry((o.change, o.ip.clone(), o.sender_domain.clone()))
-                .or_insert_with(|| Source {
-                    ip: o.ip.clone(),
-                    sender_domain: o.sender_domain.clone(),
-                    hosts: BTreeSet::new(),
-                    connectors: BTreeSet::new(),
-                    organizations: BTreeSet::new(),
-                    messages: 0,
-                    first_seen: None,
-                    last_seen: None,
-                    auth_pass: 0,
-                    auth_fail: 0,
-                    auth_unknown: 0,
-                    spam: 0,
-                    verdict: Verdict::Unknown,
-                });
+            let key = (
+                o.change,
+                o.organization.clone(),
+                o.ip.clone(),
+                o.sender_domain.clone(),
+            );
+            let source = self.groups.entry(key).or_insert_with(|| Source {
+                ip: o.ip.clone(),
+                sender_domain: o.sender_domain.clone(),
+                hosts: BTreeSet::new(),
+                connectors: BTreeSet::new(),
+                organizations: BTreeSet::new(),
+                mail_from: BTreeSet::new(),
+                messages: 0,
+                first_seen: None,
+                last_seen: None,
+                auth_pass: 0,
+                auth_fail: 0,
+                auth_unknown: 0,
+                spam: 0,
+                verdict: Verdict::Unknown,
+            });
             source.messages += 1;
             source.hosts.extend(o.host);
             source.connectors.extend(o.connector);
             source.organizations.extend(o.organization);
+            source.mail_from.extend(o.mail_from);
             if let Some(t) = o.time {
                 source.first_seen = Some(source.first_seen.map_or(t, |f| f.min(t)));
                 source.last_seen = Some(source.last_seen.map_or(t, |l| l.max(t)));
@@ -274,8 +307,28 @@ impl Collector {
         ranges: &[String],
         judged: impl Fn(Change) -> bool,
     ) -> Report {
+        // Organisations split sources only when the batch holds several (an MSP export); a
+        // batch of one organisation's headers and traces is one organisation.
+        let organizations: BTreeSet<&String> = self
+            .groups
+            .keys()
+            .filter_map(|(_, org, _, _)| org.as_ref())
+            .collect();
+        let several = organizations.len() > 1;
+        let mut merged: BTreeMap<GroupKey, Source> = BTreeMap::new();
+        for ((change, org, ip, domain), source) in self.groups {
+            let key = (change, org.filter(|_| several), ip, domain);
+            match merged.entry(key) {
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(source);
+                }
+                std::collections::btree_map::Entry::Occupied(mut slot) => {
+                    slot.get_mut().merge(source)
+                }
+            }
+        }
         let mut by_change: BTreeMap<Change, Vec<Source>> = BTreeMap::new();
-        for ((change, _, _), mut source) in self.groups {
+        for ((change, ..), mut source) in merged {
             source.verdict = if source.auth_fail > 0 && source.auth_pass == 0
                 || source.spam * 2 > source.messages
             {
@@ -290,7 +343,8 @@ impl Collector {
         let mut steps = Vec::new();
         let mut reports = Vec::new();
         // A source gets one preparation step, under the first change that would refuse it.
-        let mut prepared: BTreeSet<(Option<String>, Option<String>)> = BTreeSet::new();
+        let mut prepared: BTreeSet<(BTreeSet<String>, Option<String>, Option<String>)> =
+            BTreeSet::new();
         for &change in changes {
             let mut sources = by_change.remove(&change).unwrap_or_default();
             sources.sort_by(|a, b| {
@@ -303,7 +357,11 @@ impl Collector {
                 .iter()
                 .filter(|s| s.verdict == Verdict::LegitimateLooking)
             {
-                if prepared.insert((s.ip.clone(), s.sender_domain.clone())) {
+                if prepared.insert((
+                    s.organizations.clone(),
+                    s.ip.clone(),
+                    s.sender_domain.clone(),
+                )) {
                     steps.push(prepare(change, s));
                 }
             }
@@ -331,6 +389,28 @@ impl Collector {
             changes: reports,
             steps,
         }
+    }
+}
+
+/// How Exchange Online would attribute the source's mail to a tenant over an OnPremises connector:
+/// by the certificate domain, then the MAIL FROM domain, then the RCPT TO domain.
+fn attribution(s: &Source) -> String {
+    let own_mail_from = s
+        .mail_from
+        .iter()
+        .find(|m| s.sender_domain.as_deref() == Some(m.as_str()));
+    match (own_mail_from, s.mail_from.iter().next()) {
+        (Some(domain), _) => format!(
+            "with no certificate, Exchange Online attributes it to your tenant by its MAIL FROM domain ({domain})"
+        ),
+        (None, Some(other)) => format!(
+            "its MAIL FROM domain ({other}) is not yours, so with no certificate Exchange Online falls back to the RCPT TO \
+             domain: give the connector a certificate (-TlsSenderCertificateName with one of your domains) to attribute it \
+             explicitly"
+        ),
+        (None, None) => "its MAIL FROM domain is not recorded (traces): attribution would fall to the MAIL FROM, then the \
+                         RCPT TO domain unless the connector names a certificate"
+            .into(),
     }
 }
 
@@ -371,8 +451,9 @@ fn prepare(change: Change, s: &Source) -> String {
         Change::RejectDirectSend => format!(
             "{name} ({ip}) sends as {domain} through Direct Send and authenticates ({} message(s)): give it a connector \
              (New-InboundConnector -Name \"Direct Send {name}\" -ConnectorType OnPremises -SenderIPAddresses {ip} \
-             -RestrictDomainsToIPAddresses $true) or move it to SMTP AUTH (smtp.office365.com, port 587)",
-            s.messages
+             -RestrictDomainsToIPAddresses $true) or move it to SMTP AUTH (smtp.office365.com, port 587); {}",
+            s.messages,
+            attribution(s)
         ),
         Change::RestrictToGateway => format!(
             "{name} ({ip}) delivers {domain} mail straight to EOP and authenticates ({} message(s)): ask the sender to \

@@ -89,6 +89,7 @@ fn reject_direct_send_groups() {
         (Some(2), Some(1))
     );
     assert_eq!(app["verdict"], "legitimate-looking");
+    assert_eq!(app["mail_from"], serde_json::json!(["contoso.com"]));
     assert_eq!(
         direct_send["cmdlet"],
         "Set-OrganizationConfig -RejectDirectSend $true"
@@ -197,5 +198,41 @@ fn trace_connectors_are_reported() {
         t2t.get(4),
         Some("DB3PEPF0000885A\\Default DB3PEPF0000885A"),
         "the default frontend connector: no named connector"
+    );
+}
+
+#[test]
+fn msp_exports_group_per_organisation() {
+    // Two tenants in one export, the same Direct Send source in each: two groups, two steps.
+    let dir = std::env::temp_dir().join(format!("mxtrace-msp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("msp.csv");
+    std::fs::write(
+        &trace,
+        "\"Organization\",\"MessageId\",\"Received\",\"SenderAddress\",\"RecipientAddress\",\"Subject\",\"Status\",\"ToIP\",\"FromIP\",\"Size\",\"MessageTraceId\"\r\n\
+         \"contoso.onmicrosoft.com\",\"<a@x>\",\"2025-11-12T10:00:00\",\"scan@contoso.com\",\"alex@contoso.com\",\"Scan\",\"Delivered\",\"\",\"203.0.113.50\",\"100\",\"00000000-0000-0000-0000-000000000001\"\r\n\
+         \"fabrikam.onmicrosoft.com\",\"<b@x>\",\"2025-11-12T10:01:00\",\"scan@fabrikam.example\",\"dana@fabrikam.example\",\"Scan\",\"Delivered\",\"\",\"203.0.113.50\",\"100\",\"00000000-0000-0000-0000-000000000002\"\r\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mxtrace"))
+        .args([
+            "lockdown",
+            trace.to_str().unwrap(),
+            "--reject-direct-send",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sources = report["changes"][0]["sources"].as_array().unwrap();
+    let orgs: Vec<&Value> = sources.iter().map(|s| &s["organizations"]).collect();
+    assert_eq!(
+        orgs,
+        [
+            &serde_json::json!(["contoso.onmicrosoft.com"]),
+            &serde_json::json!(["fabrikam.onmicrosoft.com"])
+        ]
     );
 }

@@ -217,7 +217,7 @@ pub fn analyse(item: Item, profile: &Profile, format: BatchFormat) -> Step {
         Item::Trace(source, message) => {
             let mut d = crate::diagnose_hops(message.hops, message.sender, profile, message.notes);
             d.message_id = message.message_id;
-            d.organization = message.organization.or(d.organization);
+            d.organization = message.organization;
             d.connector = message.connector;
             Analysed {
                 output: render(format, &source, &d),
