@@ -58,3 +58,61 @@ proptest! {
         run(text.as_bytes());
     }
 }
+
+const FORMATS: [mxtrace::batch::detect::Format; 7] = {
+    use mxtrace::batch::detect::Format::*;
+    [
+        Headers,
+        Mbox,
+        Msg,
+        MessageTrace,
+        MessageTraceDetail,
+        EacSummary,
+        TrackingLog,
+    ]
+};
+
+/// Scans `bytes` as a file of the given format (or detected) through the real batch path.
+fn scan_file(bytes: &[u8], format: Option<mxtrace::batch::detect::Format>, case: u64) {
+    let path = std::env::temp_dir().join(format!("mxtrace-prop-{}-{case}", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    let profile = Profile::default();
+    // A trace with a header and no rows holds no message: nothing to assert but the absence of panics.
+    mxtrace::batch::run(
+        mxtrace::batch::items(std::slice::from_ref(&path), format),
+        &|item| {
+            mxtrace::batch::analyse(item, &profile, mxtrace::report::batch::BatchFormat::Ndjson)
+        },
+        &mut |_| {},
+    );
+    std::fs::remove_file(&path).unwrap();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn arbitrary_files_in_every_format_never_panic(
+        bytes in proptest::collection::vec(any::<u8>(), 0..2048),
+        format in proptest::option::of(0..FORMATS.len()),
+        case in any::<u64>(),
+    ) {
+        scan_file(&bytes, format.map(|f| FORMATS[f]), case);
+    }
+
+    #[test]
+    fn csv_shaped_traces_never_panic(
+        rows in proptest::collection::vec("[\"a-zA-Z0-9 .:@<>;,/#\\r\\n=-]{0,120}", 0..12),
+        header in 0..4usize,
+        case in any::<u64>(),
+    ) {
+        let headers = [
+            "\"Organization\",\"MessageId\",\"Received\",\"SenderAddress\",\"RecipientAddress\",\"Status\",\"ToIP\",\"FromIP\",\"MessageTraceId\"",
+            "#Software: Microsoft Exchange Server\r\n#Fields: date-time,client-ip,server-hostname,source,event-id,message-id,recipient-address,sender-address",
+            "\"Organization\",\"MessageId\",\"MessageTraceId\",\"Date\",\"Event\",\"Action\",\"Detail\",\"Data\"",
+            "origin_timestamp_utc;sender_address;recipient_status;message_id;original_client_ip;directionality",
+        ];
+        let text = format!("{}\r\n{}", headers[header], rows.join("\r\n"));
+        scan_file(text.as_bytes(), None, case);
+    }
+}
