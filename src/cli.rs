@@ -52,6 +52,8 @@ enum LockdownFormat {
 enum Format {
     Text,
     Json,
+    /// The path drawn as a self-contained SVG picture.
+    Svg,
 }
 
 /// The organisation profile as flags; they override `--profile`.
@@ -301,6 +303,7 @@ fn diagnose(
     let written = match format {
         Format::Text => report::text::write(&mut out, &diagnosis, style),
         Format::Json => report::json::write(&mut out, &diagnosis),
+        Format::Svg => report::svg::write(&mut out, &diagnosis),
     };
     if let Err(e) = written.and_then(|()| out.flush()) {
         if e.kind() == io::ErrorKind::BrokenPipe {

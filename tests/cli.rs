@@ -281,3 +281,53 @@ fn a_broken_profile_is_a_usage_error() {
     assert!(text(&out.stderr).contains("invalid profile"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn svg_draws_one_box_per_role_and_marks_the_bypassed_step() {
+    let out = mxtrace(
+        &[
+            "diagnose",
+            "samples/scenarios/tenant-to-tenant.eml",
+            "--format",
+            "svg",
+            "--mx",
+            "gateway",
+            "--gateway",
+            "mimecast",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "critical bypass");
+    let svg = text(&out.stdout);
+    // Well-formed XML, read to the end.
+    let mut reader = quick_xml::Reader::from_str(&svg);
+    let (mut boxes, mut flagged, mut roles) = (0, 0, Vec::new());
+    loop {
+        match reader.read_event().unwrap() {
+            quick_xml::events::Event::Start(e) if AsRef::<str>::as_ref(&e.name()) == "g" => {
+                boxes += 1;
+                for attr in e.attributes().flatten() {
+                    let value = attr.value.to_string();
+                    match AsRef::<str>::as_ref(&attr.key) {
+                        "class" if value.contains("flagged") => flagged += 1,
+                        "data-role" => roles.push(value),
+                        _ => {}
+                    }
+                }
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        roles,
+        ["client", "exo", "eop-outbound", "eop-frontend", "exo"]
+    );
+    assert_eq!(boxes, 5);
+    assert_eq!(flagged, 1, "the entry hop into EOP is the bypassed step");
+    assert!(svg.contains("critical bypass.tenant-to-tenant"));
+    assert!(
+        !svg.contains("<script") && !svg.contains("href"),
+        "self-contained"
+    );
+}

@@ -1,6 +1,6 @@
 //! Text report: hop table, path, decoded stamps, findings and notes.
 
-use super::human_duration;
+use super::{human_duration, role_label};
 use crate::Diagnosis;
 use crate::hops::{Hop, Role};
 use crate::rules::Severity;
@@ -49,13 +49,6 @@ fn fit(text: &str, width: usize) -> String {
         let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
         cut.push('…');
         cut
-    }
-}
-
-fn role_label(role: Role, vendor: Option<&str>) -> String {
-    match (role, vendor) {
-        (Role::Gateway, Some(v)) => format!("gateway:{v}"),
-        _ => role.as_str().to_string(),
     }
 }
 
@@ -119,36 +112,16 @@ pub fn write(out: &mut dyn Write, d: &Diagnosis<'_>, style: Style) -> io::Result
 /// (plain dashes when the hop does not say),
 /// and a box on a finding's hop is marked `!`.
 fn write_diagram(out: &mut dyn Write, d: &Diagnosis<'_>) -> io::Result<()> {
-    // Nodes: (label, hop that led into it).
-    let mut nodes: Vec<(String, Option<&Hop<'_>>)> = Vec::new();
-    for hop in &d.hops {
-        let from_vendor = (hop.from_role == Role::Gateway)
-            .then_some(hop.vendor)
-            .flatten();
-        let by_vendor = (hop.role == Role::Gateway).then_some(hop.vendor).flatten();
-        for (role, vendor, via) in [
-            (hop.from_role, from_vendor, None),
-            (hop.role, by_vendor, Some(hop)),
-        ] {
-            let label = role_label(role, vendor);
-            if role == Role::Unknown || nodes.last().is_some_and(|(l, _)| *l == label) {
-                continue;
-            }
-            nodes.push((label, via.filter(|_| !nodes.is_empty())));
-        }
-    }
+    let nodes = super::nodes(d);
     if nodes.len() < 2 {
         return Ok(());
     }
-    let flagged: Vec<usize> = d
-        .findings
-        .iter()
-        .flat_map(|f| f.hops.iter().copied())
-        .collect();
+    let flagged = super::flagged_hops(d);
     let mut top = String::new();
     let mut middle = String::new();
     let mut bottom = String::new();
-    for (i, (label, via)) in nodes.iter().enumerate() {
+    for (i, node) in nodes.iter().enumerate() {
+        let (label, via) = (&node.label, node.via);
         if i > 0 {
             let arrow = match via.and_then(|h| h.encrypted()) {
                 Some(true) => " --tls--> ",
