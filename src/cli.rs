@@ -112,6 +112,9 @@ enum Command {
         /// Exit with 1 when a finding is at or above this severity.
         #[arg(long, value_enum, default_value_t = Severity::Critical)]
         fail_on: Severity,
+        /// Replace addresses, local parts and the organisation's own host names with stable placeholders.
+        #[arg(long)]
+        redact: bool,
         #[command(flatten)]
         profile: ProfileArgs,
     },
@@ -186,9 +189,10 @@ pub fn run() -> i32 {
             input,
             format,
             fail_on,
+            redact,
             profile,
         } => match profile.load() {
-            Ok(profile) => diagnose(&input, &profile, format, fail_on, Style { color }),
+            Ok(profile) => diagnose(&input, &profile, format, fail_on, redact, Style { color }),
             Err(e) => fail(e),
         },
         Command::Scan {
@@ -276,6 +280,7 @@ fn diagnose(
     profile: &Profile,
     format: Format,
     fail_on: Severity,
+    redact: bool,
     style: Style,
 ) -> i32 {
     let raw = match input::read_path(path) {
@@ -295,17 +300,24 @@ fn diagnose(
             input::MAX_HEADER_BYTES
         ));
     }
-    let diagnosis = match mxtrace::diagnose(&message, profile) {
+    let mut diagnosis = match mxtrace::diagnose(&message, profile) {
         Ok(d) => d,
         Err(e) => return fail(format_args!("{}: {e}", path.display())),
     };
-    let mut out = io::stdout().lock();
+    if redact {
+        mxtrace::redact::Redactor::new(&diagnosis.organization_domains).diagnosis(&mut diagnosis);
+    }
+    let mut rendered = Vec::new();
     let written = match format {
-        Format::Text => report::text::write(&mut out, &diagnosis, style),
-        Format::Json => report::json::write(&mut out, &diagnosis),
-        Format::Svg => report::svg::write(&mut out, &diagnosis),
+        Format::Text => report::text::write(&mut rendered, &diagnosis, style),
+        Format::Json => report::json::write(&mut rendered, &diagnosis),
+        Format::Svg => report::svg::write(&mut rendered, &diagnosis),
     };
-    if let Err(e) = written.and_then(|()| out.flush()) {
+    let mut out = io::stdout().lock();
+    if let Err(e) = written
+        .and_then(|()| out.write_all(&rendered))
+        .and_then(|()| out.flush())
+    {
         if e.kind() == io::ErrorKind::BrokenPipe {
             return EXIT_CLEAN;
         }

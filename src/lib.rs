@@ -14,6 +14,7 @@ pub mod lockdown;
 pub mod net;
 pub mod org;
 pub mod profile;
+pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod stamps;
@@ -78,6 +79,9 @@ pub struct Diagnosis<'a> {
     pub notes: Vec<String>,
     /// What mxtrace assumed about the organisation, and what would change a verdict.
     pub assumptions: Vec<String>,
+    /// The organisation's domains as the rules saw them (profile or inferred); not in the JSON.
+    #[serde(skip)]
+    pub organization_domains: Vec<String>,
 }
 
 impl Diagnosis<'_> {
@@ -162,6 +166,7 @@ fn analyse<'a>(
         findings: outcome.findings,
         notes,
         assumptions,
+        organization_domains: org.domains,
     }
 }
 

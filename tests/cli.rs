@@ -331,3 +331,42 @@ fn svg_draws_one_box_per_role_and_marks_the_bypassed_step() {
         "self-contained"
     );
 }
+
+#[test]
+fn redact_replaces_addresses_and_own_names_consistently() {
+    let out = mxtrace(
+        &[
+            "diagnose",
+            "samples/headers/hybrid-onprem-to-exo.eml",
+            "--redact",
+            "--domain",
+            "contoso.com",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let json = text(&out.stdout);
+    assert!(!json.to_ascii_lowercase().contains("contoso.com"), "{json}");
+    assert!(!json.contains("pat@") && !json.contains("casey@"));
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    // The same server keeps one placeholder in the hops and in the stamps.
+    assert_eq!(
+        value["hops"][0]["by"]["host"],
+        value["stamps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "X-MS-Exchange-Organization-AuthSource")
+            .unwrap()["value"]
+    );
+    assert_eq!(
+        value["hops"][2]["by"]["host"], "AMS0EPF000001AC.mail.protection.outlook.com",
+        "Microsoft's names stay"
+    );
+    assert_eq!(
+        value["path"],
+        serde_json::json!(["client", "onprem-exchange", "eop-frontend", "exo"])
+    );
+}
