@@ -154,6 +154,18 @@ enum Command {
         #[command(flatten)]
         profile: ProfileArgs,
     },
+    /// Serve the local web page (paste or drop a message, see its path); binds to 127.0.0.1.
+    Serve {
+        /// Port (0 picks a free one).
+        #[arg(long, default_value_t = 8025)]
+        port: u16,
+        /// Address to listen on; anything but loopback exposes the page to the network.
+        #[arg(long, default_value = "127.0.0.1")]
+        listen: std::net::IpAddr,
+        /// Open the page in the default browser when one exists.
+        #[arg(long)]
+        open: bool,
+    },
     /// List every rule with its id and summary.
     Rules,
     /// Print a rule's documentation.
@@ -231,6 +243,7 @@ pub fn run() -> i32 {
                 Err(e) => fail(e),
             }
         }
+        Command::Serve { port, listen, open } => serve(listen, port, open),
         Command::Rules => {
             let width = mxtrace::rules::RULES
                 .iter()
@@ -490,4 +503,40 @@ fn lockdown(
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => fail(e),
         _ => EXIT_CLEAN,
     }
+}
+
+fn serve(listen: std::net::IpAddr, port: u16, open: bool) -> i32 {
+    if !listen.is_loopback() {
+        eprintln!(
+            "mxtrace: warning: listening on {listen}: anyone who can reach this machine can use the page"
+        );
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_io()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(format_args!("cannot start the server: {e}")),
+    };
+    runtime.block_on(async {
+        let listener = match tokio::net::TcpListener::bind((listen, port)).await {
+            Ok(listener) => listener,
+            Err(e) => return fail(format_args!("cannot listen on {listen}:{port}: {e}")),
+        };
+        let url = match listener.local_addr() {
+            Ok(addr) if addr.is_ipv6() => format!("http://[{}]:{}/", addr.ip(), addr.port()),
+            Ok(addr) => format!("http://{addr}/"),
+            Err(e) => return fail(e),
+        };
+        println!("{url}");
+        let _ = io::stdout().flush();
+        if open {
+            // The default browser, when the desktop has one; failing to open is not an error.
+            let _ = std::process::Command::new("xdg-open").arg(&url).spawn();
+        }
+        match mxtrace::serve::run(listener).await {
+            Ok(()) => EXIT_CLEAN,
+            Err(e) => fail(e),
+        }
+    })
 }

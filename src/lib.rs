@@ -17,6 +17,7 @@ pub mod profile;
 pub mod redact;
 pub mod report;
 pub mod rules;
+pub mod serve;
 pub mod stamps;
 pub mod topology;
 

@@ -65,7 +65,7 @@ pub fn delimiter(header: &str) -> u8 {
 
 /// Tells the format of a file from its first bytes (as much as a buffered reader holds).
 pub fn detect(head: &[u8]) -> Option<Format> {
-    if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+    if super::msg::is_msg(head) {
         return Some(Format::Msg);
     }
     let text: Cow<'_, str> = match head {

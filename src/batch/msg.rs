@@ -23,9 +23,22 @@ pub enum MsgError {
     NoHeaders,
 }
 
-/// Returns the message's transport headers as UTF-8 bytes.
+/// Returns the transport headers of the `.msg` file at `path` as UTF-8 bytes.
 pub fn transport_headers(path: &Path) -> Result<Vec<u8>, MsgError> {
-    let mut file = cfb::open(path).map_err(MsgError::Container)?;
+    let file = std::fs::File::open(path).map_err(MsgError::Container)?;
+    transport_headers_from(file)
+}
+
+/// True when the bytes start like a compound file (an Outlook `.msg`).
+pub fn is_msg(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1])
+}
+
+/// Returns the transport headers of a `.msg` read from any seekable source (a file, an upload).
+pub fn transport_headers_from<R: std::io::Read + std::io::Seek>(
+    source: R,
+) -> Result<Vec<u8>, MsgError> {
+    let mut file = cfb::CompoundFile::open(source).map_err(MsgError::Container)?;
     for (stream, unicode) in STREAMS {
         if !file.is_stream(stream) {
             continue;
