@@ -59,6 +59,8 @@ pub struct Diagnosis<'a> {
     pub message_id: Option<String>,
     /// The sender address: `From`, else `Return-Path`, else the trace's sender.
     pub sender: Option<String>,
+    /// The recipient: the first envelope recipient (`for`), else the first `To` address.
+    pub recipient: Option<String>,
     /// The organisation a trace's rows belong to (MSP exports hold several); null for headers,
     /// whose receiving tenant is the `X-MS-Exchange-CrossTenant-Id` stamp.
     pub organization: Option<String>,
@@ -157,6 +159,14 @@ fn analyse<'a>(
     Diagnosis {
         message_id: message_id.filter(|m| !m.is_empty()),
         sender,
+        recipient: hops
+            .iter()
+            .find_map(|h| {
+                h.for_
+                    .as_deref()
+                    .map(|f| f.trim_matches(['<', '>']).to_string())
+            })
+            .or(to),
         organization: None,
         connector: None,
         path: classify::path(&hops),

@@ -86,9 +86,14 @@ impl Redactor {
         for text in d.notes.iter_mut().chain(d.assumptions.iter_mut()) {
             *text = self.redact(text);
         }
-        for value in [&mut d.message_id, &mut d.sender, &mut d.connector]
-            .into_iter()
-            .flatten()
+        for value in [
+            &mut d.message_id,
+            &mut d.sender,
+            &mut d.recipient,
+            &mut d.connector,
+        ]
+        .into_iter()
+        .flatten()
         {
             *value = self.redact(value);
         }

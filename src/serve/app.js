@@ -78,7 +78,7 @@ function show(result) {
   const verdict = worst(d);
   const times = d.hops.map((h) => h.time).filter(Boolean).map((t) => Date.parse(t));
   const transit = times.length > 1 ? duration(Math.round((Math.max(...times) - Math.min(...times)) / 1000)) : "–";
-  const recipient = (d.hops.find((h) => h.for) || {}).for || "?";
+  const recipient = d.recipient || "?";
   const summary = $("summary");
   summary.replaceChildren(
     el("span", { class: verdict === "clean" ? "clean" : `severity-${verdict}` }, verdict === "clean" ? "clean" : `${verdict}: ${d.findings[0].id}`),
