@@ -231,35 +231,51 @@ pub fn entry_hop(hops: &[Hop<'_>]) -> Option<usize> {
         .or_else(|| hops.iter().position(|h| exchange(h.role)))
 }
 
-/// The path as role labels, oldest first, consecutive repeats collapsed
-/// (`internet -> gateway:mimecast -> eop-frontend -> exo`).
-pub fn path(hops: &[Hop<'_>]) -> Vec<String> {
-    let mut path: Vec<String> = Vec::new();
-    let mut push = |role: Role, vendor: Option<&str>| {
-        if role == Role::Unknown {
-            return;
-        }
-        let label = match (role, vendor) {
-            (Role::Gateway, Some(v)) => format!("gateway:{v}"),
-            _ => role.as_str().to_string(),
-        };
-        if path.last() != Some(&label) {
-            path.push(label);
-        }
-    };
-    for hop in hops {
-        let from_vendor = if hop.from_role == Role::Gateway {
-            hop.vendor
-        } else {
-            None
-        };
-        push(hop.from_role, from_vendor);
-        let by_vendor = if hop.role == Role::Gateway {
-            hop.vendor
-        } else {
-            None
-        };
-        push(hop.role, by_vendor);
+/// One step of the path: a role and the hop whose receiving side it is (none for the sender
+/// of the first hop).
+#[derive(Debug)]
+pub struct Node<'h, 'a> {
+    /// The role label (`gateway:mimecast`, `eop-frontend`, ...).
+    pub label: String,
+    /// The role.
+    pub role: Role,
+    /// The hop that led into this step.
+    pub via: Option<&'h Hop<'a>>,
+}
+
+/// `gateway:<vendor>` for gateways, else the role's name.
+pub fn role_label(role: Role, vendor: Option<&str>) -> String {
+    match (role, vendor) {
+        (Role::Gateway, Some(v)) => format!("gateway:{v}"),
+        _ => role.as_str().to_string(),
     }
-    path
+}
+
+/// The steps of the path, oldest first: each hop's sending and receiving side, unknown sides
+/// left out, consecutive repeats collapsed.
+pub fn nodes<'h, 'a>(hops: &'h [Hop<'a>]) -> Vec<Node<'h, 'a>> {
+    let mut nodes: Vec<Node<'h, 'a>> = Vec::new();
+    for hop in hops {
+        let from_vendor = (hop.from_role == Role::Gateway)
+            .then_some(hop.vendor)
+            .flatten();
+        let by_vendor = (hop.role == Role::Gateway).then_some(hop.vendor).flatten();
+        for (role, vendor, via) in [
+            (hop.from_role, from_vendor, None),
+            (hop.role, by_vendor, Some(hop)),
+        ] {
+            let label = role_label(role, vendor);
+            if role == Role::Unknown || nodes.last().is_some_and(|n| n.label == label) {
+                continue;
+            }
+            let via = via.filter(|_| !nodes.is_empty());
+            nodes.push(Node { label, role, via });
+        }
+    }
+    nodes
+}
+
+/// The path as role labels (`internet -> gateway:mimecast -> eop-frontend -> exo`).
+pub fn path(hops: &[Hop<'_>]) -> Vec<String> {
+    nodes(hops).into_iter().map(|n| n.label).collect()
 }

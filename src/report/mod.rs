@@ -1,5 +1,5 @@
-//! Report: render a [`crate::Diagnosis`] as text for people or JSON for scripts. Reports only
-//! read the diagnosis; they never reach back into parsing.
+//! Report: render diagnoses as text, JSON and SVG, batch lines and summaries, and the lockdown
+//! report. Reports only read what the pipeline produced; they never reach back into parsing.
 
 pub mod batch;
 pub mod json;
@@ -9,50 +9,6 @@ pub mod svg;
 pub mod text;
 
 use crate::Diagnosis;
-use crate::hops::{Hop, Role};
-
-/// One box of the drawn path: a role and the hop that led into it (none for the first box).
-#[derive(Debug)]
-pub struct Node<'d, 'a> {
-    /// The role label (`gateway:mimecast`, `eop-frontend`, ...).
-    pub label: String,
-    /// The role.
-    pub role: Role,
-    /// The hop whose receiving side this box is.
-    pub via: Option<&'d Hop<'a>>,
-}
-
-/// The boxes of the path as drawn by the text and SVG reports: each hop's sending and receiving
-/// side, unknown sides left out, repeats collapsed.
-pub fn nodes<'d, 'a>(d: &'d Diagnosis<'a>) -> Vec<Node<'d, 'a>> {
-    let mut nodes: Vec<Node<'d, 'a>> = Vec::new();
-    for hop in &d.hops {
-        let from_vendor = (hop.from_role == Role::Gateway)
-            .then_some(hop.vendor)
-            .flatten();
-        let by_vendor = (hop.role == Role::Gateway).then_some(hop.vendor).flatten();
-        for (role, vendor, via) in [
-            (hop.from_role, from_vendor, None),
-            (hop.role, by_vendor, Some(hop)),
-        ] {
-            let label = role_label(role, vendor);
-            if role == Role::Unknown || nodes.last().is_some_and(|n| n.label == label) {
-                continue;
-            }
-            let via = via.filter(|_| !nodes.is_empty());
-            nodes.push(Node { label, role, via });
-        }
-    }
-    nodes
-}
-
-/// `gateway:<vendor>` for gateways, else the role's name.
-pub fn role_label(role: Role, vendor: Option<&str>) -> String {
-    match (role, vendor) {
-        (Role::Gateway, Some(v)) => format!("gateway:{v}"),
-        _ => role.as_str().to_string(),
-    }
-}
 
 /// The hops named by findings (the bypassed or de-authenticated steps), for marking.
 pub fn flagged_hops(d: &Diagnosis<'_>) -> Vec<usize> {

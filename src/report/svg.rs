@@ -2,8 +2,9 @@
 //! one box per role coloured by role, TLS on the arrows, the steps named by findings outlined in
 //! red. The local web page reuses it.
 
-use super::{flagged_hops, nodes};
+use super::flagged_hops;
 use crate::Diagnosis;
+use crate::classify::nodes;
 use crate::hops::Role;
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -54,7 +55,7 @@ fn summary(d: &Diagnosis<'_>) -> String {
 
 /// Renders the diagnosis as an SVG document.
 pub fn render(d: &Diagnosis<'_>) -> String {
-    let nodes = nodes(d);
+    let nodes = nodes(&d.hops);
     let flagged = flagged_hops(d);
     let widths: Vec<usize> = nodes
         .iter()

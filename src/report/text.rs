@@ -1,7 +1,8 @@
 //! Text report: hop table, path, decoded stamps, findings and notes.
 
-use super::{human_duration, role_label};
+use super::human_duration;
 use crate::Diagnosis;
+use crate::classify::role_label;
 use crate::hops::{Hop, Role};
 use crate::rules::Severity;
 use crate::stamps::{Stamp, View};
@@ -112,7 +113,7 @@ pub fn write(out: &mut dyn Write, d: &Diagnosis<'_>, style: Style) -> io::Result
 /// (plain dashes when the hop does not say),
 /// and a box on a finding's hop is marked `!`.
 fn write_diagram(out: &mut dyn Write, d: &Diagnosis<'_>) -> io::Result<()> {
-    let nodes = super::nodes(d);
+    let nodes = crate::classify::nodes(&d.hops);
     if nodes.len() < 2 {
         return Ok(());
     }
