@@ -300,19 +300,10 @@ fn diagnose(
         Ok(raw) => raw,
         Err(e) => return fail(e),
     };
-    let mut message = match Message::from_bytes(&raw.bytes) {
+    let message = match Message::from_raw(&raw) {
         Ok(m) => m,
         Err(e) => return fail(format_args!("{}: {e}", path.display())),
     };
-    if raw.had_body {
-        message.note("a message body followed the headers; only the header block was read");
-    }
-    if raw.truncated {
-        message.note(format!(
-            "the header block exceeded {} bytes and was cut",
-            input::MAX_HEADER_BYTES
-        ));
-    }
     let mut diagnosis = match mxtrace::diagnose(&message, profile) {
         Ok(d) => d,
         Err(e) => return fail(format_args!("{}: {e}", path.display())),

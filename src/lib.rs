@@ -46,9 +46,22 @@ impl<'a> Message<'a> {
         Ok(Message { text, notes })
     }
 
-    /// Adds a note about how the input was read (e.g. a body that was skipped).
-    pub fn note(&mut self, note: impl Into<String>) {
-        self.notes.push(note.into());
+    /// Decodes a header block as read by [`input::read_header_block`], noting a skipped body
+    /// and a block cut at [`input::MAX_HEADER_BYTES`].
+    pub fn from_raw(raw: &'a input::RawHeaders) -> Result<Self, InputError> {
+        let mut message = Message::from_bytes(&raw.bytes)?;
+        if raw.had_body {
+            message
+                .notes
+                .push("a message body followed the headers; only the header block was read".into());
+        }
+        if raw.truncated {
+            message.notes.push(format!(
+                "the header block exceeded {} bytes and was cut",
+                input::MAX_HEADER_BYTES
+            ));
+        }
+        Ok(message)
     }
 }
 

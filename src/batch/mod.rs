@@ -192,16 +192,10 @@ pub fn analyse(item: Item, profile: &Profile, format: BatchFormat) -> Step {
             Ok(raw) => raw,
             Err(e) => return failure(source, e.to_string()),
         };
-        let mut message = match Message::from_bytes(&raw.bytes) {
+        let message = match Message::from_raw(&raw) {
             Ok(message) => message,
             Err(e) => return failure(source, e.to_string()),
         };
-        if raw.truncated {
-            message.note(format!(
-                "the header block exceeded {} bytes and was cut",
-                input::MAX_HEADER_BYTES
-            ));
-        }
         match crate::diagnose(&message, profile) {
             Ok(d) => Analysed {
                 output: render(format, &source, &d),

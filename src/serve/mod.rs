@@ -143,13 +143,10 @@ async fn diagnose(RawQuery(query): RawQuery, body: Bytes) -> Response {
         Ok(raw) => raw,
         Err(e) => return bad_request(e),
     };
-    let mut message = match Message::from_bytes(&raw.bytes) {
+    let message = match Message::from_raw(&raw) {
         Ok(message) => message,
         Err(e) => return bad_request(e),
     };
-    if raw.had_body {
-        message.note("a message body followed the headers; only the header block was read");
-    }
     let mut diagnosis = match crate::diagnose(&message, &profile) {
         Ok(d) => d,
         Err(e) => return bad_request(e),
