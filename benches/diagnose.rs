@@ -6,6 +6,10 @@ use mxtrace::{Message, diagnose};
 use std::hint::black_box;
 use std::path::Path;
 
+/// The allocator the `mxtrace` binary ships with, so the numbers are the tool's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn analyse(bytes: &[u8], profile: &Profile) -> usize {
     let Ok(message) = Message::from_bytes(bytes) else {
         return 0;

@@ -68,14 +68,31 @@ impl<'a> HeaderBlock<'a> {
 
 /// True when `line` starts like a header field (`Name:`). Names are letters, digits, `-` and `_`
 /// starting with a letter: real names do, and base64 or `h=From:Date` continuations do not.
-fn field_name(line: &str) -> Option<(&str, &str)> {
-    let (name, rest) = line.split_once(':')?;
-    let mut chars = name.chars();
-    let first = chars.next()?;
-    let valid = first.is_ascii_alphabetic()
-        && name.len() <= 76
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    valid.then_some((name, rest))
+fn field_name(line: &str) -> Option<&str> {
+    let bytes = line.as_bytes();
+    let len = bytes
+        .iter()
+        .take(77)
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))?;
+    let valid = len > 0 && bytes[0].is_ascii_alphabetic() && bytes[len] == b':';
+    valid.then(|| &line[..len])
+}
+
+/// The lines of `text` as `(start, end)` byte ranges, each including its `\n` (the last one may
+/// lack it).
+fn line_ranges(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut start = 0;
+    let mut ends = memchr::memchr_iter(b'\n', text.as_bytes());
+    std::iter::from_fn(move || {
+        let end = match ends.next() {
+            Some(newline) => newline + 1,
+            None if start < text.len() => text.len(),
+            None => return None,
+        };
+        let range = (start, end);
+        start = end;
+        Some(range)
+    })
 }
 
 /// Splits `text` into fields. Fails only when no field can be found at all.
@@ -86,12 +103,10 @@ pub fn parse(text: &str) -> Result<HeaderBlock<'_>, InputError> {
     let mut crlf = 0usize;
     let mut lf = 0usize;
     let mut started = false;
-    let mut offset = 0usize;
 
-    for (number, line_with_end) in text.split_inclusive('\n').enumerate() {
+    for (number, (start, offset)) in line_ranges(text).enumerate() {
         let line_no = number + 1;
-        let start = offset;
-        offset += line_with_end.len();
+        let line_with_end = &text[start..offset];
         let line = line_with_end.trim_end_matches(['\n', '\r']);
         if line_with_end.ends_with("\r\n") {
             crlf += 1;
@@ -116,7 +131,7 @@ pub fn parse(text: &str) -> Result<HeaderBlock<'_>, InputError> {
             continue;
         }
         let trimmed = line.trim_start();
-        if let Some((name, _)) = field_name(trimmed) {
+        if let Some(name) = field_name(trimmed) {
             if continuation {
                 block.notes.push(format!(
                     "line {line_no}: leading whitespace before `{name}:` removed"

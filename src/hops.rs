@@ -133,8 +133,9 @@ pub struct Hop<'a> {
     pub exchange: Option<&'static str>,
     /// Line of the `Received` field in the header block.
     pub line: usize,
-    /// The whole field, unfolded.
-    pub raw: String,
+    /// The whole field value as written (folding kept); output shows it unfolded.
+    #[serde(serialize_with = "ser_unfolded")]
+    pub raw: Cow<'a, str>,
 }
 
 impl Hop<'_> {
@@ -193,6 +194,7 @@ impl Hop<'_> {
             id: own(self.id),
             for_: own(self.for_),
             via: own(self.via),
+            raw: Cow::Owned(self.raw.into_owned()),
             ..self
         }
     }
@@ -211,6 +213,23 @@ fn ser_ip<S: Serializer>(ip: &Option<IpAddr>, s: S) -> Result<S::Ok, S::Error> {
         Some(ip) => s.collect_str(ip),
         None => s.serialize_none(),
     }
+}
+
+/// Writes `text` with folding and whitespace runs collapsed to single spaces, without copying.
+fn ser_unfolded<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
+    struct Unfolded<'t>(&'t str);
+    impl std::fmt::Display for Unfolded<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            for (i, word) in self.0.split_ascii_whitespace().enumerate() {
+                if i > 0 {
+                    f.write_str(" ")?;
+                }
+                f.write_str(word)?;
+            }
+            Ok(())
+        }
+    }
+    s.collect_str(&Unfolded(text))
 }
 
 fn ser_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
@@ -255,7 +274,7 @@ pub fn parse_received(text: &str, line: usize) -> Hop<'_> {
     let received = parsed.as_received();
     let mut hop = Hop {
         line,
-        raw: collapse_whitespace(text),
+        raw: Cow::Borrowed(text),
         ..Hop::default()
     };
     if let Some(r) = received {
@@ -368,8 +387,10 @@ fn split_clauses(text: &str) -> Clauses<'_> {
                 last_semicolon = Some(i);
                 close_clause(text, current.take(), i, &mut clauses);
             }
-            _ if depth == 0
-                && (i == 0 || bytes[i - 1].is_ascii_whitespace() || bytes[i - 1] == b')') =>
+            // Every keyword starts with one of these letters.
+            b'f' | b'F' | b'b' | b'B' | b'w' | b'W' | b'v' | b'V' | b'i' | b'I'
+                if depth == 0
+                    && (i == 0 || bytes[i - 1].is_ascii_whitespace() || bytes[i - 1] == b')') =>
             {
                 let keyword = KEYWORDS.into_iter().find(|k| {
                     let end = i + k.len();

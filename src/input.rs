@@ -48,35 +48,74 @@ pub struct RawHeaders {
 }
 
 /// Reads a header block from `reader`: skips leading blank lines, stops at the first empty line.
+///
+/// Works on whole buffers: line ends are found with a vectorised search and each buffer is
+/// copied once, so a header block costs a few passes over its bytes whatever its line count.
 pub fn read_header_block<R: BufRead>(mut reader: R) -> io::Result<RawHeaders> {
-    let mut raw = RawHeaders {
-        bytes: Vec::with_capacity(16 * 1024),
-        ..RawHeaders::default()
-    };
+    let mut raw = RawHeaders::default();
+    // Where the line still open at the end of the previous buffer starts in `raw.bytes`, and
+    // whether it has been blank so far.
+    let mut open_line: Option<usize> = None;
+    let mut open_blank = true;
     loop {
-        let start = raw.bytes.len();
-        if reader.read_until(b'\n', &mut raw.bytes)? == 0 {
-            break;
-        }
-        let blank = raw.bytes[start..]
-            .iter()
-            .all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t'));
-        if blank {
-            raw.bytes.truncate(start);
-            if raw.bytes.is_empty() {
-                continue;
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            // A last line of only whitespace without a line end is not a header line either.
+            if let (Some(start), true) = (open_line, open_blank) {
+                raw.bytes.truncate(start);
             }
-            // An empty line ends the header block; anything after it is a body we do not need.
-            raw.had_body = !reader.fill_buf()?.is_empty();
             break;
         }
+        let (mut kept_from, mut line_start) = (0, 0);
+        let mut end = None;
+        for newline in memchr::memchr_iter(b'\n', buf) {
+            let blank = open_blank && is_blank(&buf[line_start..newline]);
+            if blank {
+                if let (0, Some(start)) = (line_start, open_line) {
+                    raw.bytes.truncate(start);
+                }
+                if raw.bytes.is_empty() && kept_from == line_start {
+                    kept_from = newline + 1;
+                } else {
+                    // An empty line ends the header block; anything after it is a body.
+                    raw.bytes.extend_from_slice(&buf[kept_from..line_start]);
+                    end = Some(newline + 1);
+                    break;
+                }
+            }
+            open_line = None;
+            open_blank = true;
+            line_start = newline + 1;
+        }
+        if let Some(consumed) = end {
+            let more = consumed < buf.len();
+            reader.consume(consumed);
+            raw.had_body = more || !reader.fill_buf()?.is_empty();
+            break;
+        }
+        if line_start < buf.len() {
+            open_blank = open_blank && is_blank(&buf[line_start..]);
+            if open_line.is_none() || line_start > 0 {
+                open_line = Some(raw.bytes.len() + line_start - kept_from);
+            }
+        }
+        raw.bytes.extend_from_slice(&buf[kept_from..]);
+        let consumed = buf.len();
+        reader.consume(consumed);
         if raw.bytes.len() > MAX_HEADER_BYTES {
-            raw.bytes.truncate(start);
+            // Keep whole lines only.
+            let cut = memchr::memrchr(b'\n', &raw.bytes[..MAX_HEADER_BYTES]).map_or(0, |i| i + 1);
+            raw.bytes.truncate(cut);
             raw.truncated = true;
             break;
         }
     }
     Ok(raw)
+}
+
+/// True when `line` holds nothing but whitespace (`\r`, space, tab).
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|b| matches!(b, b'\r' | b' ' | b'\t'))
 }
 
 /// Reads the header block of the file at `path`, or of standard input when `path` is `-`.
@@ -97,8 +136,7 @@ pub fn read_path(path: &Path) -> Result<RawHeaders, InputError> {
 pub fn decode<'a>(bytes: &'a [u8], notes: &mut Vec<String>) -> Result<Cow<'a, str>, InputError> {
     // Vectorisable scans of the head: a NUL (memchr), and control bytes other than whitespace.
     let head = &bytes[..bytes.len().min(64 * 1024)];
-    if head.contains(&0) {
-        let offset = head.iter().position(|&b| b == 0).unwrap_or(0);
+    if let Some(offset) = memchr::memchr(0, head) {
         return Err(InputError::Binary { offset });
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -162,6 +200,39 @@ mod tests {
         let raw = read_header_block(&b"\r\n\nA: 1\r\nB: 2\r\n\r\nbody\r\nC: 3\r\n"[..]).unwrap();
         assert_eq!(raw.bytes, b"A: 1\r\nB: 2\r\n");
         assert!(raw.had_body);
+    }
+
+    /// Line-by-line reading, the definition the buffered reader must match.
+    fn read_line_by_line(mut reader: impl BufRead) -> RawHeaders {
+        let mut raw = RawHeaders::default();
+        loop {
+            let start = raw.bytes.len();
+            if reader.read_until(b'\n', &mut raw.bytes).unwrap() == 0 {
+                break;
+            }
+            if raw.bytes[start..].iter().all(|b| b" \t\r\n".contains(b)) {
+                raw.bytes.truncate(start);
+                if raw.bytes.is_empty() {
+                    continue;
+                }
+                raw.had_body = !reader.fill_buf().unwrap().is_empty();
+                break;
+            }
+        }
+        raw
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn buffered_reading_matches_line_by_line(
+            bytes in proptest::collection::vec(proptest::sample::select(b"a: \t\r\n".to_vec()), 0..80),
+            capacity in 1usize..9,
+        ) {
+            let expected = read_line_by_line(&bytes[..]);
+            let got = read_header_block(io::BufReader::with_capacity(capacity, &bytes[..])).unwrap();
+            proptest::prop_assert_eq!(&got.bytes, &expected.bytes);
+            proptest::prop_assert_eq!(got.had_body, expected.had_body);
+        }
     }
 
     #[test]

@@ -68,7 +68,7 @@ impl Redactor {
             cow(self, &mut hop.from.rdns);
             cow(self, &mut hop.by.host);
             cow(self, &mut hop.for_);
-            hop.raw = self.redact(&hop.raw);
+            hop.raw = std::borrow::Cow::Owned(self.redact(&hop.raw));
         }
         for stamp in &mut d.stamps.0 {
             stamp.value = self.redact(&stamp.value);

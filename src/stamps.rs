@@ -110,6 +110,14 @@ impl Stamps {
 
 /// Splits a header name into its canonical stamp name and whether it is an upstream rename.
 fn canonical(name: &str) -> Option<(&'static str, bool)> {
+    // Every stamp name starts with `X-` or `Authentication-`, and renames with `Original-`:
+    // most fields of a message are turned away on their first letter.
+    if !matches!(
+        name.as_bytes().first(),
+        Some(b'X' | b'x' | b'A' | b'a' | b'O' | b'o')
+    ) {
+        return None;
+    }
     let (base, renamed) = if let Some(b) = strip_suffix_ci(name, "-Untrusted") {
         (b, true)
     } else if let Some(b) = strip_suffix_ci(name, "-Original") {
@@ -209,6 +217,18 @@ fn split_pairs(value: &str, separator: char, assign: char) -> Vec<(String, Strin
 /// Decodes the methods of an `Authentication-Results` value: `spf`, `dkim`, `dmarc`, `compauth`,
 /// `reason`, `action`, `smtp.mailfrom`, `header.d`, `header.from`, and `sender_ip`.
 pub fn decode_auth_results(value: &str) -> Vec<(String, String)> {
+    const KEYS: [&str; 10] = [
+        "spf",
+        "dkim",
+        "dmarc",
+        "compauth",
+        "reason",
+        "action",
+        "smtp.mailfrom",
+        "header.d",
+        "header.from",
+        "arc",
+    ];
     let text = collapse_whitespace(value);
     let mut out: Vec<(String, String)> = Vec::new();
     let mut push = |k: &str, v: &str| {
@@ -217,30 +237,37 @@ pub fn decode_auth_results(value: &str) -> Vec<(String, String)> {
             out.push((k.to_string(), v.to_string()));
         }
     };
-    let lower = text.to_ascii_lowercase();
-    if let Some(pos) = lower.find("sender ip is ") {
+    if let Some(pos) = find_ascii_ci(&text, "sender ip is ") {
         let ip = &text[pos + 13..];
         push("sender_ip", ip.split([')', ' ']).next().unwrap_or(""));
     }
     let mut depth = 0i32;
     for word in text.split([' ', ';']) {
-        let opens = word.matches('(').count() as i32;
-        let closes = word.matches(')').count() as i32;
+        let (opens, closes) = word.bytes().fold((0, 0), |(o, c), b| {
+            (o + i32::from(b == b'('), c + i32::from(b == b')'))
+        });
         let at_top = depth == 0 && !word.starts_with('(');
         depth = (depth + opens - closes).max(0);
         if !at_top {
             continue;
         }
-        if let Some((key, val)) = word.split_once('=') {
-            let key = key.to_ascii_lowercase();
-            match key.as_str() {
-                "spf" | "dkim" | "dmarc" | "compauth" | "reason" | "action" | "smtp.mailfrom"
-                | "header.d" | "header.from" | "arc" => push(&key, val),
-                _ => {}
-            }
+        if let Some((key, val)) = word.split_once('=')
+            && let Some(key) = KEYS.iter().find(|k| k.eq_ignore_ascii_case(key))
+        {
+            push(key, val);
         }
     }
     out
+}
+
+/// Byte offset of the first ASCII-case-insensitive occurrence of `needle` (ASCII) in `haystack`.
+fn find_ascii_ci(haystack: &str, needle: &str) -> Option<usize> {
+    let needle = needle.as_bytes();
+    let first = needle.first()?.to_ascii_lowercase();
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|w| w[0].to_ascii_lowercase() == first && w.eq_ignore_ascii_case(needle))
 }
 
 #[cfg(test)]

@@ -85,10 +85,22 @@ pub fn items(inputs: &[PathBuf], forced: Option<Format>) -> impl Iterator<Item =
             Ok(entries) => entries,
             Err(e) => return out.push(Item::Failed(source_of(dir), e.to_string())),
         };
-        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        paths.sort();
-        for path in paths {
-            if path.is_dir() {
+        // The entry's type comes with the directory listing; only symlinks need a `stat`.
+        let mut paths: Vec<(PathBuf, bool)> = entries
+            .filter_map(|e| {
+                let e = e.ok()?;
+                let path = e.path();
+                let is_dir = match e.file_type() {
+                    Ok(t) if t.is_symlink() => path.is_dir(),
+                    Ok(t) => t.is_dir(),
+                    Err(_) => path.is_dir(),
+                };
+                Some((path, is_dir))
+            })
+            .collect();
+        paths.sort_unstable();
+        for (path, is_dir) in paths {
+            if is_dir {
                 walk(&path, out, forced);
             } else {
                 out.push(Item::File(source_of(&path), path, forced));

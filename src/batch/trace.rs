@@ -490,7 +490,7 @@ fn build(mut events: Vec<Event>, exchange: Option<&'static str>) -> TraceMessage
             time: e.time,
             exchange,
             line: e.line,
-            raw: format!("trace row {}", e.line),
+            raw: Cow::Owned(format!("trace row {}", e.line)),
             ..Hop::default()
         });
     };

@@ -31,38 +31,34 @@ fn local_handoff(hop: &Hop<'_>) -> bool {
 fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     let mut evidence = Vec::new();
     let mut hops = Vec::new();
-    let mut counted: Vec<String> = Vec::new();
-    for hop in ctx.hops {
-        let Some(host) = hop.by.host.as_deref().map(str::to_ascii_lowercase) else {
+    for (i, hop) in ctx.hops.iter().enumerate() {
+        let Some(host) = hop.by.host.as_deref() else {
             continue;
         };
-        if counted.contains(&host) {
+        let same = |h: &&Hop<'_>| {
+            h.by.host
+                .as_deref()
+                .is_some_and(|b| b.eq_ignore_ascii_case(host))
+        };
+        // Each server is counted once, at its first hop.
+        if ctx.hops[..i].iter().any(|h| same(&h)) {
             continue;
         }
-        let seen: Vec<usize> = ctx
-            .hops
-            .iter()
-            .filter(|h| {
-                !local_handoff(h)
-                    && h.by
-                        .host
-                        .as_deref()
-                        .is_some_and(|b| b.eq_ignore_ascii_case(&host))
-            })
-            .map(|h| h.index)
-            .collect();
-        if seen.len() >= REPEATS {
-            evidence.push(format!(
-                "{host} received the message {} times (hops {})",
-                seen.len(),
-                seen.iter()
-                    .map(|i| format!("#{i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-            hops.extend(seen);
+        let received = || ctx.hops.iter().filter(|h| !local_handoff(h) && same(h));
+        if received().count() < REPEATS {
+            continue;
         }
-        counted.push(host);
+        let seen: Vec<usize> = received().map(|h| h.index).collect();
+        evidence.push(format!(
+            "{} received the message {} times (hops {})",
+            host.to_ascii_lowercase(),
+            seen.len(),
+            seen.iter()
+                .map(|i| format!("#{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        hops.extend(seen);
     }
     if ctx.hops.len() >= HOP_COUNT_WARNING {
         evidence.push(format!(
