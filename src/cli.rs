@@ -389,7 +389,7 @@ fn scan(inputs: &[PathBuf], profile: &Profile, options: &ScanOptions) -> i32 {
     pool.install(|| {
         batch::run(
             items,
-            &|item: Item| batch::analyse(item, profile, options.format),
+            &|item: Item| batch::analyse(item, profile, per_message.then_some(options.format)),
             &mut |analysed: batch::Analysed| {
                 progress.inc(1);
                 match analysed.result {
@@ -456,7 +456,7 @@ fn lockdown(
     pool.install(|| {
         batch::run(
             batch::items(inputs, input_format),
-            &|item: Item| batch::analyse(item, profile, BatchFormat::Text),
+            &|item: Item| batch::analyse(item, profile, None),
             &mut |analysed: batch::Analysed| match analysed.result {
                 Ok(facts) => {
                     read += 1;

@@ -73,7 +73,11 @@ fn scan_file(bytes: &[u8], format: Option<mxtrace::batch::detect::Format>, case:
     mxtrace::batch::run(
         mxtrace::batch::items(std::slice::from_ref(&path), format),
         &|item| {
-            mxtrace::batch::analyse(item, &profile, mxtrace::report::batch::BatchFormat::Ndjson)
+            mxtrace::batch::analyse(
+                item,
+                &profile,
+                Some(mxtrace::report::batch::BatchFormat::Ndjson),
+            )
         },
         &mut |_| {},
     );

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use trace::TraceMessage;
+use trace::TraceRows;
 
 /// Items analysed per parallel chunk.
 pub const CHUNK: usize = 2048;
@@ -51,8 +51,8 @@ pub enum Item {
     File(Source, PathBuf, Option<Format>),
     /// A header block cut out of an mbox.
     Block(Source, Vec<u8>),
-    /// A message rebuilt from trace rows.
-    Trace(Source, TraceMessage),
+    /// The rows of one message of a trace, rebuilt into a message by the worker.
+    Trace(Source, TraceRows),
     /// Input that could not be read, reported and counted.
     Failed(Source, String),
 }
@@ -197,8 +197,12 @@ where
     });
 }
 
-/// Reads, diagnoses and renders one item.
-pub fn analyse(item: Item, profile: &Profile, format: BatchFormat) -> Step {
+/// Reads, diagnoses and renders one item; `format` is `None` when only the summary facts are
+/// wanted (`--summary`, `lockdown`), which skips rendering.
+pub fn analyse(item: Item, profile: &Profile, format: Option<BatchFormat>) -> Step {
+    let output = |source: &Source, d: &crate::Diagnosis<'_>| {
+        format.map_or_else(Vec::new, |format| render(format, source, d))
+    };
     let headers = |source: Source, raw: std::io::Result<input::RawHeaders>| -> Analysed {
         let raw = match raw {
             Ok(raw) => raw,
@@ -210,7 +214,7 @@ pub fn analyse(item: Item, profile: &Profile, format: BatchFormat) -> Step {
         };
         match crate::diagnose(&message, profile) {
             Ok(d) => Analysed {
-                output: render(format, &source, &d),
+                output: output(&source, &d),
                 result: Ok(Facts::of(&d)),
                 source,
             },
@@ -220,13 +224,14 @@ pub fn analyse(item: Item, profile: &Profile, format: BatchFormat) -> Step {
     Step::Done(match item {
         Item::File(source, path, forced) => return file(source, path, forced, &headers),
         Item::Block(source, bytes) => headers(source, input::read_header_block(&bytes[..])),
-        Item::Trace(source, message) => {
+        Item::Trace(source, rows) => {
+            let message = rows.into_message();
             let mut d = crate::diagnose_hops(message.hops, message.sender, profile, message.notes);
             d.message_id = message.message_id;
             d.organization = message.organization;
             d.connector = message.connector;
             Analysed {
-                output: render(format, &source, &d),
+                output: output(&source, &d),
                 result: Ok(Facts::of(&d)),
                 source,
             }

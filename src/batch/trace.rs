@@ -11,6 +11,7 @@ use crate::hops::{BySide, FromSide, Hop};
 use crate::net::parse_ip;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufRead, Read};
 use std::path::Path;
@@ -36,6 +37,23 @@ pub struct TraceMessage {
     pub hops: Vec<Hop<'static>>,
     /// What the rows could not say.
     pub notes: Vec<String>,
+}
+
+/// The rows of one message as read, not yet turned into hops: the reader only groups rows, and
+/// the (parallel) workers build messages from them.
+#[derive(Debug)]
+pub struct TraceRows {
+    /// 1-based line of the message's first row.
+    pub line: usize,
+    events: Vec<Event>,
+    exchange: Option<&'static str>,
+}
+
+impl TraceRows {
+    /// Rebuilds the message: its hops, oldest first, and what the rows could not say.
+    pub fn into_message(self) -> TraceMessage {
+        build(self.events, self.exchange)
+    }
 }
 
 /// A row that could not be read.
@@ -97,28 +115,106 @@ impl Columns {
         self.0.contains_key(key)
     }
 
-    /// The first non-empty value among `keys`.
-    fn get<'r>(&self, record: &'r csv::StringRecord, keys: &[&str]) -> Option<&'r str> {
-        keys.iter()
-            .filter_map(|k| self.0.get(*k).and_then(|&i| record.get(i)))
+    /// The positions of the columns named `keys` that the export has, in order of preference.
+    fn resolve(&self, keys: &[&str]) -> Column {
+        Column(
+            keys.iter()
+                .filter_map(|k| self.0.get(*k).copied())
+                .collect(),
+        )
+    }
+}
+
+/// The columns that may hold one value, by position, in order of preference: resolved once per
+/// file, so a row costs no name lookups.
+struct Column(Vec<usize>);
+
+impl Column {
+    /// The first non-empty value.
+    fn get<'r>(&self, record: &'r csv::StringRecord) -> Option<&'r str> {
+        self.0
+            .iter()
+            .filter_map(|&i| record.get(i))
             .map(str::trim)
             .find(|v| !v.is_empty())
+    }
+}
+
+/// Where each value mxtrace reads sits in this export.
+struct Layout {
+    key: Column,
+    recipients: Column,
+    time: Column,
+    connector: Column,
+    organization: Column,
+    sender: Column,
+    message_id: Column,
+    from_ip: Column,
+    to_ip: Column,
+    original_client_ip: Column,
+    directionality: Column,
+    event: Column,
+    data: Column,
+    event_id: Column,
+    source: Column,
+    client_ip: Column,
+    client_host: Column,
+    server_ip: Column,
+    server_host: Column,
+}
+
+impl Layout {
+    fn new(c: &Columns) -> Layout {
+        Layout {
+            key: c.resolve(&[
+                "messagetraceid",
+                "networkmessageid",
+                "internalmessageid",
+                "messageid",
+            ]),
+            recipients: c.resolve(&["recipientaddress", "recipients", "recipientstatus"]),
+            time: c.resolve(&[
+                "received",
+                "date",
+                "datetime",
+                "datetimeutc",
+                "timestamp",
+                "origintimestamputc",
+                "origintimestamp",
+            ]),
+            connector: c.resolve(&["connectorid"]),
+            organization: c.resolve(&["organization", "tenantid"]),
+            sender: c.resolve(&["senderaddress", "sender", "returnpath"]),
+            message_id: c.resolve(&["messageid"]),
+            from_ip: c.resolve(&["fromip"]),
+            to_ip: c.resolve(&["toip"]),
+            original_client_ip: c.resolve(&["originalclientip"]),
+            directionality: c.resolve(&["directionality"]),
+            event: c.resolve(&["event"]),
+            data: c.resolve(&["data"]),
+            event_id: c.resolve(&["eventid"]),
+            source: c.resolve(&["source"]),
+            client_ip: c.resolve(&["originalclientip", "clientip"]),
+            client_host: c.resolve(&["clienthostname"]),
+            server_ip: c.resolve(&["serverip"]),
+            server_host: c.resolve(&["serverhostname"]),
+        }
     }
 }
 
 /// Reads trace rows as messages.
 pub struct TraceReader {
     format: Format,
-    columns: Columns,
+    layout: Layout,
     width: usize,
     last_line: usize,
     reader: csv::Reader<Box<dyn Read + Send>>,
     record: csv::StringRecord,
     line_offset: usize,
     exchange: Option<&'static str>,
-    open: HashMap<String, Vec<Event>>,
+    open: foldhash::HashMap<String, Vec<Event>>,
     order: VecDeque<String>,
-    ready: VecDeque<TraceMessage>,
+    ready: VecDeque<TraceRows>,
     done: bool,
 }
 
@@ -179,14 +275,14 @@ impl TraceReader {
             .from_reader(body);
         Ok(TraceReader {
             format,
-            columns,
+            layout: Layout::new(&columns),
             width,
             last_line: 0,
             reader,
             record: csv::StringRecord::new(),
             line_offset,
             exchange,
-            open: HashMap::new(),
+            open: foldhash::HashMap::default(),
             order: VecDeque::new(),
             ready: VecDeque::new(),
             done: false,
@@ -195,15 +291,12 @@ impl TraceReader {
 
     /// The key rows of one message share, and the row as an event.
     fn event(&self, record: &csv::StringRecord, line: usize) -> Option<(String, Event)> {
-        let c = &self.columns;
-        let get = |keys: &[&str]| c.get(record, keys).map(str::to_string);
-        let key = get(&[
-            "messagetraceid",
-            "networkmessageid",
-            "internalmessageid",
-            "messageid",
-        ])?;
-        let recipients: Vec<String> = get(&["recipientaddress", "recipients", "recipientstatus"])
+        let get = |column: &Column| column.get(record).map(str::to_string);
+        let l = &self.layout;
+        let key = get(&l.key)?;
+        let recipients: Vec<String> = l
+            .recipients
+            .get(record)
             .map(|r| {
                 r.split([';', ','])
                     .map(|part| part.split("##").next().unwrap_or(part).trim().to_string())
@@ -211,34 +304,25 @@ impl TraceReader {
                     .collect()
             })
             .unwrap_or_default();
-        let time = get(&[
-            "received",
-            "date",
-            "datetime",
-            "datetimeutc",
-            "timestamp",
-            "origintimestamputc",
-            "origintimestamp",
-        ])
-        .and_then(|t| parse_time(&t));
+        let time = l.time.get(record).and_then(parse_time);
         let mut event = Event {
             line,
             kind: Kind::Inbound,
             time,
             client_ip: None,
             client_host: None,
-            connector: get(&["connectorid"]),
-            organization: get(&["organization", "tenantid"]),
+            connector: get(&l.connector),
+            organization: get(&l.organization),
             server_ip: None,
             server_host: None,
             recipients,
-            sender: get(&["senderaddress", "sender", "returnpath"]),
-            message_id: get(&["messageid"]),
+            sender: get(&l.sender),
+            message_id: get(&l.message_id),
         };
         match self.format {
             Format::MessageTrace => {
-                event.client_ip = get(&["fromip"]);
-                event.server_ip = get(&["toip"]);
+                event.client_ip = get(&l.from_ip);
+                event.server_ip = get(&l.to_ip);
                 event.kind = if event.server_ip.is_some() {
                     Kind::Outbound
                 } else {
@@ -246,8 +330,8 @@ impl TraceReader {
                 };
             }
             Format::EacSummary => {
-                event.client_ip = get(&["originalclientip"]);
-                let direction = get(&["directionality"])
+                event.client_ip = get(&l.original_client_ip);
+                let direction = get(&l.directionality)
                     .unwrap_or_default()
                     .to_ascii_lowercase();
                 event.kind = if matches!(direction.as_str(), "2" | "outbound" | "originating") {
@@ -257,8 +341,8 @@ impl TraceReader {
                 };
             }
             Format::MessageTraceDetail => {
-                let name = get(&["event"]).unwrap_or_default().to_ascii_lowercase();
-                let data = get(&["data"]).map(|d| mep_values(&d)).unwrap_or_default();
+                let name = get(&l.event).unwrap_or_default().to_ascii_lowercase();
+                let data = l.data.get(record).map(mep_values).unwrap_or_default();
                 let mep = |names: &[&str]| {
                     data.iter()
                         .find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
@@ -281,13 +365,12 @@ impl TraceReader {
                 };
             }
             Format::TrackingLog => {
-                let id = get(&["eventid"]).unwrap_or_default().to_ascii_uppercase();
-                let source = get(&["source"]).unwrap_or_default().to_ascii_uppercase();
-                event.client_ip =
-                    get(&["originalclientip", "clientip"]).filter(|ip| parse_ip(ip).is_some());
-                event.client_host = get(&["clienthostname"]);
-                event.server_ip = get(&["serverip"]);
-                event.server_host = get(&["serverhostname"]);
+                let id = get(&l.event_id).unwrap_or_default().to_ascii_uppercase();
+                let source = get(&l.source).unwrap_or_default().to_ascii_uppercase();
+                event.client_ip = get(&l.client_ip).filter(|ip| parse_ip(ip).is_some());
+                event.client_host = get(&l.client_host);
+                event.server_ip = get(&l.server_ip);
+                event.server_host = get(&l.server_host);
                 event.kind = match (id.as_str(), source.as_str()) {
                     ("RECEIVE", "SMTP") => Kind::Receive,
                     ("RECEIVE", "STOREDRIVER") | ("SUBMIT", _) => Kind::Submit,
@@ -302,13 +385,17 @@ impl TraceReader {
 
     fn complete(&mut self, key: &str) {
         if let Some(events) = self.open.remove(key) {
-            self.ready.push_back(build(events, self.exchange));
+            self.ready.push_back(TraceRows {
+                line: events.iter().map(|e| e.line).min().unwrap_or(0),
+                events,
+                exchange: self.exchange,
+            });
         }
     }
 }
 
 impl Iterator for TraceReader {
-    type Item = Result<TraceMessage, RowError>;
+    type Item = Result<TraceRows, RowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -367,18 +454,19 @@ impl TraceReader {
         let Some((key, event)) = self.event(record, line) else {
             return Ok(());
         };
-        if let Some(events) = self.open.get_mut(&key) {
-            events.push(event);
-        } else {
-            // A new message: complete the oldest once too many are open (rows of one message are
-            // usually adjacent, so this bounds memory without splitting messages).
-            self.order.push_back(key.clone());
-            if self.order.len() > OPEN_MESSAGES
-                && let Some(oldest) = self.order.pop_front()
-            {
-                self.complete(&oldest);
+        match self.open.entry(key) {
+            Entry::Occupied(mut open) => open.get_mut().push(event),
+            Entry::Vacant(new) => {
+                // A new message: complete the oldest once too many are open (rows of one message
+                // are usually adjacent, so this bounds memory without splitting messages).
+                self.order.push_back(new.key().clone());
+                new.insert(vec![event]);
+                if self.order.len() > OPEN_MESSAGES
+                    && let Some(oldest) = self.order.pop_front()
+                {
+                    self.complete(&oldest);
+                }
             }
-            self.open.insert(key, vec![event]);
         }
         Ok(())
     }
@@ -425,6 +513,9 @@ pub fn mep_values(xml: &str) -> Vec<(String, String)> {
 /// (message traces report UTC).
 pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
+    if let Some(t) = us_time(text) {
+        return Some(Utc.from_utc_datetime(&t));
+    }
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Some(t.with_timezone(&Utc));
     }
@@ -444,6 +535,36 @@ pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
             .or_else(|| naive("%d/%m/%Y %H:%M"))
     };
     parsed.map(|t| Utc.from_utc_datetime(&t))
+}
+
+/// `M/D/YYYY h:mm:ss AM`, the en-US export format and the commonest, read directly; `None` for
+/// anything else (the general parsers then try it).
+fn us_time(text: &str) -> Option<NaiveDateTime> {
+    fn number(text: &str, digits: std::ops::RangeInclusive<usize>) -> Option<u32> {
+        let ok = digits.contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit());
+        ok.then(|| text.bytes().fold(0, |n, b| n * 10 + u32::from(b - b'0')))
+    }
+    let (date, rest) = text.split_once(' ')?;
+    let (time, half) = rest.split_once(' ')?;
+    let pm = match half {
+        "PM" | "pm" => true,
+        "AM" | "am" => false,
+        _ => return None,
+    };
+    let mut date = date.split('/');
+    let month = number(date.next()?, 1..=2)?;
+    let day = number(date.next()?, 1..=2)?;
+    let year = number(date.next()?, 4..=4)?;
+    let mut time = time.split(':');
+    let hour = number(time.next()?, 1..=2)?;
+    let minute = number(time.next()?, 2..=2)?;
+    let second = number(time.next()?, 2..=2)?;
+    if date.next().is_some() || time.next().is_some() || !(1..=12).contains(&hour) {
+        return None;
+    }
+    let hour = hour % 12 + if pm { 12 } else { 0 };
+    chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?
+        .and_hms_opt(hour, minute, second)
 }
 
 fn side_from(host: Option<String>, ip: Option<String>) -> FromSide<'static> {
@@ -609,6 +730,18 @@ mod tests {
             "2025-11-07T11:00:01.123456700+00:00",
         );
         assert_eq!(parse_time("yesterday"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn us_dates_read_directly_match_the_format_parser(
+            month in 0u32..14, day in 0u32..33, year in 1990u32..2100,
+            hour in 0u32..14, minute in 0u32..61, second in 0u32..61, pm: bool,
+        ) {
+            let text = format!("{month}/{day}/{year} {hour}:{minute:02}:{second:02} {}", if pm { "PM" } else { "AM" });
+            let general = NaiveDateTime::parse_from_str(&text, "%m/%d/%Y %I:%M:%S %p").ok();
+            proptest::prop_assert_eq!(us_time(&text), general, "{}", text);
+        }
     }
 
     #[test]
