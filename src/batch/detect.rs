@@ -2,7 +2,7 @@
 //! not from its extension alone.
 
 use std::borrow::Cow;
-use std::io::{self, BufReader};
+use std::io::{self, BufReader, Read, Seek};
 use std::path::Path;
 
 /// Input formats `scan` reads.
@@ -25,18 +25,35 @@ pub enum Format {
     TrackingLog,
 }
 
-/// A file decoded to UTF-8 as it is read.
-pub type TextReader = BufReader<encoding_rs_io::DecodeReaderBytes<std::fs::File, Vec<u8>>>;
+/// A file read as UTF-8 text.
+pub type TextReader = BufReader<Box<dyn Read + Send>>;
 
-/// Opens a file as text: a UTF-8 or UTF-16 BOM selects the encoding; without one the bytes
-/// pass through as UTF-8.
+/// Opens a file as text: a UTF-16 BOM selects a decoder to UTF-8; a UTF-8 BOM is skipped; any
+/// other bytes pass through untouched (no copy through a decoder).
 pub fn open_text(path: &Path) -> io::Result<TextReader> {
-    let file = std::fs::File::open(path)?;
-    let decoder = encoding_rs_io::DecodeReaderBytesBuilder::new()
-        .bom_sniffing(true)
-        .utf8_passthru(true)
-        .build(file);
-    Ok(BufReader::with_capacity(256 * 1024, decoder))
+    let mut file = std::fs::File::open(path)?;
+    let mut head = [0u8; 3];
+    let mut len = 0;
+    while len < head.len() {
+        match file.read(&mut head[len..])? {
+            0 => break,
+            n => len += n,
+        }
+    }
+    let inner: Box<dyn Read + Send> = match &head[..len] {
+        [0xFF, 0xFE, ..] | [0xFE, 0xFF, ..] => {
+            file.seek(io::SeekFrom::Start(0))?;
+            Box::new(
+                encoding_rs_io::DecodeReaderBytesBuilder::new()
+                    .bom_sniffing(true)
+                    .utf8_passthru(true)
+                    .build(file),
+            )
+        }
+        [0xEF, 0xBB, 0xBF] => Box::new(file),
+        head => Box::new(io::Cursor::new(head.to_vec()).chain(file)),
+    };
+    Ok(BufReader::with_capacity(64 * 1024, inner))
 }
 
 /// Normalises a column name so the export styles meet: `client-ip`, `ClientIp` and `client_ip`

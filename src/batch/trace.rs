@@ -15,6 +15,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufRead, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Messages kept open while their rows are still arriving; the oldest is completed beyond this,
 /// so memory stays bounded whatever the file size.
@@ -40,20 +41,35 @@ pub struct TraceMessage {
 }
 
 /// The rows of one message as read, not yet turned into hops: the reader only groups rows, and
-/// the (parallel) workers build messages from them.
+/// the (parallel) workers read their fields and build messages from them.
 #[derive(Debug)]
 pub struct TraceRows {
     /// 1-based line of the message's first row.
     pub line: usize,
-    events: Vec<Event>,
+    rows: Vec<Row>,
+    layout: Arc<Layout>,
+    format: Format,
     exchange: Option<&'static str>,
 }
 
 impl TraceRows {
     /// Rebuilds the message: its hops, oldest first, and what the rows could not say.
     pub fn into_message(self) -> TraceMessage {
-        build(self.events, self.exchange)
+        let events = self
+            .rows
+            .iter()
+            .map(|row| self.layout.event(self.format, row))
+            .collect();
+        build(events, self.exchange)
     }
+}
+
+/// One row of a message, kept as read.
+#[derive(Debug)]
+struct Row {
+    line: usize,
+    kind: Kind,
+    record: KeptFields,
 }
 
 /// A row that could not be read.
@@ -98,6 +114,7 @@ struct Event {
 }
 
 /// Column positions by normalised name.
+#[derive(Debug)]
 struct Columns(HashMap<String, usize>);
 
 impl Columns {
@@ -127,20 +144,67 @@ impl Columns {
 
 /// The columns that may hold one value, by position, in order of preference: resolved once per
 /// file, so a row costs no name lookups.
+#[derive(Debug)]
 struct Column(Vec<usize>);
 
 impl Column {
     /// The first non-empty value.
-    fn get<'r>(&self, record: &'r csv::StringRecord) -> Option<&'r str> {
+    fn get<'r>(&self, record: &'r impl Fields) -> Option<&'r str> {
         self.0
             .iter()
-            .filter_map(|&i| record.get(i))
+            .filter_map(|&i| record.field(i))
             .map(str::trim)
             .find(|v| !v.is_empty())
     }
 }
 
+/// A row's fields by position: as the CSV reader holds them, or as kept for a worker.
+trait Fields {
+    /// The field at position `i`, if the row has one.
+    fn field(&self, i: usize) -> Option<&str>;
+}
+
+impl Fields for csv::StringRecord {
+    fn field(&self, i: usize) -> Option<&str> {
+        self.get(i)
+    }
+}
+
+/// A row's fields in one exact-size string (the CSV reader's record carries spare buffer).
+#[derive(Debug)]
+struct KeptFields {
+    text: Box<str>,
+    ends: Box<[usize]>,
+}
+
+impl KeptFields {
+    fn new(record: &csv::StringRecord) -> KeptFields {
+        let mut end = 0;
+        KeptFields {
+            text: record.as_slice().into(),
+            ends: record
+                .iter()
+                .map(|field| {
+                    end += field.len();
+                    end
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Fields for KeptFields {
+    fn field(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)?;
+        let start = i
+            .checked_sub(1)
+            .map_or(Some(0), |p| self.ends.get(p).copied())?;
+        self.text.get(start..end)
+    }
+}
+
 /// Where each value mxtrace reads sits in this export.
+#[derive(Debug)]
 struct Layout {
     key: Column,
     recipients: Column,
@@ -205,14 +269,14 @@ impl Layout {
 /// Reads trace rows as messages.
 pub struct TraceReader {
     format: Format,
-    layout: Layout,
+    layout: Arc<Layout>,
     width: usize,
     last_line: usize,
     reader: csv::Reader<Box<dyn Read + Send>>,
     record: csv::StringRecord,
     line_offset: usize,
     exchange: Option<&'static str>,
-    open: foldhash::HashMap<String, Vec<Event>>,
+    open: foldhash::HashMap<String, Vec<Row>>,
     order: VecDeque<String>,
     ready: VecDeque<TraceRows>,
     done: bool,
@@ -267,7 +331,9 @@ impl TraceReader {
             exchange = Some("Exchange Server");
         }
         let body: Box<dyn Read + Send> = Box::new(reader);
+        // A buffer larger than the text reader's: once that one is drained, reads bypass it.
         let reader = csv::ReaderBuilder::new()
+            .buffer_capacity(256 * 1024)
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
@@ -275,7 +341,7 @@ impl TraceReader {
             .from_reader(body);
         Ok(TraceReader {
             format,
-            layout: Layout::new(&columns),
+            layout: Arc::new(Layout::new(&columns)),
             width,
             last_line: 0,
             reader,
@@ -289,12 +355,62 @@ impl TraceReader {
         })
     }
 
-    /// The key rows of one message share, and the row as an event.
-    fn event(&self, record: &csv::StringRecord, line: usize) -> Option<(String, Event)> {
+    fn complete(&mut self, key: &str) {
+        if let Some(rows) = self.open.remove(key) {
+            self.ready.push_back(TraceRows {
+                line: rows.iter().map(|r| r.line).min().unwrap_or(0),
+                rows,
+                layout: Arc::clone(&self.layout),
+                format: self.format,
+                exchange: self.exchange,
+            });
+        }
+    }
+}
+
+impl Layout {
+    /// What happened on a row, read from the one or two columns that say it; `None` for rows
+    /// that are not a receive, submit or send (the rest of a tracking log, say).
+    fn kind(&self, format: Format, record: &impl Fields) -> Option<Kind> {
+        let is = |column: &Column, values: &[&str]| {
+            column
+                .get(record)
+                .is_some_and(|v| values.iter().any(|x| v.eq_ignore_ascii_case(x)))
+        };
+        match format {
+            Format::MessageTrace if self.to_ip.get(record).is_some() => Some(Kind::Outbound),
+            Format::MessageTrace => Some(Kind::Inbound),
+            Format::EacSummary if is(&self.directionality, &["2", "outbound", "originating"]) => {
+                Some(Kind::Outbound)
+            }
+            Format::EacSummary => Some(Kind::Inbound),
+            Format::MessageTraceDetail if is(&self.event, &["receive"]) => Some(Kind::Receive),
+            Format::MessageTraceDetail if is(&self.event, &["submit"]) => Some(Kind::Submit),
+            Format::MessageTraceDetail if is(&self.event, &["send", "external send"]) => {
+                Some(Kind::Send)
+            }
+            Format::TrackingLog if is(&self.event_id, &["RECEIVE"]) => {
+                if is(&self.source, &["SMTP"]) {
+                    Some(Kind::Receive)
+                } else if is(&self.source, &["STOREDRIVER"]) {
+                    Some(Kind::Submit)
+                } else {
+                    None
+                }
+            }
+            Format::TrackingLog if is(&self.event_id, &["SUBMIT"]) => Some(Kind::Submit),
+            Format::TrackingLog if is(&self.event_id, &["SEND"]) && is(&self.source, &["SMTP"]) => {
+                Some(Kind::Send)
+            }
+            _ => None,
+        }
+    }
+
+    /// The row as an event.
+    fn event(&self, format: Format, row: &Row) -> Event {
+        let record = &row.record;
         let get = |column: &Column| column.get(record).map(str::to_string);
-        let l = &self.layout;
-        let key = get(&l.key)?;
-        let recipients: Vec<String> = l
+        let recipients: Vec<String> = self
             .recipients
             .get(record)
             .map(|r| {
@@ -304,45 +420,28 @@ impl TraceReader {
                     .collect()
             })
             .unwrap_or_default();
-        let time = l.time.get(record).and_then(parse_time);
         let mut event = Event {
-            line,
-            kind: Kind::Inbound,
-            time,
+            line: row.line,
+            kind: row.kind,
+            time: self.time.get(record).and_then(parse_time),
             client_ip: None,
             client_host: None,
-            connector: get(&l.connector),
-            organization: get(&l.organization),
+            connector: get(&self.connector),
+            organization: get(&self.organization),
             server_ip: None,
             server_host: None,
             recipients,
-            sender: get(&l.sender),
-            message_id: get(&l.message_id),
+            sender: get(&self.sender),
+            message_id: get(&self.message_id),
         };
-        match self.format {
+        match format {
             Format::MessageTrace => {
-                event.client_ip = get(&l.from_ip);
-                event.server_ip = get(&l.to_ip);
-                event.kind = if event.server_ip.is_some() {
-                    Kind::Outbound
-                } else {
-                    Kind::Inbound
-                };
+                event.client_ip = get(&self.from_ip);
+                event.server_ip = get(&self.to_ip);
             }
-            Format::EacSummary => {
-                event.client_ip = get(&l.original_client_ip);
-                let direction = get(&l.directionality)
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
-                event.kind = if matches!(direction.as_str(), "2" | "outbound" | "originating") {
-                    Kind::Outbound
-                } else {
-                    Kind::Inbound
-                };
-            }
+            Format::EacSummary => event.client_ip = get(&self.original_client_ip),
             Format::MessageTraceDetail => {
-                let name = get(&l.event).unwrap_or_default().to_ascii_lowercase();
-                let data = l.data.get(record).map(mep_values).unwrap_or_default();
+                let data = self.data.get(record).map(mep_values).unwrap_or_default();
                 let mep = |names: &[&str]| {
                     data.iter()
                         .find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
@@ -357,40 +456,16 @@ impl TraceReader {
                     .and_then(|v| v.strip_prefix("Name=").map(str::to_string))
                     .filter(|n| !n.is_empty())
                     .or_else(|| mep(&["ConnectorId"]));
-                event.kind = match name.as_str() {
-                    "receive" => Kind::Receive,
-                    "submit" => Kind::Submit,
-                    "send" | "external send" => Kind::Send,
-                    _ => return None,
-                };
             }
             Format::TrackingLog => {
-                let id = get(&l.event_id).unwrap_or_default().to_ascii_uppercase();
-                let source = get(&l.source).unwrap_or_default().to_ascii_uppercase();
-                event.client_ip = get(&l.client_ip).filter(|ip| parse_ip(ip).is_some());
-                event.client_host = get(&l.client_host);
-                event.server_ip = get(&l.server_ip);
-                event.server_host = get(&l.server_host);
-                event.kind = match (id.as_str(), source.as_str()) {
-                    ("RECEIVE", "SMTP") => Kind::Receive,
-                    ("RECEIVE", "STOREDRIVER") | ("SUBMIT", _) => Kind::Submit,
-                    ("SEND", "SMTP") => Kind::Send,
-                    _ => return None,
-                };
+                event.client_ip = get(&self.client_ip).filter(|ip| parse_ip(ip).is_some());
+                event.client_host = get(&self.client_host);
+                event.server_ip = get(&self.server_ip);
+                event.server_host = get(&self.server_host);
             }
-            Format::Headers | Format::Mbox | Format::Msg => return None,
+            Format::Headers | Format::Mbox | Format::Msg => {}
         }
-        Some((key, event))
-    }
-
-    fn complete(&mut self, key: &str) {
-        if let Some(events) = self.open.remove(key) {
-            self.ready.push_back(TraceRows {
-                line: events.iter().map(|e| e.line).min().unwrap_or(0),
-                events,
-                exchange: self.exchange,
-            });
-        }
+        event
     }
 }
 
@@ -451,16 +526,23 @@ impl TraceReader {
             );
             return Err(RowError { line, message });
         }
-        let Some((key, event)) = self.event(record, line) else {
+        let layout = &self.layout;
+        let (Some(key), Some(kind)) = (layout.key.get(record), layout.kind(self.format, record))
+        else {
             return Ok(());
         };
-        match self.open.entry(key) {
-            Entry::Occupied(mut open) => open.get_mut().push(event),
+        let row = Row {
+            line,
+            kind,
+            record: KeptFields::new(record),
+        };
+        match self.open.entry(key.to_string()) {
+            Entry::Occupied(mut open) => open.get_mut().push(row),
             Entry::Vacant(new) => {
                 // A new message: complete the oldest once too many are open (rows of one message
                 // are usually adjacent, so this bounds memory without splitting messages).
                 self.order.push_back(new.key().clone());
-                new.insert(vec![event]);
+                new.insert(vec![row]);
                 if self.order.len() > OPEN_MESSAGES
                     && let Some(oldest) = self.order.pop_front()
                 {

@@ -5,8 +5,10 @@ use crate::Diagnosis;
 use crate::batch::Source;
 use crate::hops::Role;
 use crate::rules::Severity;
-use std::collections::{BTreeMap, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::net::IpAddr;
 
 /// What the summary keeps of one message (small, built on the worker thread).
 #[derive(Debug, Clone)]
@@ -18,12 +20,12 @@ pub struct Facts {
     /// How the message entered the organisation from outside: `gateway:<vendor>`, `internet`,
     /// `tenant` (another Microsoft 365 tenant), or null for internal/outbound mail.
     pub entry: Option<String>,
-    /// Sender domain.
+    /// Sender domain (kept for bypassing messages only: the summary counts only theirs).
     pub sender_domain: Option<String>,
-    /// Sending organisation (`X-OriginatorOrg`).
+    /// Sending organisation (`X-OriginatorOrg`; bypassing messages only).
     pub sender_org: Option<String>,
-    /// Connecting IP of the entry hop.
-    pub connecting_ip: Option<String>,
+    /// Connecting IP of the entry hop (bypassing messages only).
+    pub connecting_ip: Option<IpAddr>,
     /// What the lockdown changes would refuse of this message (usually nothing).
     pub refused: Vec<crate::lockdown::Observation>,
 }
@@ -40,20 +42,34 @@ impl Facts {
                     Role::EopOutbound => Some("tenant".to_string()),
                     _ => None,
                 });
+        let bypass = d.findings.iter().any(|f| is_bypass(f.id));
         Facts {
             path: d.path.join(" -> "),
             findings: d.findings.iter().map(|f| (f.id, f.severity)).collect(),
             entry,
-            sender_domain: d.sender.as_deref().and_then(crate::org::domain_of),
+            sender_domain: d
+                .sender
+                .as_deref()
+                .filter(|_| bypass)
+                .and_then(crate::org::domain_of),
             sender_org: d
                 .stamps
                 .all("X-OriginatorOrg")
                 .next()
+                .filter(|_| bypass)
                 .map(|s| s.value.clone()),
-            connecting_ip: d.connecting_ip(),
+            connecting_ip: d
+                .entry_hop
+                .filter(|_| bypass)
+                .and_then(|e| d.hops.get(e.checked_sub(1)?)?.from.ip),
             refused: crate::lockdown::observe(d),
         }
     }
+}
+
+/// True for the rules the summary counts as bypasses (by sender and connecting IP).
+fn is_bypass(id: &str) -> bool {
+    id.starts_with("bypass.")
 }
 
 /// Totals over a batch.
@@ -86,7 +102,7 @@ impl Summary {
         for (id, severity) in facts.findings {
             *self.findings.entry((id, severity)).or_default() += 1;
             self.worst = self.worst.max(Some(severity));
-            bypass |= id.starts_with("bypass.");
+            bypass |= is_bypass(id);
         }
         if bypass {
             let count = |map: &mut HashMap<String, usize>, key: Option<String>| {
@@ -95,7 +111,10 @@ impl Summary {
             };
             count(&mut self.bypass_domains, facts.sender_domain);
             count(&mut self.bypass_orgs, facts.sender_org);
-            count(&mut self.bypass_ips, facts.connecting_ip);
+            count(
+                &mut self.bypass_ips,
+                facts.connecting_ip.map(|ip| ip.to_string()),
+            );
         }
     }
 
