@@ -16,6 +16,8 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
+mod exchange;
+
 /// A delay above this many seconds between two hops is implausible and reported as clock skew.
 pub const IMPLAUSIBLE_DELAY_SECS: i64 = 7 * 24 * 3600;
 
@@ -269,15 +271,23 @@ pub fn number(hops: &mut [Hop<'_>]) {
 }
 
 /// Parses one `Received` value (folding kept) into a hop (index, roles and delay filled later).
+///
+/// Exchange's own fields, which it writes in one fixed shape, are read directly
+/// ([`exchange::read`]); every other field goes through mail-parser and [`fill_gaps`].
 pub fn parse_received(text: &str, line: usize) -> Hop<'_> {
+    let clauses = split_clauses(text);
+    let mut hop = exchange::read(&clauses).unwrap_or_else(|| general(text, &clauses));
+    hop.line = line;
+    hop.raw = Cow::Borrowed(text);
+    hop.exchange = exchange_product(hop.id.as_deref(), hop.protocol.as_deref());
+    hop
+}
+
+/// Any `Received` field: mail-parser's reading, completed by [`fill_gaps`].
+fn general<'t>(text: &'t str, clauses: &Clauses<'t>) -> Hop<'t> {
     let parsed = MessageStream::new(text.as_bytes()).parse_received();
-    let received = parsed.as_received();
-    let mut hop = Hop {
-        line,
-        raw: Cow::Borrowed(text),
-        ..Hop::default()
-    };
-    if let Some(r) = received {
+    let mut hop = Hop::default();
+    if let Some(r) = parsed.as_received() {
         match &r.from {
             Some(Host::Name(name)) => hop.from.host = Some(borrow_in(text, name)),
             Some(Host::IpAddr(ip)) => hop.from.ip = Some(*ip),
@@ -307,7 +317,7 @@ pub fn parse_received(text: &str, line: usize) -> Hop<'_> {
         });
         hop.time = r.date.as_ref().and_then(utc);
     }
-    fill_gaps(text, &mut hop);
+    fill_gaps(text, clauses, &mut hop);
     hop
 }
 
@@ -364,12 +374,17 @@ struct Clauses<'t> {
     by: Option<&'t str>,
     with: Option<&'t str>,
     via: Option<&'t str>,
+    id: Option<&'t str>,
+    for_: Option<&'t str>,
     date: Option<&'t str>,
     comment_only: bool,
+    /// The field opens with its `from` clause.
+    starts_with_from: bool,
 }
 
 /// Splits `text` on the keywords `from`, `by`, `with`, `via`, `id`, `for` at comment depth 0, and
-/// takes the date after the last top-level `;`.
+/// takes the date after the last top-level `;`. One pass; a byte-class table keeps the common
+/// case (a byte inside a word) to one lookup.
 fn split_clauses(text: &str) -> Clauses<'_> {
     const KEYWORDS: [&str; 6] = ["from", "by", "with", "via", "id", "for"];
     let bytes = text.as_bytes();
@@ -378,20 +393,30 @@ fn split_clauses(text: &str) -> Clauses<'_> {
     let mut current: Option<(&str, usize)> = None;
     let mut last_semicolon = None;
     let mut saw_keyword = false;
+    // The previous byte was whitespace or `)` (or there was none): a keyword may start here.
+    let mut boundary = true;
     let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
-            b'(' => depth += 1,
-            b')' => depth = depth.saturating_sub(1),
-            b';' if depth == 0 => {
-                last_semicolon = Some(i);
-                close_clause(text, current.take(), i, &mut clauses);
+        let b = bytes[i];
+        match BYTE_CLASS[usize::from(b)] {
+            Class::Space => boundary = true,
+            Class::Open => {
+                depth += 1;
+                boundary = false;
             }
-            // Every keyword starts with one of these letters.
-            b'f' | b'F' | b'b' | b'B' | b'w' | b'W' | b'v' | b'V' | b'i' | b'I'
-                if depth == 0
-                    && (i == 0 || bytes[i - 1].is_ascii_whitespace() || bytes[i - 1] == b')') =>
-            {
+            Class::Close => {
+                depth = depth.saturating_sub(1);
+                boundary = true;
+            }
+            Class::Semicolon => {
+                if depth == 0 {
+                    last_semicolon = Some(i);
+                    close_clause(text, current.take(), i, &mut clauses);
+                }
+                boundary = false;
+            }
+            Class::KeywordStart if boundary && depth == 0 => {
+                boundary = false;
                 let keyword = KEYWORDS.into_iter().find(|k| {
                     let end = i + k.len();
                     bytes
@@ -407,7 +432,7 @@ fn split_clauses(text: &str) -> Clauses<'_> {
                     continue;
                 }
             }
-            _ => {}
+            Class::KeywordStart | Class::Other => boundary = false,
         }
         i += 1;
     }
@@ -416,8 +441,45 @@ fn split_clauses(text: &str) -> Clauses<'_> {
         .and_then(|p| text.get(p + 1..))
         .map(str::trim);
     clauses.comment_only = !saw_keyword && text.trim_start().starts_with('(');
+    clauses.starts_with_from = starts_with_ci(text.trim_start(), "from")
+        && text
+            .trim_start()
+            .as_bytes()
+            .get(4)
+            .is_some_and(u8::is_ascii_whitespace);
     clauses
 }
+
+/// What a byte means to [`split_clauses`].
+#[derive(Clone, Copy)]
+enum Class {
+    Other,
+    Space,
+    Open,
+    Close,
+    Semicolon,
+    /// The first letter of a keyword (`f`, `b`, `w`, `v`, `i`, either case).
+    KeywordStart,
+}
+
+static BYTE_CLASS: [Class; 256] = {
+    let mut table = [Class::Other; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0c => Class::Space,
+            b'(' => Class::Open,
+            b')' => Class::Close,
+            b';' => Class::Semicolon,
+            b'f' | b'F' | b'b' | b'B' | b'w' | b'W' | b'v' | b'V' | b'i' | b'I' => {
+                Class::KeywordStart
+            }
+            _ => Class::Other,
+        };
+        b += 1;
+    }
+    table
+};
 
 /// Stores the clause that started at `current` and ends at `end` (the first of each keyword wins).
 fn close_clause<'t>(
@@ -434,6 +496,8 @@ fn close_clause<'t>(
         "by" => &mut clauses.by,
         "with" => &mut clauses.with,
         "via" => &mut clauses.via,
+        "id" => &mut clauses.id,
+        "for" => &mut clauses.for_,
         _ => return,
     };
     if slot.is_none() {
@@ -447,8 +511,7 @@ static ISO_DATE: LazyLock<regex::Regex> = LazyLock::new(|| {
 });
 
 /// Fills what mail-parser leaves out; see the module documentation.
-fn fill_gaps<'t>(text: &'t str, hop: &mut Hop<'t>) {
-    let clauses = split_clauses(text);
+fn fill_gaps<'t>(text: &'t str, clauses: &Clauses<'t>, hop: &mut Hop<'t>) {
     if clauses.comment_only {
         // `(qmail 24365 invoked from network); date`: a real hop with neither side named.
         hop.from = FromSide::default();
@@ -489,21 +552,8 @@ fn fill_gaps<'t>(text: &'t str, hop: &mut Hop<'t>) {
         }
     }
     if let Some(with) = clauses.with {
-        let before_comment = with.split('(').next().unwrap_or("").trim();
-        let mut words = before_comment.split_ascii_whitespace();
-        let protocol = match words.next() {
-            // Exchange: `Microsoft SMTP Server`, `Microsoft SMTPSVC`, possibly folded mid-clause.
-            Some(first) if first.eq_ignore_ascii_case("Microsoft") => {
-                let end = words.take(2).last().map_or(first.len(), |w| {
-                    w.as_ptr() as usize + w.len() - before_comment.as_ptr() as usize
-                });
-                Some(tidy(&before_comment[..end]))
-            }
-            Some(first) => Some(Cow::Borrowed(first)),
-            None => None,
-        };
         if hop.protocol.is_none() {
-            hop.protocol = protocol;
+            hop.protocol = protocol_of(with);
         }
         if hop.tls.is_none() && with.contains("(TLS)") {
             hop.tls = Some(Tls {
@@ -513,8 +563,7 @@ fn fill_gaps<'t>(text: &'t str, hop: &mut Hop<'t>) {
         }
     }
     if let Some(via) = clauses.via {
-        let via = via.split('(').next().unwrap_or("").trim();
-        hop.via = (!via.is_empty()).then(|| tidy(via));
+        hop.via = via_of(via);
     }
     if hop.time.is_none() {
         hop.time = iso_date(clauses.date.unwrap_or(text)).or_else(|| iso_date(text));
@@ -526,7 +575,29 @@ fn fill_gaps<'t>(text: &'t str, hop: &mut Hop<'t>) {
     {
         hop.time = time.checked_add_months(chrono::Months::new(1200));
     }
-    hop.exchange = exchange_product(hop.id.as_deref(), hop.protocol.as_deref());
+}
+
+/// The protocol of a `with` clause as written: its first word, or Exchange's
+/// `Microsoft SMTP Server` / `Microsoft SMTPSVC` (possibly folded mid-clause).
+fn protocol_of(with: &str) -> Option<Cow<'_, str>> {
+    let before_comment = with.split('(').next().unwrap_or("").trim();
+    let mut words = before_comment.split_ascii_whitespace();
+    match words.next() {
+        Some(first) if first.eq_ignore_ascii_case("Microsoft") => {
+            let end = words.take(2).last().map_or(first.len(), |w| {
+                w.as_ptr() as usize + w.len() - before_comment.as_ptr() as usize
+            });
+            Some(tidy(&before_comment[..end]))
+        }
+        Some(first) => Some(Cow::Borrowed(first)),
+        None => None,
+    }
+}
+
+/// The `via` clause before any comment (`Frontend Transport`), single-spaced.
+fn via_of(via: &str) -> Option<Cow<'_, str>> {
+    let via = via.split('(').next().unwrap_or("").trim();
+    (!via.is_empty()).then(|| tidy(via))
 }
 
 /// Borrows `text` when it is already single-spaced, else collapses its folding into an owned copy.
