@@ -32,13 +32,28 @@ impl Field<'_> {
 
 /// Collapses folding and whitespace runs to single spaces and trims the ends.
 pub fn collapse_whitespace(text: &str) -> String {
+    let text = text.trim_ascii();
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    for word in text.split_ascii_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
+    // Copy the text between whitespace runs; a run that is already one space stays in place.
+    let (mut copied, mut i) = (0, 0);
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_whitespace() {
+            i += 1;
+            continue;
         }
-        out.push_str(word);
+        let run_end = bytes[i..]
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .map_or(bytes.len(), |n| i + n);
+        if bytes[i] != b' ' || run_end > i + 1 {
+            out.push_str(&text[copied..i]);
+            out.push(' ');
+            copied = run_end;
+        }
+        i = run_end;
     }
+    out.push_str(&text[copied..]);
     out
 }
 
@@ -73,10 +88,21 @@ fn field_name(line: &str) -> Option<&str> {
     let len = bytes
         .iter()
         .take(77)
-        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))?;
+        .position(|&b| !NAME_BYTE[usize::from(b)])?;
     let valid = len > 0 && bytes[0].is_ascii_alphabetic() && bytes[len] == b':';
     valid.then(|| &line[..len])
 }
+
+/// The bytes a field name is made of: letters, digits, `-` and `_` (one lookup per byte).
+static NAME_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric() || b == b'-' as usize || b == b'_' as usize;
+        b += 1;
+    }
+    table
+};
 
 /// The lines of `text` as `(start, end)` byte ranges, each including its `\n` (the last one may
 /// lack it).
@@ -255,6 +281,14 @@ mod tests {
             "{:?}",
             block.notes
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn collapsing_matches_joining_the_words(text in "[a b\t\r\n\x0c\u{e9}]{0,40}") {
+            let words: Vec<&str> = text.split_ascii_whitespace().collect();
+            proptest::prop_assert_eq!(collapse_whitespace(&text), words.join(" "));
+        }
     }
 
     #[test]

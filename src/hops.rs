@@ -383,8 +383,8 @@ struct Clauses<'t> {
 }
 
 /// Splits `text` on the keywords `from`, `by`, `with`, `via`, `id`, `for` at comment depth 0, and
-/// takes the date after the last top-level `;`. One pass; a byte-class table keeps the common
-/// case (a byte inside a word) to one lookup.
+/// takes the date after the last top-level `;`. One pass: a byte-class table keeps a byte inside
+/// a word to one lookup, and comments are skipped to their next parenthesis.
 fn split_clauses(text: &str) -> Clauses<'_> {
     const KEYWORDS: [&str; 6] = ["from", "by", "with", "via", "id", "for"];
     let bytes = text.as_bytes();
@@ -397,6 +397,13 @@ fn split_clauses(text: &str) -> Clauses<'_> {
     let mut boundary = true;
     let mut i = 0;
     while i < bytes.len() {
+        if depth > 0 {
+            // Inside a comment only parentheses matter: jump to the next one.
+            let Some(next) = memchr::memchr2(b'(', b')', &bytes[i..]) else {
+                break;
+            };
+            i += next;
+        }
         let b = bytes[i];
         match BYTE_CLASS[usize::from(b)] {
             Class::Space => boundary = true,

@@ -78,21 +78,29 @@ pub(super) fn read<'t>(c: &Clauses<'t>) -> Option<Hop<'t>> {
 
 /// `HOST` or `HOST (IP)`: a host name and the address in the comment after it.
 fn host_and_ip(clause: &str) -> Option<(&str, Option<IpAddr>)> {
-    let (host, rest) = match clause.split_once(|c: char| c.is_ascii_whitespace()) {
-        Some((host, rest)) => (host, rest.trim()),
-        None => (clause, ""),
-    };
-    if !is_host(host) || host.parse::<IpAddr>().is_ok() {
+    let end = clause
+        .bytes()
+        .position(|b| b.is_ascii_whitespace())
+        .unwrap_or(clause.len());
+    let (host, rest) = (&clause[..end], clause[end..].trim());
+    // A name that could be an address is the general parser's to judge.
+    if !is_host(host) || is_address_like(host) {
         return None;
     }
     if rest.is_empty() {
         return Some((host, None));
     }
     let ip = rest.strip_prefix('(')?.strip_suffix(')')?;
-    let plain = ip
-        .bytes()
-        .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
-    Some((host, Some(ip.parse().ok().filter(|_| plain)?)))
+    if !is_address_like(ip) {
+        return None;
+    }
+    Some((host, Some(ip.parse().ok()?)))
+}
+
+/// Only hex digits, `:` and `.`: what an IPv4 or IPv6 address is written with.
+fn is_address_like(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
 }
 
 /// A host name as Exchange writes it (letters, digits, `.`, `-`, `_`).
