@@ -129,7 +129,7 @@ fn canonical(name: &str) -> Option<(&'static str, bool)> {
     };
     STAMP_NAMES
         .iter()
-        .find(|n| n.eq_ignore_ascii_case(base))
+        .find(|n| n.len() == base.len() && n.eq_ignore_ascii_case(base))
         .map(|n| (*n, renamed))
 }
 
@@ -241,20 +241,28 @@ pub fn decode_auth_results(value: &str) -> Vec<(String, String)> {
         let ip = &text[pos + 13..];
         push("sender_ip", ip.split([')', ' ']).next().unwrap_or(""));
     }
+    // Words split on spaces and `;`, byte by byte (both are ASCII, so every cut is a char
+    // boundary); a word is read only outside comments.
+    let bytes = text.as_bytes();
     let mut depth = 0i32;
-    for word in text.split([' ', ';']) {
-        let (opens, closes) = word.bytes().fold((0, 0), |(o, c), b| {
+    for word in bytes.split(|&b| b == b' ' || b == b';') {
+        let (opens, closes) = word.iter().fold((0, 0), |(o, c), &b| {
             (o + i32::from(b == b'('), c + i32::from(b == b')'))
         });
-        let at_top = depth == 0 && !word.starts_with('(');
+        let at_top = depth == 0 && word.first() != Some(&b'(');
         depth = (depth + opens - closes).max(0);
         if !at_top {
             continue;
         }
-        if let Some((key, val)) = word.split_once('=')
-            && let Some(key) = KEYS.iter().find(|k| k.eq_ignore_ascii_case(key))
+        let Some(eq) = memchr::memchr(b'=', word) else {
+            continue;
+        };
+        if let Some(key) = KEYS
+            .iter()
+            .find(|k| k.as_bytes().eq_ignore_ascii_case(&word[..eq]))
         {
-            push(key, val);
+            let start = word.as_ptr() as usize - bytes.as_ptr() as usize;
+            push(key, &text[start + eq + 1..start + word.len()]);
         }
     }
     out
