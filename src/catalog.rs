@@ -192,9 +192,32 @@ pub fn vendor_for_host(host: &str) -> Option<&'static Vendor> {
 
 /// Finds the vendor that stamps a header called `name`.
 pub fn vendor_for_header(name: &str) -> Option<&'static Vendor> {
+    let key = prefix_key(name.as_bytes().get(..5)?);
+    HEADER_PREFIXES
+        .iter()
+        .find(|(k, prefix, _)| *k == key && starts_with_ci(name, prefix))
+        .map(|(_, _, vendor)| *vendor)
+}
+
+/// Every vendor's header prefixes in catalog order, each with the key of its first five bytes
+/// (every prefix is longer): one integer comparison turns most names away.
+static HEADER_PREFIXES: LazyLock<Vec<(u64, &'static str, &'static Vendor)>> = LazyLock::new(|| {
     VENDORS
         .iter()
-        .find(|v| v.header_prefixes.iter().any(|p| starts_with_ci(name, p)))
+        .flat_map(|v| {
+            v.header_prefixes
+                .iter()
+                .map(move |p| (prefix_key(p.as_bytes()), *p, v))
+        })
+        .collect()
+});
+
+/// The first five bytes, lowercased, as one integer.
+fn prefix_key(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .take(5)
+        .fold(0, |key, b| key << 8 | u64::from(b.to_ascii_lowercase()))
 }
 
 /// True when `text` starts with `prefix`, ASCII case-insensitive (safe on any UTF-8 boundary).
