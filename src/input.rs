@@ -5,7 +5,7 @@
 //! clear error; lossy decoding of stray non-UTF-8 bytes is recorded as a note.
 
 use std::borrow::Cow;
-use std::io::{self, BufRead};
+use std::io::{self, Read};
 use std::path::Path;
 
 /// Largest header block read; beyond it the block is cut and a note says so.
@@ -48,69 +48,83 @@ pub struct RawHeaders {
 }
 
 /// Reads a header block from `reader`: skips leading blank lines, stops at the first empty line.
-///
-/// Works on whole buffers: line ends are found with a vectorised search and each buffer is
-/// copied once, so a header block costs a few passes over its bytes whatever its line count.
-pub fn read_header_block<R: BufRead>(mut reader: R) -> io::Result<RawHeaders> {
-    let mut raw = RawHeaders::default();
-    // Where the line still open at the end of the previous buffer starts in `raw.bytes`, and
-    // whether it has been blank so far.
-    let mut open_line: Option<usize> = None;
-    let mut open_blank = true;
+pub fn read_header_block<R: Read>(reader: R) -> io::Result<RawHeaders> {
+    continue_header_block(Vec::new(), reader)
+}
+
+/// Bytes read from a file at a time.
+const READ_CHUNK: u64 = 64 * 1024;
+
+/// Bytes of a file's head read to tell its format (and kept as the start of its header block).
+pub const HEAD_BYTES: u64 = READ_CHUNK;
+
+/// Reads a header block whose first bytes are already in `bytes` (a sniffed file head), the rest
+/// from `reader`. The block is found in place: line ends by a vectorised search, nothing copied,
+/// and the returned block is `bytes` itself, cut to size.
+pub fn continue_header_block<R: Read>(bytes: Vec<u8>, reader: R) -> io::Result<RawHeaders> {
+    read_block(bytes, reader, READ_CHUNK)
+}
+
+/// [`continue_header_block`], reading `chunk` bytes at a time.
+fn read_block<R: Read>(mut bytes: Vec<u8>, mut reader: R, chunk: u64) -> io::Result<RawHeaders> {
+    // `start`: where the block starts (after leading blank lines); `scanned`: the start of the
+    // first line not yet looked at.
+    let (mut start, mut scanned) = (0, 0);
+    let mut eof = false;
     loop {
-        let buf = reader.fill_buf()?;
-        if buf.is_empty() {
-            // A last line of only whitespace without a line end is not a header line either.
-            if let (Some(start), true) = (open_line, open_blank) {
-                raw.bytes.truncate(start);
-            }
-            break;
-        }
-        let (mut kept_from, mut line_start) = (0, 0);
-        let mut end = None;
-        for newline in memchr::memchr_iter(b'\n', buf) {
-            let blank = open_blank && is_blank(&buf[line_start..newline]);
-            if blank {
-                if let (0, Some(start)) = (line_start, open_line) {
-                    raw.bytes.truncate(start);
-                }
-                if raw.bytes.is_empty() && kept_from == line_start {
-                    kept_from = newline + 1;
+        let mut line_start = scanned;
+        for newline in memchr::memchr_iter(b'\n', &bytes[scanned..]) {
+            let newline = scanned + newline;
+            if is_blank(&bytes[line_start..newline]) {
+                if line_start == start {
+                    start = newline + 1;
                 } else {
-                    // An empty line ends the header block; anything after it is a body.
-                    raw.bytes.extend_from_slice(&buf[kept_from..line_start]);
-                    end = Some(newline + 1);
-                    break;
+                    // An empty line ends the block; anything after it is a body we do not need.
+                    let more = newline + 1 < bytes.len();
+                    let had_body = more || !eof && reader.read(&mut [0u8])? > 0;
+                    return Ok(finish(bytes, start, line_start, had_body, false));
                 }
             }
-            open_line = None;
-            open_blank = true;
             line_start = newline + 1;
         }
-        if let Some(consumed) = end {
-            let more = consumed < buf.len();
-            reader.consume(consumed);
-            raw.had_body = more || !reader.fill_buf()?.is_empty();
-            break;
-        }
-        if line_start < buf.len() {
-            open_blank = open_blank && is_blank(&buf[line_start..]);
-            if open_line.is_none() || line_start > 0 {
-                open_line = Some(raw.bytes.len() + line_start - kept_from);
-            }
-        }
-        raw.bytes.extend_from_slice(&buf[kept_from..]);
-        let consumed = buf.len();
-        reader.consume(consumed);
-        if raw.bytes.len() > MAX_HEADER_BYTES {
+        scanned = line_start;
+        if bytes.len() - start > MAX_HEADER_BYTES {
             // Keep whole lines only.
-            let cut = memchr::memrchr(b'\n', &raw.bytes[..MAX_HEADER_BYTES]).map_or(0, |i| i + 1);
-            raw.bytes.truncate(cut);
-            raw.truncated = true;
-            break;
+            let limit = start + MAX_HEADER_BYTES;
+            let cut = memchr::memrchr(b'\n', &bytes[start..limit]).map_or(start, |i| start + i + 1);
+            return Ok(finish(bytes, start, cut, false, true));
         }
+        if eof {
+            // A last line of only whitespace without a line end is not a header line either.
+            let end = if is_blank(&bytes[scanned..]) {
+                scanned
+            } else {
+                bytes.len()
+            };
+            let end = end.max(start);
+            return Ok(finish(bytes, start, end, false, false));
+        }
+        let before = bytes.len();
+        reader.by_ref().take(chunk).read_to_end(&mut bytes)?;
+        eof = bytes.len() - before < chunk as usize;
     }
-    Ok(raw)
+}
+
+/// The block `bytes[start..end]`, in the same buffer.
+fn finish(
+    mut bytes: Vec<u8>,
+    start: usize,
+    end: usize,
+    had_body: bool,
+    truncated: bool,
+) -> RawHeaders {
+    bytes.truncate(end);
+    bytes.drain(..start);
+    RawHeaders {
+        bytes,
+        had_body,
+        truncated,
+    }
 }
 
 /// True when `line` holds nothing but whitespace (`\r`, space, tab).
@@ -128,7 +142,7 @@ pub fn read_path(path: &Path) -> Result<RawHeaders, InputError> {
         read_header_block(io::stdin().lock()).map_err(io_err)
     } else {
         let file = std::fs::File::open(path).map_err(io_err)?;
-        read_header_block(io::BufReader::with_capacity(64 * 1024, file)).map_err(io_err)
+        read_header_block(file).map_err(io_err)
     }
 }
 
@@ -161,33 +175,21 @@ pub fn decode<'a>(bytes: &'a [u8], notes: &mut Vec<String>) -> Result<Cow<'a, st
     }
 }
 
-/// Counts control bytes other than `\t \n \r \x0c` and finds the first. Eight bytes at a time:
-/// only words holding a byte below 0x20 (mostly line ends) are looked at byte by byte.
+/// Counts control bytes other than `\t \n \r \x0c` and finds the first. The count is a plain
+/// loop the compiler vectorises; the position is looked for only when there is one.
 fn control_bytes(bytes: &[u8]) -> (usize, Option<usize>) {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let is_control = |b: u8| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c);
-    let (mut count, mut first) = (0, None);
-    let mut check = |offset: usize, chunk: &[u8]| {
-        for (i, &b) in chunk.iter().enumerate() {
-            if is_control(b) {
-                count += 1;
-                first.get_or_insert(offset + i);
-            }
-        }
-    };
-    let words = bytes.chunks_exact(8);
-    let tail = words.remainder();
-    for (n, word) in words.enumerate() {
-        let mut array = [0u8; 8];
-        array.copy_from_slice(word);
-        let x = u64::from_le_bytes(array);
-        // High bit set in a byte of `x` below 0x20 (for bytes below 0x80; others are not controls).
-        if x.wrapping_sub(ONES * 0x20) & !x & HIGHS != 0 {
-            check(n * 8, word);
-        }
-    }
-    check(bytes.len() - tail.len(), tail);
+    // Branch-free so the loop vectorises: below 0x20, and not 9..=13 other than 11 (`\v`).
+    let is_control = |b: u8| (b < 0x20) & ((b.wrapping_sub(9) >= 5) | (b == 0x0b));
+    let count: usize = bytes
+        .chunks(255)
+        .map(|chunk| {
+            let n: u8 = chunk.iter().map(|&b| u8::from(is_control(b))).sum();
+            usize::from(n)
+        })
+        .sum();
+    let first = (count > 0)
+        .then(|| bytes.iter().position(|&b| is_control(b)))
+        .flatten();
     (count, first)
 }
 
@@ -203,7 +205,7 @@ mod tests {
     }
 
     /// Line-by-line reading, the definition the buffered reader must match.
-    fn read_line_by_line(mut reader: impl BufRead) -> RawHeaders {
+    fn read_line_by_line(mut reader: impl io::BufRead) -> RawHeaders {
         let mut raw = RawHeaders::default();
         loop {
             let start = raw.bytes.len();
@@ -227,9 +229,12 @@ mod tests {
         fn buffered_reading_matches_line_by_line(
             bytes in proptest::collection::vec(proptest::sample::select(b"a: \t\r\n".to_vec()), 0..80),
             capacity in 1usize..9,
+            head in 0usize..80,
         ) {
             let expected = read_line_by_line(&bytes[..]);
-            let got = read_header_block(io::BufReader::with_capacity(capacity, &bytes[..])).unwrap();
+            // The first `head` bytes already read (a sniffed head), the rest `capacity` at a time.
+            let head = head.min(bytes.len());
+            let got = read_block(bytes[..head].to_vec(), &bytes[head..], capacity as u64).unwrap();
             proptest::prop_assert_eq!(&got.bytes, &expected.bytes);
             proptest::prop_assert_eq!(got.had_body, expected.had_body);
         }

@@ -19,7 +19,7 @@ use crate::{Message, input};
 use detect::Format;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::io::BufRead;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use trace::TraceRows;
 
@@ -225,7 +225,10 @@ pub fn analyse(item: Item, profile: &Profile, format: Option<BatchFormat>) -> St
     };
     Step::Done(match item {
         Item::File(source, path, forced) => return file(source, path, forced, &headers),
-        Item::Block(source, bytes) => headers(source, input::read_header_block(&bytes[..])),
+        Item::Block(source, bytes) => headers(
+            source,
+            input::continue_header_block(bytes, std::io::empty()),
+        ),
         Item::Trace(source, rows) => {
             let message = rows.into_message();
             let mut d = crate::diagnose_hops(message.hops, message.sender, profile, message.notes);
@@ -258,23 +261,31 @@ fn file(
     forced: Option<Format>,
     headers: &dyn Fn(Source, std::io::Result<input::RawHeaders>) -> Analysed,
 ) -> Step {
-    let mut reader = match std::fs::File::open(&path) {
-        Ok(f) => std::io::BufReader::with_capacity(16 * 1024, f),
+    // The head is read straight into the buffer that becomes the header block: one read for
+    // most messages, and no copy.
+    let head = std::fs::File::open(&path).and_then(|mut file| {
+        let mut head = Vec::with_capacity(16 * 1024);
+        (&mut file).take(input::HEAD_BYTES).read_to_end(&mut head)?;
+        Ok((head, file))
+    });
+    let (head, mut file) = match head {
+        Ok((head, _)) if head.is_empty() => {
+            return Step::Done(failure(source, "empty file".into()));
+        }
+        Ok(read) => read,
         Err(e) => return Step::Done(failure(source, e.to_string())),
     };
-    let (format, utf16) = match reader.fill_buf() {
-        Ok([]) => return Step::Done(failure(source, "empty file".into())),
-        Ok(head) => (
-            forced.or_else(|| detect::detect(head)),
-            detect::is_utf16(head),
-        ),
-        Err(e) => return Step::Done(failure(source, e.to_string())),
-    };
+    let format = forced.or_else(|| detect::detect(&head));
+    let utf16 = detect::is_utf16(&head);
     Step::Done(match format {
         Some(Format::Headers) if utf16 => headers(source, detect::open_text(&path).and_then(input::read_header_block)),
-        Some(Format::Headers) => headers(source, input::read_header_block(reader)),
+        // A head shorter than asked for is the whole file.
+        Some(Format::Headers) if (head.len() as u64) < input::HEAD_BYTES => {
+            headers(source, input::continue_header_block(head, std::io::empty()))
+        }
+        Some(Format::Headers) => headers(source, input::continue_header_block(head, &mut file)),
         Some(Format::Msg) => match msg::transport_headers(&path) {
-            Ok(bytes) => headers(source, input::read_header_block(&bytes[..])),
+            Ok(bytes) => headers(source, input::continue_header_block(bytes, std::io::empty())),
             Err(e) => failure(source, e.to_string()),
         },
         Some(format) => return Step::Stream(source, path, format),
