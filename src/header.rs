@@ -85,11 +85,12 @@ impl<'a> HeaderBlock<'a> {
 /// starting with a letter: real names do, and base64 or `h=From:Date` continuations do not.
 fn field_name(line: &str) -> Option<&str> {
     let bytes = line.as_bytes();
-    let len = bytes
-        .iter()
-        .take(77)
-        .position(|&b| !NAME_BYTE[usize::from(b)])?;
-    let valid = len > 0 && bytes[0].is_ascii_alphabetic() && bytes[len] == b':';
+    let limit = bytes.len().min(77);
+    let mut len = 0;
+    while len < limit && NAME_BYTE[usize::from(bytes[len])] {
+        len += 1;
+    }
+    let valid = len < limit && len > 0 && bytes[0].is_ascii_alphabetic() && bytes[len] == b':';
     valid.then(|| &line[..len])
 }
 
@@ -139,7 +140,12 @@ pub fn parse(text: &str) -> Result<HeaderBlock<'_>, InputError> {
         } else if line_with_end.ends_with('\n') {
             lf += 1;
         }
-        if line.trim().is_empty() {
+        // Most lines start with a visible ASCII byte: only the others need a full look.
+        let visible = line
+            .as_bytes()
+            .first()
+            .is_some_and(|b| b.is_ascii_graphic());
+        if !visible && line.trim().is_empty() {
             if started {
                 break;
             }
