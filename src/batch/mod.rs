@@ -163,11 +163,12 @@ pub fn stream(
 
 /// Analyses `items` in parallel chunks and passes every result to `sink` in input order;
 /// files of many messages are streamed where they stand, through the same chunks. A reader
-/// thread fills the next chunk while the workers analyse the current one.
+/// thread fills the next chunk while the workers analyse the current one, and the results of
+/// one chunk are handed to `sink` while the next is being analysed.
 pub fn run<A, S>(items: impl Iterator<Item = Item> + Send, analyse: &A, sink: &mut S)
 where
     A: Fn(Item) -> Step + Sync,
-    S: FnMut(Analysed),
+    S: FnMut(Analysed) + Send,
 {
     std::thread::scope(|scope| {
         let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<Item>>(2);
@@ -185,18 +186,31 @@ where
             }
             let _ = chunks.send(chunk);
         });
+        let mut done: Vec<Step> = Vec::new();
         for chunk in received {
-            let steps: Vec<Step> = chunk.into_par_iter().map(analyse).collect();
-            for step in steps {
-                match step {
-                    Step::Done(analysed) => sink(analysed),
-                    Step::Stream(source, path, format) => {
-                        run(stream(source, &path, format), analyse, sink)
-                    }
-                }
-            }
+            let previous = std::mem::take(&mut done);
+            let (steps, ()) = rayon::join(
+                || chunk.into_par_iter().map(analyse).collect::<Vec<Step>>(),
+                || deliver(previous, analyse, sink),
+            );
+            done = steps;
         }
+        deliver(done, analyse, sink);
     });
+}
+
+/// Hands analysed steps to `sink` in order, streaming the files of many messages in place.
+fn deliver<A, S>(steps: Vec<Step>, analyse: &A, sink: &mut S)
+where
+    A: Fn(Item) -> Step + Sync,
+    S: FnMut(Analysed) + Send,
+{
+    for step in steps {
+        match step {
+            Step::Done(analysed) => sink(analysed),
+            Step::Stream(source, path, format) => run(stream(source, &path, format), analyse, sink),
+        }
+    }
 }
 
 /// Reads, diagnoses and renders one item; `format` is `None` when only the summary facts are
