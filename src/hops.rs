@@ -149,7 +149,14 @@ impl Hop<'_> {
     /// A short label for the hop's sending side: host and IP.
     pub fn from_label(&self) -> String {
         match (&self.from.host, self.from.ip) {
-            (Some(h), Some(ip)) => format!("{h} [{ip}]"),
+            (Some(h), Some(ip)) => {
+                let mut label = String::with_capacity(h.len() + 18);
+                label.push_str(h);
+                label.push_str(" [");
+                crate::net::push_ip(&mut label, ip);
+                label.push(']');
+                label
+            }
             (host, ip) => label(host.as_deref(), ip),
         }
     }
@@ -205,7 +212,7 @@ impl Hop<'_> {
 fn label(host: Option<&str>, ip: Option<IpAddr>) -> String {
     match (host, ip) {
         (Some(h), _) => h.to_string(),
-        (None, Some(ip)) => ip.to_string(),
+        (None, Some(ip)) => crate::net::ip_text(ip),
         (None, None) => "?".into(),
     }
 }

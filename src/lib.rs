@@ -109,7 +109,7 @@ impl Diagnosis<'_> {
     /// The connecting IP of the entry hop (where the message entered the organisation).
     pub fn connecting_ip(&self) -> Option<String> {
         let entry = self.entry_hop?.checked_sub(1)?;
-        self.hops.get(entry)?.from.ip.map(|ip| ip.to_string())
+        self.hops.get(entry)?.from.ip.map(net::ip_text)
     }
 
     /// The worst severity among the findings.
