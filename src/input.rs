@@ -1,7 +1,7 @@
 //! Input: read only the header block of a message and turn its bytes into text.
 //!
-//! A file is read line by line up to the first empty line after the headers, so a 200 MB `.eml`
-//! costs what its headers cost. Binary data, empty input and non-text are refused here with one
+//! A file is read in chunks only up to the first empty line after the headers, so a 200 MB
+//! `.eml` costs what its headers cost. Binary data, empty input and non-text are refused here with one
 //! clear error; lossy decoding of stray non-UTF-8 bytes is recorded as a note.
 
 use std::borrow::Cow;

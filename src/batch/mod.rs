@@ -1,8 +1,8 @@
 //! Batch: turn files, folders, mbox files, `.msg` files and exported traces into a stream of
 //! messages, analyse them in parallel, and hand the results back in input order.
 //!
-//! Workers open each file once: they sniff its format from the buffered head and read a single
-//! message from the same reader. Files of many messages (mbox, traces, tracking logs) come back
+//! Workers open each file once: they sniff its format from the head they read, and that head
+//! becomes the start of the message's header block. Files of many messages (mbox, traces, tracking logs) come back
 //! as [`Step::Stream`] and are streamed where they stand, one message or one group of rows at a
 //! time, so memory stays bounded. Analysis runs on rayon over chunks of [`CHUNK`] items and
 //! `collect` keeps their order: the output is the same bytes whatever the thread count.
