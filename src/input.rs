@@ -241,6 +241,19 @@ mod tests {
     }
 
     #[test]
+    fn a_block_beyond_the_limit_is_cut_at_a_line_end() {
+        let line = format!("X-Filler: {}\r\n", "a".repeat(990));
+        let mut bytes = line.repeat(MAX_HEADER_BYTES / line.len() + 10).into_bytes();
+        bytes.extend_from_slice(b"\r\nbody\r\n");
+        let head = bytes[..1000].to_vec();
+        let raw = continue_header_block(head, &bytes[1000..]).unwrap();
+        assert!(raw.truncated);
+        assert!(raw.bytes.len() <= MAX_HEADER_BYTES);
+        assert!(raw.bytes.ends_with(b"\r\n"));
+        assert_eq!(raw.bytes.len() % line.len(), 0);
+    }
+
+    #[test]
     fn control_bytes_match_a_plain_count() {
         let samples: [&[u8]; 4] = [
             b"Subject: hi\r\n\tfolded\r\n",
