@@ -614,6 +614,13 @@ fn via_of(via: &str) -> Option<Cow<'_, str>> {
     (!via.is_empty()).then(|| tidy(via))
 }
 
+/// `text` as a decimal number when it is only ASCII digits, as many as `digits` allows (the
+/// fixed-width fields of machine-written dates).
+pub(crate) fn decimal(text: &str, digits: std::ops::RangeInclusive<usize>) -> Option<u32> {
+    let ok = digits.contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit());
+    ok.then(|| text.bytes().fold(0, |n, b| n * 10 + u32::from(b - b'0')))
+}
+
 /// Borrows `text` when it is already single-spaced, else collapses its folding into an owned copy.
 fn tidy(text: &str) -> Cow<'_, str> {
     let folded = text.contains(['\r', '\n', '\t']) || text.contains("  ");

@@ -622,10 +622,7 @@ pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
 /// `M/D/YYYY h:mm:ss AM`, the en-US export format and the commonest, read directly; `None` for
 /// anything else (the general parsers then try it).
 fn us_time(text: &str) -> Option<NaiveDateTime> {
-    fn number(text: &str, digits: std::ops::RangeInclusive<usize>) -> Option<u32> {
-        let ok = digits.contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit());
-        ok.then(|| text.bytes().fold(0, |n, b| n * 10 + u32::from(b - b'0')))
-    }
+    use crate::hops::decimal as number;
     let (date, rest) = text.split_once(' ')?;
     let (time, half) = rest.split_once(' ')?;
     let pm = match half {

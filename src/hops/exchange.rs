@@ -14,7 +14,7 @@
 //! `None` and goes through the general parser; a test checks both give the same hop on every
 //! such field of the real corpus.
 
-use super::{BySide, Clauses, FromSide, Hop, Tls, protocol_of, via_of};
+use super::{BySide, Clauses, FromSide, Hop, Tls, decimal as number, protocol_of, via_of};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -144,10 +144,6 @@ fn date(text: &str) -> Option<DateTime<Utc>> {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let number = |text: &str, digits: std::ops::RangeInclusive<usize>| {
-        let ok = digits.contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit());
-        ok.then(|| text.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0')))
-    };
     // Folding may fall anywhere between the words.
     let mut words = text.split_ascii_whitespace().peekable();
     if words
