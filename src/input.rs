@@ -1,8 +1,8 @@
 //! Input: read only the header block of a message and turn its bytes into text.
 //!
 //! A file is read in chunks only up to the first empty line after the headers, so a 200 MB
-//! `.eml` costs what its headers cost. Binary data, empty input and non-text are refused here with one
-//! clear error; lossy decoding of stray non-UTF-8 bytes is recorded as a note.
+//! `.eml` costs what its headers cost. Binary data, empty input and non-text are refused here
+//! with one clear error; lossy decoding of stray non-UTF-8 bytes is recorded as a note.
 
 use std::borrow::Cow;
 use std::io::{self, Read};
@@ -52,11 +52,11 @@ pub fn read_header_block<R: Read>(reader: R) -> io::Result<RawHeaders> {
     continue_header_block(Vec::new(), reader)
 }
 
-/// Bytes read from a file at a time.
-const READ_CHUNK: u64 = 64 * 1024;
+/// Bytes read at a time.
+const READ_CHUNK: usize = 64 * 1024;
 
 /// Bytes of a file's head read to tell its format (and kept as the start of its header block).
-pub const HEAD_BYTES: u64 = READ_CHUNK;
+pub const HEAD_BYTES: u64 = READ_CHUNK as u64;
 
 /// Reads a header block whose first bytes are already in `bytes` (a sniffed file head), the rest
 /// from `reader`. The block is found in place: line ends by a vectorised search, nothing copied,
@@ -66,7 +66,7 @@ pub fn continue_header_block<R: Read>(bytes: Vec<u8>, reader: R) -> io::Result<R
 }
 
 /// [`continue_header_block`], reading `chunk` bytes at a time.
-fn read_block<R: Read>(mut bytes: Vec<u8>, mut reader: R, chunk: u64) -> io::Result<RawHeaders> {
+fn read_block<R: Read>(mut bytes: Vec<u8>, mut reader: R, chunk: usize) -> io::Result<RawHeaders> {
     // `start`: where the block starts (after leading blank lines); `scanned`: the start of the
     // first line not yet looked at.
     let (mut start, mut scanned) = (0, 0);
@@ -104,9 +104,19 @@ fn read_block<R: Read>(mut bytes: Vec<u8>, mut reader: R, chunk: u64) -> io::Res
             let end = end.max(start);
             return Ok(finish(bytes, start, end, false, false));
         }
+        // One `read` at a time, so a block typed or pasted on a terminal ends at its empty line
+        // rather than waiting for the end of input.
         let before = bytes.len();
-        reader.by_ref().take(chunk).read_to_end(&mut bytes)?;
-        eof = bytes.len() - before < chunk as usize;
+        bytes.resize(before + chunk, 0);
+        let read = loop {
+            match reader.read(&mut bytes[before..]) {
+                Ok(read) => break read,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        };
+        bytes.truncate(before + read);
+        eof = read == 0;
     }
 }
 
@@ -234,10 +244,34 @@ mod tests {
             let expected = read_line_by_line(&bytes[..]);
             // The first `head` bytes already read (a sniffed head), the rest `capacity` at a time.
             let head = head.min(bytes.len());
-            let got = read_block(bytes[..head].to_vec(), &bytes[head..], capacity as u64).unwrap();
+            let got = read_block(bytes[..head].to_vec(), &bytes[head..], capacity).unwrap();
             proptest::prop_assert_eq!(&got.bytes, &expected.bytes);
             proptest::prop_assert_eq!(got.had_body, expected.had_body);
         }
+    }
+
+    /// A terminal: one line per read, and nothing more to read until the user types it.
+    struct Terminal(Vec<&'static [u8]>);
+
+    impl Read for Terminal {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some(line) = self.0.pop() else {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "waiting for input",
+                ));
+            };
+            buf[..line.len()].copy_from_slice(line);
+            Ok(line.len())
+        }
+    }
+
+    #[test]
+    fn a_block_typed_on_a_terminal_ends_at_its_empty_line() {
+        let terminal = Terminal(vec![b"\n next message\n", b"B: 2\n", b"A: 1\n"]);
+        let raw = read_header_block(terminal).unwrap();
+        assert_eq!(raw.bytes, b"A: 1\nB: 2\n");
+        assert!(raw.had_body);
     }
 
     #[test]
