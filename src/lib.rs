@@ -46,11 +46,6 @@ impl<'a> Message<'a> {
         Ok(Message { text, notes })
     }
 
-    /// The decoded header text.
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
     /// Decodes a header block as read by [`input::read_header_block`], noting a skipped body
     /// and a block cut at [`input::MAX_HEADER_BYTES`].
     pub fn from_raw(raw: &'a input::RawHeaders) -> Result<Self, InputError> {

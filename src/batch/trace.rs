@@ -114,7 +114,6 @@ struct Event {
 }
 
 /// Column positions by normalised name.
-#[derive(Debug)]
 struct Columns(HashMap<String, usize>);
 
 impl Columns {

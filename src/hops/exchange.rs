@@ -212,7 +212,7 @@ mod tests {
             let Ok(message) = crate::Message::from_raw(&raw) else {
                 continue;
             };
-            let Ok(block) = crate::header::parse(message.text()) else {
+            let Ok(block) = crate::header::parse(&message.text) else {
                 continue;
             };
             for (_, field) in block.all("Received") {
