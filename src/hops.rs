@@ -224,21 +224,9 @@ fn ser_ip<S: Serializer>(ip: &Option<IpAddr>, s: S) -> Result<S::Ok, S::Error> {
     }
 }
 
-/// Writes `text` with folding and whitespace runs collapsed to single spaces, without copying.
+/// Writes `text` with folding and whitespace runs collapsed (only when output is written).
 fn ser_unfolded<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
-    struct Unfolded<'t>(&'t str);
-    impl std::fmt::Display for Unfolded<'_> {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            for (i, word) in self.0.split_ascii_whitespace().enumerate() {
-                if i > 0 {
-                    f.write_str(" ")?;
-                }
-                f.write_str(word)?;
-            }
-            Ok(())
-        }
-    }
-    s.collect_str(&Unfolded(text))
+    s.serialize_str(&collapse_whitespace(text))
 }
 
 fn ser_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
@@ -390,8 +378,8 @@ struct Clauses<'t> {
 }
 
 /// Splits `text` on the keywords `from`, `by`, `with`, `via`, `id`, `for` at comment depth 0, and
-/// takes the date after the last top-level `;`. One pass: a byte-class table keeps a byte inside
-/// a word to one lookup, and comments are skipped to their next parenthesis.
+/// takes the date after the last top-level `;`. One pass; comments are skipped to their next
+/// parenthesis.
 fn split_clauses(text: &str) -> Clauses<'_> {
     const KEYWORDS: [&str; 6] = ["from", "by", "with", "via", "id", "for"];
     let bytes = text.as_bytes();
@@ -411,25 +399,27 @@ fn split_clauses(text: &str) -> Clauses<'_> {
             };
             i += next;
         }
-        let b = bytes[i];
-        match BYTE_CLASS[usize::from(b)] {
-            Class::Space => boundary = true,
-            Class::Open => {
+        match bytes[i] {
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0c => boundary = true,
+            b'(' => {
                 depth += 1;
                 boundary = false;
             }
-            Class::Close => {
+            b')' => {
                 depth = depth.saturating_sub(1);
                 boundary = true;
             }
-            Class::Semicolon => {
+            b';' => {
                 if depth == 0 {
                     last_semicolon = Some(i);
                     close_clause(text, current.take(), i, &mut clauses);
                 }
                 boundary = false;
             }
-            Class::KeywordStart if boundary && depth == 0 => {
+            // Every keyword starts with one of these letters.
+            b'f' | b'F' | b'b' | b'B' | b'w' | b'W' | b'v' | b'V' | b'i' | b'I'
+                if boundary && depth == 0 =>
+            {
                 boundary = false;
                 let keyword = KEYWORDS.into_iter().find(|k| {
                     let end = i + k.len();
@@ -446,7 +436,7 @@ fn split_clauses(text: &str) -> Clauses<'_> {
                     continue;
                 }
             }
-            Class::KeywordStart | Class::Other => boundary = false,
+            _ => boundary = false,
         }
         i += 1;
     }
@@ -463,37 +453,6 @@ fn split_clauses(text: &str) -> Clauses<'_> {
             .is_some_and(u8::is_ascii_whitespace);
     clauses
 }
-
-/// What a byte means to [`split_clauses`].
-#[derive(Clone, Copy)]
-enum Class {
-    Other,
-    Space,
-    Open,
-    Close,
-    Semicolon,
-    /// The first letter of a keyword (`f`, `b`, `w`, `v`, `i`, either case).
-    KeywordStart,
-}
-
-static BYTE_CLASS: [Class; 256] = {
-    let mut table = [Class::Other; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = match b as u8 {
-            b' ' | b'\t' | b'\n' | b'\r' | 0x0c => Class::Space,
-            b'(' => Class::Open,
-            b')' => Class::Close,
-            b';' => Class::Semicolon,
-            b'f' | b'F' | b'b' | b'B' | b'w' | b'W' | b'v' | b'V' | b'i' | b'I' => {
-                Class::KeywordStart
-            }
-            _ => Class::Other,
-        };
-        b += 1;
-    }
-    table
-};
 
 /// Stores the clause that started at `current` and ends at `end` (the first of each keyword wins).
 fn close_clause<'t>(
