@@ -55,9 +55,6 @@ pub fn read_header_block<R: Read>(reader: R) -> io::Result<RawHeaders> {
 /// Bytes read at a time.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// Bytes of a file's head read to tell its format (and kept as the start of its header block).
-pub const HEAD_BYTES: u64 = READ_CHUNK as u64;
-
 /// Reads a header block whose first bytes are already in `bytes` (a sniffed file head), the rest
 /// from `reader`. The block is found in place: line ends by a vectorised search, nothing copied,
 /// and the returned block is `bytes` itself, cut to size.

@@ -219,12 +219,8 @@ pub fn analyse(item: Item, profile: &Profile, format: Option<BatchFormat>) -> St
     let output = |source: &Source, d: &crate::Diagnosis<'_>| {
         format.map_or_else(Vec::new, |format| render(format, source, d))
     };
-    let headers = |source: Source, raw: std::io::Result<input::RawHeaders>| -> Analysed {
-        let raw = match raw {
-            Ok(raw) => raw,
-            Err(e) => return failure(source, e.to_string()),
-        };
-        let message = match Message::from_raw(&raw) {
+    let headers = |source: Source, raw: &input::RawHeaders| -> Analysed {
+        let message = match Message::from_raw(raw) {
             Ok(message) => message,
             Err(e) => return failure(source, e.to_string()),
         };
@@ -239,9 +235,10 @@ pub fn analyse(item: Item, profile: &Profile, format: Option<BatchFormat>) -> St
     };
     Step::Done(match item {
         Item::File(source, path, forced) => return file(source, path, forced, &headers),
-        Item::Block(source, bytes) => headers(
+        Item::Block(source, bytes) => read_then(
             source,
             input::continue_header_block(bytes, std::io::empty()),
+            &headers,
         ),
         Item::Trace(source, rows) => {
             let message = rows.into_message();
@@ -259,6 +256,23 @@ pub fn analyse(item: Item, profile: &Profile, format: Option<BatchFormat>) -> St
     })
 }
 
+/// Analyses a header block that was read, or reports why it could not be; hands the block's
+/// buffer back for reuse.
+fn read_then(
+    source: Source,
+    raw: std::io::Result<input::RawHeaders>,
+    headers: &dyn Fn(Source, &input::RawHeaders) -> Analysed,
+) -> Analysed {
+    match raw {
+        Ok(raw) => {
+            let analysed = headers(source, &raw);
+            recycle(raw.bytes);
+            analysed
+        }
+        Err(e) => failure(source, e.to_string()),
+    }
+}
+
 fn failure(source: Source, error: String) -> Analysed {
     Analysed {
         source,
@@ -267,23 +281,50 @@ fn failure(source: Source, error: String) -> Analysed {
     }
 }
 
-/// Opens a file once: sniffs its format from the buffered head, then reads a single message from
-/// the same reader, or hands a stream of messages back.
+/// Bytes of a file asked for by the first read: enough for the format to be told and for most
+/// header blocks, so most messages cost one `read`.
+const FIRST_READ: usize = 16 * 1024;
+
+/// A reused buffer larger than this is dropped rather than kept for the next file.
+const KEPT_BUFFER: usize = 1024 * 1024;
+
+thread_local! {
+    /// This thread's buffer for file heads, reused so that reading a file allocates nothing.
+    static HEAD: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Gives a header block's buffer back to this thread for the next file.
+fn recycle(mut buffer: Vec<u8>) {
+    if buffer.capacity() <= KEPT_BUFFER {
+        buffer.clear();
+        HEAD.set(buffer);
+    }
+}
+
+/// Opens a file once: sniffs its format from the head read first, then reads a single message on
+/// from the same file (the head becomes the start of its header block), or hands a stream of
+/// messages back.
 fn file(
     source: Source,
     path: PathBuf,
     forced: Option<Format>,
-    headers: &dyn Fn(Source, std::io::Result<input::RawHeaders>) -> Analysed,
+    headers: &dyn Fn(Source, &input::RawHeaders) -> Analysed,
 ) -> Step {
-    // The head is read straight into the buffer that becomes the header block: one read for
-    // most messages, and no copy.
     let head = std::fs::File::open(&path).and_then(|mut file| {
-        let mut head = Vec::with_capacity(16 * 1024);
-        (&mut file).take(input::HEAD_BYTES).read_to_end(&mut head)?;
+        let mut head = HEAD.take();
+        head.resize(FIRST_READ, 0);
+        let read = loop {
+            match file.read(&mut head) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                read => break read?,
+            }
+        };
+        head.truncate(read);
         Ok((head, file))
     });
     let (head, mut file) = match head {
         Ok((head, _)) if head.is_empty() => {
+            recycle(head);
             return Step::Done(failure(source, "empty file".into()));
         }
         Ok(read) => read,
@@ -291,21 +332,36 @@ fn file(
     };
     let format = forced.or_else(|| detect::detect(&head));
     let utf16 = detect::is_utf16(&head);
-    Step::Done(match format {
-        Some(Format::Headers) if utf16 => headers(source, detect::open_text(&path).and_then(input::read_header_block)),
-        // A head shorter than asked for is the whole file.
-        Some(Format::Headers) if (head.len() as u64) < input::HEAD_BYTES => {
-            headers(source, input::continue_header_block(head, std::io::empty()))
+    let analysed = match format {
+        Some(Format::Headers) if !utf16 => {
+            return Step::Done(read_then(
+                source,
+                input::continue_header_block(head, &mut file),
+                headers,
+            ));
         }
-        Some(Format::Headers) => headers(source, input::continue_header_block(head, &mut file)),
+        Some(Format::Headers) => read_then(
+            source,
+            detect::open_text(&path).and_then(input::read_header_block),
+            headers,
+        ),
         Some(Format::Msg) => match msg::transport_headers(&path) {
-            Ok(bytes) => headers(source, input::continue_header_block(bytes, std::io::empty())),
+            Ok(bytes) => read_then(
+                source,
+                input::continue_header_block(bytes, std::io::empty()),
+                headers,
+            ),
             Err(e) => failure(source, e.to_string()),
         },
-        Some(format) => return Step::Stream(source, path, format),
+        Some(format) => {
+            recycle(head);
+            return Step::Stream(source, path, format);
+        }
         None => failure(
             source,
             "not a message, mbox, .msg, message trace or tracking log (unrecognised content; --input-format overrides)".into(),
         ),
-    })
+    };
+    recycle(head);
+    Step::Done(analysed)
 }
