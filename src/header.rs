@@ -133,18 +133,44 @@ pub fn parse(text: &str) -> Result<HeaderBlock<'_>, InputError> {
 
     for (number, (start, offset)) in line_ranges(text).enumerate() {
         let line_no = number + 1;
-        let line_with_end = &text[start..offset];
-        let line = line_with_end.trim_end_matches(['\n', '\r']);
-        if line_with_end.ends_with("\r\n") {
+        let bytes = &text.as_bytes()[start..offset];
+        let content = bytes.len()
+            - bytes
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b'\n' || b == b'\r')
+                .count();
+        let line = &text[start..start + content];
+        if bytes.ends_with(b"\r\n") {
             crlf += 1;
-        } else if line_with_end.ends_with('\n') {
+        } else if bytes.ends_with(b"\n") {
             lf += 1;
         }
-        // Most lines start with a visible ASCII byte: only the others need a full look.
-        let visible = line
-            .as_bytes()
-            .first()
-            .is_some_and(|b| b.is_ascii_graphic());
+        // The common lines take a short way: a folded continuation (indent, then a visible
+        // byte) and, once fields have started, a line starting with a visible byte.
+        let first = line.as_bytes().first().copied().unwrap_or(b'\n');
+        if started && matches!(first, b' ' | b'\t') {
+            let visible = line
+                .bytes()
+                .find(|b| !matches!(b, b' ' | b'\t'))
+                .is_some_and(|b| b.is_ascii_graphic());
+            if visible {
+                extend(&mut block, text, start, offset, None);
+                continue;
+            }
+        }
+        let visible = first.is_ascii_graphic();
+        if started
+            && visible
+            && let Some(name) = field_name(line)
+        {
+            block.fields.push(Field {
+                name,
+                value: Cow::Borrowed(&text[start + name.len() + 1..offset]),
+                line: line_no,
+            });
+            continue;
+        }
         if !visible && line.trim().is_empty() {
             if started {
                 break;
@@ -294,6 +320,123 @@ mod tests {
         fn collapsing_matches_joining_the_words(text in "[a b\t\r\n\x0c\u{e9}]{0,40}") {
             let words: Vec<&str> = text.split_ascii_whitespace().collect();
             proptest::prop_assert_eq!(collapse_whitespace(&text), words.join(" "));
+        }
+    }
+
+    /// The parser before its short ways for common lines: the definition `parse` must match.
+    fn line_by_line(text: &str) -> Result<HeaderBlock<'_>, InputError> {
+        let mut block = HeaderBlock::default();
+        let mut lost_indent = 0usize;
+        let mut first_lost: Option<(usize, String)> = None;
+        let mut crlf = 0usize;
+        let mut lf = 0usize;
+        let mut started = false;
+
+        for (number, (start, offset)) in line_ranges(text).enumerate() {
+            let line_no = number + 1;
+            let line_with_end = &text[start..offset];
+            let line = line_with_end.trim_end_matches(['\n', '\r']);
+            if line_with_end.ends_with("\r\n") {
+                crlf += 1;
+            } else if line_with_end.ends_with('\n') {
+                lf += 1;
+            }
+            // Most lines start with a visible ASCII byte: only the others need a full look.
+            let visible = line
+                .as_bytes()
+                .first()
+                .is_some_and(|b| b.is_ascii_graphic());
+            if !visible && line.trim().is_empty() {
+                if started {
+                    break;
+                }
+                continue;
+            }
+            if !started && line.starts_with("From ") && !line.starts_with("From: ") {
+                block.notes.push(format!(
+                    "line {line_no}: skipped an mbox `From ` separator line"
+                ));
+                continue;
+            }
+            let continuation = line.starts_with([' ', '\t']);
+            if continuation && !block.fields.is_empty() {
+                extend(&mut block, text, start, offset, None);
+                continue;
+            }
+            let trimmed = line.trim_start();
+            if let Some(name) = field_name(trimmed) {
+                if continuation {
+                    block.notes.push(format!(
+                        "line {line_no}: leading whitespace before `{name}:` removed"
+                    ));
+                }
+                started = true;
+                let value_start = start + (line.len() - trimmed.len()) + name.len() + 1;
+                let value_end = offset;
+                block.fields.push(Field {
+                    name: &text[start + (line.len() - trimmed.len())..][..name.len()],
+                    value: Cow::Borrowed(&text[value_start..value_end]),
+                    line: line_no,
+                });
+                continue;
+            }
+            if block.fields.is_empty() {
+                // Text before any field: not a header block (or a preamble we cannot place).
+                if number > 50 {
+                    break;
+                }
+                continue;
+            }
+            // A line without indent that is not a field: a continuation that lost its folding.
+            lost_indent += 1;
+            if first_lost.is_none() {
+                let owner = block.fields.last().map(|f| f.name).unwrap_or_default();
+                first_lost = Some((line_no, owner.to_string()));
+            }
+            extend(&mut block, text, start, offset, Some(line));
+        }
+
+        if block.fields.is_empty() {
+            return Err(InputError::NoHeader);
+        }
+        if let Some((line_no, owner)) = first_lost {
+            let more = if lost_indent > 1 {
+                format!(" (and {} more lines)", lost_indent - 1)
+            } else {
+                String::new()
+            };
+            block.notes.push(format!(
+                "line {line_no}: a line without folding indent was joined to the `{owner}:` field above it{more}; the headers were probably re-wrapped when pasted"
+            ));
+        }
+        if crlf > 0 && lf > 0 {
+            block.notes.push(format!(
+                "mixed line endings ({crlf} CRLF, {lf} LF) normalised"
+            ));
+        }
+        Ok(block)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        #[test]
+        fn short_ways_match_the_line_by_line_parser(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "Received: from a", "X-A:", "B:", "h=From:Date", "From x@y", "From: z", "\r\n", "\n",
+                "\r", " ", "\t", "\u{3000}", "\u{e9}", ":", "a", "1",
+            ]), 0..40)
+        ) {
+            let text = pieces.concat();
+            let fields = |block: &HeaderBlock<'_>| -> Vec<(String, String, usize)> {
+                block.fields.iter().map(|f| (f.name.to_string(), f.value.to_string(), f.line)).collect()
+            };
+            match (parse(&text), line_by_line(&text)) {
+                (Ok(fast), Ok(slow)) => {
+                    proptest::prop_assert_eq!(fields(&fast), fields(&slow));
+                    proptest::prop_assert_eq!(fast.notes, slow.notes);
+                }
+                (fast, slow) => proptest::prop_assert_eq!(fast.is_ok(), slow.is_ok()),
+            }
         }
     }
 
