@@ -96,7 +96,79 @@ pub fn parse_ip(text: &str) -> Option<IpAddr> {
         .or_else(|| text.strip_prefix("ipv6:"))
         .unwrap_or(text);
     let text = text.split('%').next().unwrap_or(text);
-    text.parse().ok()
+    address(text)
+}
+
+/// `text.parse::<IpAddr>().ok()`, several times cheaper for the plain forms headers carry (dotted
+/// IPv4, IPv6 groups with at most one `::`); anything else is left to the standard parser.
+pub fn address(text: &str) -> Option<IpAddr> {
+    let bytes = text.as_bytes();
+    if memchr::memchr(b':', bytes).is_none() {
+        return ipv4(bytes).map(IpAddr::V4);
+    }
+    if memchr::memchr(b'.', bytes).is_some() {
+        // An IPv4 tail (`::ffff:192.0.2.1`): rare enough for the standard parser.
+        return text.parse().ok();
+    }
+    ipv6(bytes).map(IpAddr::V6)
+}
+
+/// Four decimal octets without leading zeros, as the standard parser accepts them.
+fn ipv4(bytes: &[u8]) -> Option<std::net::Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = bytes.split(|&b| b == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
+            return None;
+        }
+        let mut value = 0u16;
+        for &b in part {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            value = value * 10 + u16::from(b - b'0');
+        }
+        *octet = u8::try_from(value).ok()?;
+    }
+    parts.next().is_none().then(|| octets.into())
+}
+
+/// Up to eight groups of one to four hex digits, with at most one `::` standing for at least one
+/// zero group.
+fn ipv6(bytes: &[u8]) -> Option<std::net::Ipv6Addr> {
+    fn groups(part: &[u8], out: &mut [u16; 8], at: usize) -> Option<usize> {
+        if part.is_empty() {
+            return Some(0);
+        }
+        let mut count = 0;
+        for group in part.split(|&b| b == b':') {
+            if group.is_empty() || group.len() > 4 || at + count >= 8 {
+                return None;
+            }
+            let mut value = 0u16;
+            for &b in group {
+                value = value << 4 | u16::from(char::from(b).to_digit(16)? as u8);
+            }
+            out[at + count] = value;
+            count += 1;
+        }
+        Some(count)
+    }
+    let mut head = [0u16; 8];
+    match memchr::memmem::find(bytes, b"::") {
+        None => (groups(bytes, &mut head, 0)? == 8).then(|| head.into()),
+        Some(gap) => {
+            let head_len = groups(&bytes[..gap], &mut head, 0)?;
+            let mut tail = [0u16; 8];
+            let tail_len = groups(&bytes[gap + 2..], &mut tail, 0)?;
+            if head_len + tail_len > 7 {
+                return None;
+            }
+            head[8 - tail_len..].copy_from_slice(&tail[..tail_len]);
+            Some(head.into())
+        }
+    }
 }
 
 /// True for addresses that never route on the internet: private, loopback, link-local, ULA.
@@ -128,7 +200,43 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+        #[test]
+        fn address_parses_as_the_standard_parser(
+            text in "[0-9a-fA-F:.]{0,41}",
+            dotted in "[0-9]{1,4}([.][0-9]{1,4}){2,4}",
+            groups in "([0-9a-fA-F]{1,5}:){0,8}(:[0-9a-fA-F]{1,5}){0,8}:?",
+            v4: u32,
+            v6: u128,
+        ) {
+            let std = |text: &str| text.parse::<IpAddr>().ok();
+            proptest::prop_assert_eq!(address(&text), std(&text));
+            proptest::prop_assert_eq!(address(&dotted), std(&dotted));
+            proptest::prop_assert_eq!(address(&groups), std(&groups));
+            for ip in [IpAddr::from(std::net::Ipv4Addr::from(v4)), IpAddr::from(std::net::Ipv6Addr::from(v6))] {
+                let text = ip.to_string();
+                proptest::prop_assert_eq!(address(&text), Some(ip));
+                let full = match ip {
+                    IpAddr::V6(v6) => v6.segments().map(|s| format!("{s:x}")).join(":"),
+                    IpAddr::V4(_) => text.clone(),
+                };
+                proptest::prop_assert_eq!(address(&full), std(&full));
+            }
+        }
+    }
+
     use super::*;
+
+    #[test]
+    fn address_edges() {
+        let edges = ": :: ::: ::1 1:: 1:2:3:4:5:6:7:8 1:2:3:4:5:6:7::8 1:2:3:4:5:6::7:8 1::2::3 \
+                     12345:: 1.2.3 1.2.3.4.5 01.2.3.4 0.0.0.0 256.1.1.1 ::ffff:1.2.3.4 \
+                     1:2:3:4:5:6:7:8:9 :1:: 1::2:";
+        for text in std::iter::once("").chain(edges.split_ascii_whitespace()) {
+            assert_eq!(address(text), text.parse().ok(), "{text:?}");
+        }
+    }
 
     #[test]
     fn cidr_contains_v4_and_v6() {

@@ -94,7 +94,7 @@ fn host_and_ip(clause: &str) -> Option<(&str, Option<IpAddr>)> {
     if !is_address_like(ip) {
         return None;
     }
-    Some((host, Some(ip.parse().ok()?)))
+    Some((host, Some(crate::net::address(ip)?)))
 }
 
 /// Only hex digits, `:` and `.`: what an IPv4 or IPv6 address is written with.
