@@ -281,9 +281,9 @@ fn failure(source: Source, error: String) -> Analysed {
     }
 }
 
-/// Bytes of a file asked for by the first read: enough for the format to be told and for most
-/// header blocks, so most messages cost one `read`.
-const FIRST_READ: usize = 16 * 1024;
+/// Bytes of a file's head read first: enough to tell its format and to hold most header blocks
+/// whole (a shorter head is the whole file, and nothing more is read).
+const FIRST_READ: u64 = 16 * 1024;
 
 /// A reused buffer larger than this is dropped rather than kept for the next file.
 const KEPT_BUFFER: usize = 1024 * 1024;
@@ -311,15 +311,9 @@ fn file(
     headers: &dyn Fn(Source, &input::RawHeaders) -> Analysed,
 ) -> Step {
     let head = std::fs::File::open(&path).and_then(|mut file| {
+        // `read_to_end` fills the reused buffer's spare room without zeroing it first.
         let mut head = HEAD.take();
-        head.resize(FIRST_READ, 0);
-        let read = loop {
-            match file.read(&mut head) {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                read => break read?,
-            }
-        };
-        head.truncate(read);
+        (&mut file).take(FIRST_READ).read_to_end(&mut head)?;
         Ok((head, file))
     });
     let (head, mut file) = match head {
@@ -333,6 +327,14 @@ fn file(
     let format = forced.or_else(|| detect::detect(&head));
     let utf16 = detect::is_utf16(&head);
     let analysed = match format {
+        // A head shorter than asked for is the whole file.
+        Some(Format::Headers) if !utf16 && (head.len() as u64) < FIRST_READ => {
+            return Step::Done(read_then(
+                source,
+                input::continue_header_block(head, std::io::empty()),
+                headers,
+            ));
+        }
         Some(Format::Headers) if !utf16 => {
             return Step::Done(read_then(
                 source,
