@@ -98,19 +98,19 @@ enum Kind {
 
 /// One row, normalised.
 #[derive(Debug)]
-struct Event {
+struct Event<'r> {
     line: usize,
     kind: Kind,
     time: Option<DateTime<Utc>>,
-    client_ip: Option<String>,
-    client_host: Option<String>,
-    connector: Option<String>,
-    organization: Option<String>,
-    server_ip: Option<String>,
-    server_host: Option<String>,
-    recipients: Vec<String>,
-    sender: Option<String>,
-    message_id: Option<String>,
+    client_ip: Option<Cow<'r, str>>,
+    client_host: Option<Cow<'r, str>>,
+    connector: Option<Cow<'r, str>>,
+    organization: Option<&'r str>,
+    server_ip: Option<&'r str>,
+    server_host: Option<Cow<'r, str>>,
+    recipients: Vec<&'r str>,
+    sender: Option<&'r str>,
+    message_id: Option<&'r str>,
 }
 
 /// Column positions by normalised name.
@@ -405,16 +405,17 @@ impl Layout {
         }
     }
 
-    /// The row as an event.
-    fn event(&self, format: Format, row: &Row) -> Event {
+    /// The row as an event, borrowing its values from the row.
+    fn event<'r>(&self, format: Format, row: &'r Row) -> Event<'r> {
         let record = &row.record;
-        let get = |column: &Column| column.get(record).map(str::to_string);
-        let recipients: Vec<String> = self
+        let get = |column: &Column| column.get(record);
+        let text = |column: &Column| column.get(record).map(Cow::Borrowed);
+        let recipients: Vec<&str> = self
             .recipients
             .get(record)
             .map(|r| {
                 r.split([';', ','])
-                    .map(|part| part.split("##").next().unwrap_or(part).trim().to_string())
+                    .map(|part| part.split("##").next().unwrap_or(part).trim())
                     .filter(|a| a.contains('@'))
                     .collect()
             })
@@ -425,7 +426,7 @@ impl Layout {
             time: self.time.get(record).and_then(parse_time),
             client_ip: None,
             client_host: None,
-            connector: get(&self.connector),
+            connector: text(&self.connector),
             organization: get(&self.organization),
             server_ip: None,
             server_host: None,
@@ -435,16 +436,16 @@ impl Layout {
         };
         match format {
             Format::MessageTrace => {
-                event.client_ip = get(&self.from_ip);
+                event.client_ip = text(&self.from_ip);
                 event.server_ip = get(&self.to_ip);
             }
-            Format::EacSummary => event.client_ip = get(&self.original_client_ip),
+            Format::EacSummary => event.client_ip = text(&self.original_client_ip),
             Format::MessageTraceDetail => {
                 let data = self.data.get(record).map(mep_values).unwrap_or_default();
                 let mep = |names: &[&str]| {
                     data.iter()
                         .find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
-                        .map(|(_, v)| v.clone())
+                        .map(|(_, v)| Cow::Owned(v.clone()))
                 };
                 event.client_ip = mep(&["ClientIP", "ClientIp", "OriginalClientIp"]);
                 event.client_host = mep(&["ClientHostName", "ClientHostname"]);
@@ -452,15 +453,18 @@ impl Layout {
                 // `InboundConnectorData` holds `Name=<connector>`; an empty name (or none) means the
                 // default frontend connector took it: no named inbound connector.
                 event.connector = mep(&["InboundConnectorData"])
-                    .and_then(|v| v.strip_prefix("Name=").map(str::to_string))
+                    .and_then(|v| {
+                        v.strip_prefix("Name=")
+                            .map(|n| Cow::<str>::Owned(n.to_string()))
+                    })
                     .filter(|n| !n.is_empty())
                     .or_else(|| mep(&["ConnectorId"]));
             }
             Format::TrackingLog => {
-                event.client_ip = get(&self.client_ip).filter(|ip| parse_ip(ip).is_some());
-                event.client_host = get(&self.client_host);
+                event.client_ip = text(&self.client_ip).filter(|ip| parse_ip(ip).is_some());
+                event.client_host = text(&self.client_host);
                 event.server_ip = get(&self.server_ip);
-                event.server_host = get(&self.server_host);
+                event.server_host = text(&self.server_host);
             }
             Format::Headers | Format::Mbox | Format::Msg => {}
         }
@@ -646,20 +650,33 @@ fn us_time(text: &str) -> Option<NaiveDateTime> {
         .and_hms_opt(hour, minute, second)
 }
 
-fn side_from(host: Option<String>, ip: Option<String>) -> FromSide<'static> {
+fn side_from(host: Option<Cow<'static, str>>, ip: Option<&str>) -> FromSide<'static> {
     FromSide {
-        helo: host.clone().map(Cow::Owned),
-        host: host.map(Cow::Owned),
+        helo: host.clone(),
+        host,
         rdns: None,
-        ip: ip.as_deref().and_then(parse_ip),
+        ip: ip.and_then(parse_ip),
     }
 }
 
-fn side_by(host: Option<String>, ip: Option<String>) -> BySide<'static> {
+fn side_by(host: Option<Cow<'static, str>>, ip: Option<&str>) -> BySide<'static> {
     BySide {
-        host: host.map(Cow::Owned),
-        ip: ip.as_deref().and_then(parse_ip),
+        host,
+        ip: ip.and_then(parse_ip),
     }
+}
+
+/// `trace row N`, the raw text of a hop rebuilt from a trace row.
+fn row_label(line: usize) -> String {
+    let mut label = String::with_capacity(20);
+    label.push_str("trace row ");
+    label.push_str(&line.to_string());
+    label
+}
+
+/// A row's value, copied for a hop that outlives the row.
+fn owned(text: Option<&Cow<'_, str>>) -> Option<Cow<'static, str>> {
+    text.map(|t| Cow::Owned(t.to_string()))
 }
 
 /// Exchange Online's receiving side when a trace does not name the server.
@@ -670,14 +687,13 @@ const EXO: &str = "outlook.office365.com";
 const OUTBOUND: &str = "outbound.protection.outlook.com";
 
 /// Turns one message's events into hops, oldest first.
-fn build(mut events: Vec<Event>, exchange: Option<&'static str>) -> TraceMessage {
+fn build(mut events: Vec<Event<'_>>, exchange: Option<&'static str>) -> TraceMessage {
     events.sort_by_key(|e| (e.time, e.line));
     let line = events.iter().map(|e| e.line).min().unwrap_or(0);
-    let recipients: Vec<String> = events
+    let first_recipient: Option<Cow<'static, str>> = events
         .iter()
-        .flat_map(|e| e.recipients.iter().cloned())
-        .collect();
-    let first_recipient = recipients.first().cloned().map(Cow::Owned);
+        .find_map(|e| e.recipients.first())
+        .map(|r| Cow::Owned(r.to_string()));
     let mut hops: Vec<Hop<'static>> = Vec::new();
     let mut notes = Vec::new();
     // Traces do not say whether TLS was used: only client submissions are named (as `mapi`).
@@ -690,13 +706,13 @@ fn build(mut events: Vec<Event>, exchange: Option<&'static str>) -> TraceMessage
             time: e.time,
             exchange,
             line: e.line,
-            raw: Cow::Owned(format!("trace row {}", e.line)),
+            raw: Cow::Owned(row_label(e.line)),
             ..Hop::default()
         });
     };
     let mut summarised = false;
     for e in &events {
-        let client = || side_from(e.client_host.clone(), e.client_ip.clone());
+        let client = || side_from(owned(e.client_host.as_ref()), e.client_ip.as_deref());
         match e.kind {
             // Summary rows repeat per recipient: one message, one path.
             Kind::Inbound | Kind::Outbound if summarised => {}
@@ -716,7 +732,7 @@ fn build(mut events: Vec<Event>, exchange: Option<&'static str>) -> TraceMessage
                 if e.server_ip.is_some() {
                     push(
                         side_from(Some(OUTBOUND.into()), None),
-                        side_by(None, e.server_ip.clone()),
+                        side_by(None, e.server_ip),
                         None,
                         e,
                         None,
@@ -726,27 +742,21 @@ fn build(mut events: Vec<Event>, exchange: Option<&'static str>) -> TraceMessage
             // Exchange Online names its servers by internal names: the receiving side is EOP.
             Kind::Receive => {
                 let by = if exchange.is_some() {
-                    e.server_host.clone()
+                    owned(e.server_host.as_ref())
                 } else {
-                    Some(EOP.to_string())
+                    Some(EOP.into())
                 };
-                push(
-                    client(),
-                    side_by(by, e.server_ip.clone()),
-                    None,
-                    e,
-                    exchange,
-                );
+                push(client(), side_by(by, e.server_ip), None, e, exchange);
             }
             Kind::Submit => {
                 let by = if exchange.is_some() {
-                    e.server_host.clone()
+                    owned(e.server_host.as_ref())
                 } else {
-                    Some(EXO.to_string())
+                    Some(EXO.into())
                 };
                 push(
                     client(),
-                    side_by(by, e.server_ip.clone()),
+                    side_by(by, e.server_ip),
                     Some("mapi"),
                     e,
                     exchange,
@@ -754,7 +764,7 @@ fn build(mut events: Vec<Event>, exchange: Option<&'static str>) -> TraceMessage
             }
             Kind::Send => push(
                 client(),
-                side_by(e.server_host.clone(), e.server_ip.clone()),
+                side_by(owned(e.server_host.as_ref()), e.server_ip),
                 None,
                 e,
                 None,
@@ -772,17 +782,17 @@ fn build(mut events: Vec<Event>, exchange: Option<&'static str>) -> TraceMessage
     crate::hops::number(&mut hops);
     TraceMessage {
         line,
-        message_id: events.iter().find_map(|e| {
-            e.message_id
-                .as_deref()
-                .map(|m| m.trim_matches(['<', '>']).to_string())
-        }),
-        sender: events.iter().find_map(|e| e.sender.clone()),
+        message_id: events
+            .iter()
+            .find_map(|e| e.message_id.map(|m| m.trim_matches(['<', '>']).to_string())),
+        sender: events.iter().find_map(|e| e.sender.map(str::to_string)),
         connector: events
             .iter()
             .filter(|e| e.kind == Kind::Receive || e.kind == Kind::Inbound)
-            .find_map(|e| e.connector.clone()),
-        organization: events.iter().find_map(|e| e.organization.clone()),
+            .find_map(|e| e.connector.as_ref().map(|c| c.to_string())),
+        organization: events
+            .iter()
+            .find_map(|e| e.organization.map(str::to_string)),
         hops,
         notes,
     }
