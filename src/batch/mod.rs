@@ -327,20 +327,14 @@ fn file(
     let format = forced.or_else(|| detect::detect(&head));
     let utf16 = detect::is_utf16(&head);
     let analysed = match format {
-        // A head shorter than asked for is the whole file.
-        Some(Format::Headers) if !utf16 && (head.len() as u64) < FIRST_READ => {
-            return Step::Done(read_then(
-                source,
-                input::continue_header_block(head, std::io::empty()),
-                headers,
-            ));
-        }
         Some(Format::Headers) if !utf16 => {
-            return Step::Done(read_then(
-                source,
-                input::continue_header_block(head, &mut file),
-                headers,
-            ));
+            // A head shorter than asked for is the whole file.
+            let raw = if (head.len() as u64) < FIRST_READ {
+                input::continue_header_block(head, std::io::empty())
+            } else {
+                input::continue_header_block(head, &mut file)
+            };
+            return Step::Done(read_then(source, raw, headers));
         }
         Some(Format::Headers) => read_then(
             source,
