@@ -138,13 +138,13 @@ fn ipv4(bytes: &[u8]) -> Option<std::net::Ipv4Addr> {
 /// Up to eight groups of one to four hex digits, with at most one `::` standing for at least one
 /// zero group.
 fn ipv6(bytes: &[u8]) -> Option<std::net::Ipv6Addr> {
-    fn groups(part: &[u8], out: &mut [u16; 8], at: usize) -> Option<usize> {
+    fn groups(part: &[u8], out: &mut [u16; 8]) -> Option<usize> {
         if part.is_empty() {
             return Some(0);
         }
         let mut count = 0;
         for group in part.split(|&b| b == b':') {
-            if group.is_empty() || group.len() > 4 || at + count >= 8 {
+            if group.is_empty() || group.len() > 4 || count >= 8 {
                 return None;
             }
             let mut value = 0u16;
@@ -157,18 +157,18 @@ fn ipv6(bytes: &[u8]) -> Option<std::net::Ipv6Addr> {
                 };
                 value = value << 4 | u16::from(digit);
             }
-            out[at + count] = value;
+            out[count] = value;
             count += 1;
         }
         Some(count)
     }
     let mut head = [0u16; 8];
     match bytes.windows(2).position(|pair| pair == b"::") {
-        None => (groups(bytes, &mut head, 0)? == 8).then(|| head.into()),
+        None => (groups(bytes, &mut head)? == 8).then(|| head.into()),
         Some(gap) => {
-            let head_len = groups(&bytes[..gap], &mut head, 0)?;
+            let head_len = groups(&bytes[..gap], &mut head)?;
             let mut tail = [0u16; 8];
-            let tail_len = groups(&bytes[gap + 2..], &mut tail, 0)?;
+            let tail_len = groups(&bytes[gap + 2..], &mut tail)?;
             if head_len + tail_len > 7 {
                 return None;
             }
