@@ -113,17 +113,36 @@ impl Diagnosis<'_> {
     }
 }
 
+/// How much of a diagnosis to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything: what the JSON contract, the text report and the SVG drawing show.
+    Full,
+    /// What a batch summary counts: the findings' ids, severities, confidence and hops are there,
+    /// their title, evidence and fix are left empty, and so are the rules' assumptions.
+    Facts,
+}
+
 /// Runs the whole pipeline on one message.
 pub fn diagnose<'m>(
     message: &'m Message<'_>,
     profile: &Profile,
+) -> Result<Diagnosis<'m>, InputError> {
+    diagnose_with(message, profile, Detail::Full)
+}
+
+/// [`diagnose`], building only as much as `detail` asks for.
+pub fn diagnose_with<'m>(
+    message: &'m Message<'_>,
+    profile: &Profile,
+    detail: Detail,
 ) -> Result<Diagnosis<'m>, InputError> {
     let block: HeaderBlock<'m> = header::parse(&message.text)?;
     let hops = hops::extract(&block);
     let mut notes = message.notes.clone();
     notes.extend(block.notes.iter().cloned());
     let sender = header_address(&block, "From").or_else(|| header_address(&block, "Return-Path"));
-    Ok(analyse(&block, hops, sender, profile, notes))
+    Ok(analyse(&block, hops, sender, profile, notes, detail))
 }
 
 /// Runs classification, topology and rules on hops rebuilt from elsewhere (a message trace or a
@@ -133,8 +152,16 @@ pub fn diagnose_hops(
     sender: Option<String>,
     profile: &Profile,
     notes: Vec<String>,
+    detail: Detail,
 ) -> Diagnosis<'static> {
-    analyse(&HeaderBlock::default(), hops, sender, profile, notes)
+    analyse(
+        &HeaderBlock::default(),
+        hops,
+        sender,
+        profile,
+        notes,
+        detail,
+    )
 }
 
 fn analyse<'a>(
@@ -143,6 +170,7 @@ fn analyse<'a>(
     sender: Option<String>,
     profile: &Profile,
     mut notes: Vec<String>,
+    detail: Detail,
 ) -> Diagnosis<'a> {
     classify::classify(&mut hops, block, profile);
     let entry = classify::entry_hop(&hops);
@@ -161,6 +189,7 @@ fn analyse<'a>(
         topology,
         sender: sender.as_deref(),
         to: to.as_deref(),
+        detail,
     });
     assumptions.extend(outcome.assumptions);
     if hops.is_empty() {

@@ -3,7 +3,7 @@
 //! rule has positive and negative cases; an unexpected finding fails as loudly as a missing one.
 
 use mxtrace::profile::ProfileFile;
-use mxtrace::{Message, diagnose, input};
+use mxtrace::{Detail, Message, diagnose, diagnose_with, input};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -92,6 +92,40 @@ fn every_scenario_produces_exactly_its_expected_findings() {
                 "no positive scenario for {}",
                 rule.id
             );
+        }
+    }
+}
+
+/// A summary-only diagnosis (`Detail::Facts`) finds exactly what the full one finds — same ids,
+/// severities, confidence and hops, every rule covered — and leaves the words unwritten.
+#[test]
+fn facts_only_diagnoses_find_the_same_and_write_no_words() {
+    let mut compared = BTreeSet::new();
+    for case_path in cases() {
+        let case: Case = toml::from_str(&std::fs::read_to_string(&case_path).unwrap()).unwrap();
+        let message_path = case_path.parent().unwrap().join(&case.message);
+        let raw = input::read_header_block(std::fs::File::open(&message_path).unwrap()).unwrap();
+        let message = Message::from_bytes(&raw.bytes).unwrap();
+        let profile = case.profile.into_profile();
+        let full = diagnose_with(&message, &profile, Detail::Full).unwrap();
+        let facts = diagnose_with(&message, &profile, Detail::Facts).unwrap();
+        let decided = |d: &mxtrace::Diagnosis<'_>| -> Vec<String> {
+            d.findings
+                .iter()
+                .map(|f| format!("{} {:?} {:?} {:?}", f.id, f.severity, f.confidence, f.hops))
+                .collect()
+        };
+        assert_eq!(decided(&full), decided(&facts), "{}", case_path.display());
+        assert_eq!(full.path, facts.path, "{}", case_path.display());
+        for f in &facts.findings {
+            assert!(f.title.is_empty() && f.evidence.is_empty() && f.fix.is_empty());
+            compared.insert(f.id);
+        }
+        assert!(full.findings.iter().all(|f| !f.title.is_empty()));
+    }
+    for rule in mxtrace::rules::RULES {
+        if rule.id != "path.clock-skew" {
+            assert!(compared.contains(rule.id), "{} never compared", rule.id);
         }
     }
 }

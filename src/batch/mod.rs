@@ -15,7 +15,7 @@ pub mod trace;
 use crate::profile::Profile;
 use crate::report::batch::{BatchFormat, render};
 use crate::report::summary::Facts;
-use crate::{Message, input};
+use crate::{Detail, Message, input};
 use detect::Format;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -219,12 +219,18 @@ pub fn analyse(item: Item, profile: &Profile, format: Option<BatchFormat>) -> St
     let output = |source: &Source, d: &crate::Diagnosis<'_>| {
         format.map_or_else(Vec::new, |format| render(format, source, d))
     };
+    // Without rendering, only the summary facts are read: the findings' words are not built.
+    let detail = if format.is_some() {
+        Detail::Full
+    } else {
+        Detail::Facts
+    };
     let headers = |source: Source, raw: &input::RawHeaders| -> Analysed {
         let message = match Message::from_raw(raw) {
             Ok(message) => message,
             Err(e) => return failure(source, e.to_string()),
         };
-        match crate::diagnose(&message, profile) {
+        match crate::diagnose_with(&message, profile, detail) {
             Ok(d) => Analysed {
                 output: output(&source, &d),
                 result: Ok(Facts::of(&d)),
@@ -242,7 +248,8 @@ pub fn analyse(item: Item, profile: &Profile, format: Option<BatchFormat>) -> St
         ),
         Item::Trace(source, rows) => {
             let message = rows.into_message();
-            let mut d = crate::diagnose_hops(message.hops, message.sender, profile, message.notes);
+            let mut d =
+                crate::diagnose_hops(message.hops, message.sender, profile, message.notes, detail);
             d.message_id = message.message_id;
             d.organization = message.organization;
             d.connector = message.connector;

@@ -1,6 +1,6 @@
 #![doc = include_str!("auth_internal_lost.md")]
 
-use super::{Confidence, Context, Finding, Outcome, Rule, Severity, describe_hop};
+use super::{Confidence, Context, Finding, Outcome, Rule, Severity, Words, describe_hop};
 use crate::catalog;
 use crate::hops::Role;
 use crate::org::DomainSource;
@@ -134,10 +134,18 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
             "your own mail is treated as external in Exchange Online: spam filtering, external tags and rules for outsiders apply",
         )
     };
-    out.findings.push(Finding {
-        id: RULE.id,
+    let finding = Finding::of(
+        RULE.id,
         severity,
         confidence,
+        onprem
+            .iter()
+            .map(|h| h.index)
+            .chain(devices.iter().map(|h| h.index))
+            .chain([entry.index])
+            .collect(),
+    );
+    out.found(ctx, finding, || Words {
         title: format!("internal authentication was lost between on-premises Exchange and EOP: {culprit}; {consequence}"),
         evidence,
         fix: "Put nothing that processes SMTP between on-premises Exchange and Microsoft 365 (a firewall or layer-4 load \
@@ -148,6 +156,5 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
               on-premises send connector (Set-SendConnector \"Outbound to Office 365 - <guid>\"); re-running the Hybrid \
               Configuration Wizard restores both."
             .into(),
-        hops: onprem.iter().map(|h| h.index).chain(devices.iter().map(|h| h.index)).chain([entry.index]).collect(),
     });
 }

@@ -1,6 +1,8 @@
 #![doc = include_str!("bypass_direct_to_eop.md")]
 
-use super::{Confidence, Context, Finding, Outcome, Rule, Severity, describe_hop, gateway_label};
+use super::{
+    Confidence, Context, Finding, Outcome, Rule, Severity, Words, describe_hop, gateway_label,
+};
 use crate::hops::Role;
 use crate::net::is_private;
 use crate::profile::MxTarget;
@@ -23,39 +25,51 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
         Some(MxTarget::Onprem) => MxTarget::Onprem,
         _ => return,
     };
-    let gateway = gateway_label(ctx.profile);
-    let mut evidence = vec![format!(
-        "{} (the entry into your organisation)",
-        describe_hop(entry)
-    )];
-    if let Some(cip) = ctx.cip() {
-        evidence.push(format!("X-Forefront-Antispam-Report CIP:{cip}"));
-    }
-    evidence.push(match mx {
-        MxTarget::Gateway => format!(
-            "the sender is neither the gateway ({gateway}) nor Microsoft, and no gateway hop precedes the entry"
-        ),
-        _ => "the sender is neither on-premises Exchange nor Microsoft, although the MX points on-premises".into(),
-    });
-    if let Some(results) = ctx.stamp_evidence("Authentication-Results") {
-        evidence.push(results);
-    }
     let private = entry.from.ip.is_some_and(is_private);
-    out.findings.push(Finding {
-        id: RULE.id,
-        severity: if mx == MxTarget::Gateway { Severity::Critical } else { Severity::Warning },
-        confidence: if private { Confidence::Medium } else { Confidence::High },
-        title: format!(
-            "{} connected straight to EOP, skipping the {}",
-            entry.from_label(),
-            if mx == MxTarget::Gateway { format!("gateway ({gateway})") } else { "on-premises MX".into() }
-        ),
-        evidence,
-        fix: "Anyone can reach <domain>.mail.protection.outlook.com. Accept internet mail only from the MX: a Partner \
-              inbound connector restricted to the gateway's certificate or IPs (-RestrictDomainsToCertificate $true or \
-              -RestrictDomainsToIPAddresses $true, -SenderDomains *), and a mail-flow rule that rejects external mail whose \
-              connecting IP is not the gateway's. Keep the MX host name unpublished elsewhere."
-            .into(),
-        hops: vec![entry.index],
+    let finding = Finding::of(
+        RULE.id,
+        if mx == MxTarget::Gateway {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        },
+        if private {
+            Confidence::Medium
+        } else {
+            Confidence::High
+        },
+        vec![entry.index],
+    );
+    out.found(ctx, finding, || {
+        let gateway = gateway_label(ctx.profile);
+        let mut evidence = vec![format!(
+            "{} (the entry into your organisation)",
+            describe_hop(entry)
+        )];
+        if let Some(cip) = ctx.cip() {
+            evidence.push(format!("X-Forefront-Antispam-Report CIP:{cip}"));
+        }
+        evidence.push(match mx {
+            MxTarget::Gateway => format!(
+                "the sender is neither the gateway ({gateway}) nor Microsoft, and no gateway hop precedes the entry"
+            ),
+            _ => "the sender is neither on-premises Exchange nor Microsoft, although the MX points on-premises".into(),
+        });
+        if let Some(results) = ctx.stamp_evidence("Authentication-Results") {
+            evidence.push(results);
+        }
+        Words {
+            title: format!(
+                "{} connected straight to EOP, skipping the {}",
+                entry.from_label(),
+                if mx == MxTarget::Gateway { format!("gateway ({gateway})") } else { "on-premises MX".into() }
+            ),
+            evidence,
+            fix: "Anyone can reach <domain>.mail.protection.outlook.com. Accept internet mail only from the MX: a Partner \
+                  inbound connector restricted to the gateway's certificate or IPs (-RestrictDomainsToCertificate $true or \
+                  -RestrictDomainsToIPAddresses $true, -SenderDomains *), and a mail-flow rule that rejects external mail whose \
+                  connecting IP is not the gateway's. Keep the MX host name unpublished elsewhere."
+                .into(),
+        }
     });
 }

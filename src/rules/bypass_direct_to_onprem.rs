@@ -1,6 +1,8 @@
 #![doc = include_str!("bypass_direct_to_onprem.md")]
 
-use super::{Confidence, Context, Finding, Outcome, Rule, Severity, describe_hop, gateway_label};
+use super::{
+    Confidence, Context, Finding, Outcome, Rule, Severity, Words, describe_hop, gateway_label,
+};
 use crate::hops::Role;
 use crate::profile::MxTarget;
 
@@ -48,10 +50,13 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     if let Some(helo) = hop.from.helo.as_deref() {
         evidence.push(format!("HELO {helo}"));
     }
-    out.findings.push(Finding {
-        id: RULE.id,
-        severity: Severity::Critical,
-        confidence: Confidence::High,
+    let finding = Finding::of(
+        RULE.id,
+        Severity::Critical,
+        Confidence::High,
+        vec![hop.index],
+    );
+    out.found(ctx, finding, || Words {
         title: format!("{} delivered straight to on-premises Exchange, skipping {expected}", hop.from_label()),
         evidence,
         fix: format!(
@@ -60,6 +65,5 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
              only TLS from mail.protection.outlook.com (TlsDomainCapabilities / the hybrid receive connector).",
             if mx == MxTarget::Gateway { "gateway IPs" } else { "Exchange Online ranges 40.92.0.0/15, 40.107.0.0/16, 52.100.0.0/14, 104.47.0.0/17" }
         ),
-        hops: vec![hop.index],
     });
 }

@@ -1,6 +1,8 @@
 #![doc = include_str!("bypass_tenant_to_tenant.md")]
 
-use super::{Confidence, Context, Finding, Outcome, Rule, Severity, describe_hop, gateway_label};
+use super::{
+    Confidence, Context, Finding, Outcome, Rule, Severity, Words, describe_hop, gateway_label,
+};
 use crate::catalog;
 use crate::hops::Role;
 use crate::profile::MxTarget;
@@ -30,11 +32,13 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
         Some(MxTarget::Eop) => return, // expected: Microsoft delivers inside its service
         Some(mx) => mx,
         None => {
-            out.assumptions.push(format!(
-                "hop #{}: the message came straight from another Microsoft 365 tenant into EOP; if your MX points to a \
-                 third-party gateway, that is bypass.tenant-to-tenant (say so with --mx gateway --gateway <vendor>)",
-                entry.index
-            ));
+            out.assume(ctx, || {
+                format!(
+                    "hop #{}: the message came straight from another Microsoft 365 tenant into EOP; if your MX points to a \
+                     third-party gateway, that is bypass.tenant-to-tenant (say so with --mx gateway --gateway <vendor>)",
+                    entry.index
+                )
+            });
             return;
         }
     };
@@ -44,67 +48,75 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
         .host
         .as_deref()
         .is_some_and(|h| catalog::host_matches_any(h, catalog::EOP_OUTBOUND_SUFFIXES));
-    let mut evidence = vec![format!(
-        "{} (the entry into your organisation)",
-        describe_hop(entry)
-    )];
-    match (entry.from.ip, range) {
-        (Some(ip), Some(range)) => evidence.push(format!(
-            "connecting IP {ip} is in Exchange Online's SMTP range {range}"
-        )),
-        (Some(ip), None) => evidence.push(format!("connecting IP {ip}")),
-        _ => {}
-    }
-    if outbound_helo {
-        evidence.push(format!(
-            "sender HELO {} is one of Microsoft's outbound servers (*.outbound.protection.outlook.com)",
-            entry.from.host.as_deref().unwrap_or_default()
-        ));
-    }
-    if let Some(cip) = ctx.cip() {
-        evidence.push(format!(
-            "X-Forefront-Antispam-Report CIP:{cip} (what EOP saw connecting)"
-        ));
-    }
-    if let Some(org) = &originator {
-        evidence.push(format!("X-OriginatorOrg: {org} (the sending tenant)"));
-    }
-    if let Some(report) = ctx.stamps.all("X-Forefront-Antispam-Report").find(|s| {
-        s.header.to_ascii_lowercase().ends_with("-untrusted") && s.part("DIR") == Some("OUT")
-    }) {
-        evidence.push(format!(
-            "{} with DIR:OUT: the sending tenant's own outbound verdict",
-            report.header
-        ));
-    }
-    let gateway = gateway_label(ctx.profile);
-    evidence.push(match mx {
-        MxTarget::Gateway => format!("no hop through the gateway ({gateway}) precedes the entry hop, although the MX points to it"),
-        _ => "no hop through on-premises Exchange precedes the entry hop, although the MX points to it".into(),
-    });
     let confidence = if range.is_some() && outbound_helo {
         Confidence::High
     } else {
         Confidence::Medium
     };
-    out.findings.push(Finding {
-        id: RULE.id,
-        severity: if mx == MxTarget::Gateway { Severity::Critical } else { Severity::Warning },
+    let finding = Finding::of(
+        RULE.id,
+        if mx == MxTarget::Gateway {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        },
         confidence,
-        title: format!(
-            "another Microsoft 365 tenant{} delivered straight to your EOP, skipping the {} your MX points to",
-            originator.map(|o| format!(" ({o})")).unwrap_or_default(),
-            if mx == MxTarget::Gateway { format!("gateway ({gateway})") } else { "on-premises server".into() }
-        ),
-        evidence,
-        fix: format!(
-            "Force mail from outside through the gateway: create a Partner inbound connector restricted to the gateway \
-             (New-InboundConnector -ConnectorType Partner -SenderDomains * -RestrictDomainsToCertificate $true \
-             -TlsSenderCertificateName <gateway certificate>, or -RestrictDomainsToIPAddresses $true -SenderIPAddresses \
-             <gateway IPs>), and a mail-flow rule that rejects or redirects external mail that lacks the gateway's stamp \
-             or IP (New-TransportRule -FromScope NotInOrganization -ExceptIfSenderIpRanges <gateway IPs> ...). Keep Enhanced \
-             Filtering on the connector ({gateway}) so authentication is judged on the real sender."
-        ),
-        hops: vec![entry.index],
+        vec![entry.index],
+    );
+    out.found(ctx, finding, || {
+        let mut evidence = vec![format!(
+            "{} (the entry into your organisation)",
+            describe_hop(entry)
+        )];
+        match (entry.from.ip, range) {
+            (Some(ip), Some(range)) => evidence.push(format!(
+                "connecting IP {ip} is in Exchange Online's SMTP range {range}"
+            )),
+            (Some(ip), None) => evidence.push(format!("connecting IP {ip}")),
+            _ => {}
+        }
+        if outbound_helo {
+            evidence.push(format!(
+                "sender HELO {} is one of Microsoft's outbound servers (*.outbound.protection.outlook.com)",
+                entry.from.host.as_deref().unwrap_or_default()
+            ));
+        }
+        if let Some(cip) = ctx.cip() {
+            evidence.push(format!(
+                "X-Forefront-Antispam-Report CIP:{cip} (what EOP saw connecting)"
+            ));
+        }
+        if let Some(org) = &originator {
+            evidence.push(format!("X-OriginatorOrg: {org} (the sending tenant)"));
+        }
+        if let Some(report) = ctx.stamps.all("X-Forefront-Antispam-Report").find(|s| {
+            s.header.to_ascii_lowercase().ends_with("-untrusted") && s.part("DIR") == Some("OUT")
+        }) {
+            evidence.push(format!(
+                "{} with DIR:OUT: the sending tenant's own outbound verdict",
+                report.header
+            ));
+        }
+        let gateway = gateway_label(ctx.profile);
+        evidence.push(match mx {
+            MxTarget::Gateway => format!("no hop through the gateway ({gateway}) precedes the entry hop, although the MX points to it"),
+            _ => "no hop through on-premises Exchange precedes the entry hop, although the MX points to it".into(),
+        });
+        Words {
+            title: format!(
+                "another Microsoft 365 tenant{} delivered straight to your EOP, skipping the {} your MX points to",
+                originator.map(|o| format!(" ({o})")).unwrap_or_default(),
+                if mx == MxTarget::Gateway { format!("gateway ({gateway})") } else { "on-premises server".into() }
+            ),
+            evidence,
+            fix: format!(
+                "Force mail from outside through the gateway: create a Partner inbound connector restricted to the gateway \
+                 (New-InboundConnector -ConnectorType Partner -SenderDomains * -RestrictDomainsToCertificate $true \
+                 -TlsSenderCertificateName <gateway certificate>, or -RestrictDomainsToIPAddresses $true -SenderIPAddresses \
+                 <gateway IPs>), and a mail-flow rule that rejects or redirects external mail that lacks the gateway's stamp \
+                 or IP (New-TransportRule -FromScope NotInOrganization -ExceptIfSenderIpRanges <gateway IPs> ...). Keep Enhanced \
+                 Filtering on the connector ({gateway}) so authentication is judged on the real sender."
+            ),
+        }
     });
 }

@@ -1,6 +1,6 @@
 #![doc = include_str!("clock_skew.md")]
 
-use super::{Confidence, Context, Finding, Outcome, Rule, Severity, describe_hop};
+use super::{Confidence, Context, Finding, Outcome, Rule, Severity, Words, describe_hop};
 
 /// `path.clock-skew`.
 pub const RULE: Rule = Rule {
@@ -34,15 +34,21 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
         .map(i64::abs)
         .max()
         .unwrap_or(0);
-    out.findings.push(Finding {
-        id: RULE.id,
-        severity: if worst > 300 { Severity::Warning } else { Severity::Info },
-        confidence: Confidence::High,
+    let finding = Finding::of(
+        RULE.id,
+        if worst > 300 {
+            Severity::Warning
+        } else {
+            Severity::Info
+        },
+        Confidence::High,
+        skewed.iter().map(|h| h.index).collect(),
+    );
+    out.found(ctx, finding, || Words {
         title: format!("clock skew on {} hop(s): times do not increase along the path", skewed.len()),
         evidence,
         fix: "Check NTP on the servers named in these hops (an admin's own servers: `w32tm /query /status` on Windows, \
               `chronyc tracking` on Linux). Delays measured across these hops are unreliable; do not read them as queueing."
             .into(),
-        hops: skewed.iter().map(|h| h.index).collect(),
     });
 }

@@ -1,6 +1,6 @@
 #![doc = include_str!("direct_send.md")]
 
-use super::{Confidence, Context, Finding, Outcome, Rule, Severity, describe_hop};
+use super::{Confidence, Context, Finding, Outcome, Rule, Severity, Words, describe_hop};
 use crate::hops::Role;
 use crate::org::{DomainSource, domain_of};
 use crate::stamps::{Stamp, View};
@@ -182,13 +182,10 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     } else {
         Confidence::Medium
     };
-    out.findings.push(Finding {
-        id: RULE.id,
-        severity,
-        confidence,
+    let finding = Finding::of(RULE.id, severity, confidence, vec![entry.index]);
+    out.found(ctx, finding, || Words {
         title,
         evidence,
         fix: fix.to_string(),
-        hops: vec![entry.index],
     });
 }

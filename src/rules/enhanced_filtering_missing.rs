@@ -1,6 +1,6 @@
 #![doc = include_str!("enhanced_filtering_missing.md")]
 
-use super::{Confidence, Context, Finding, Outcome, Rule, Severity, describe_hop};
+use super::{Confidence, Context, Finding, Outcome, Rule, Severity, Words, describe_hop};
 use crate::catalog::{self, VendorKind};
 use crate::hops::Role;
 use crate::stamps::View;
@@ -80,10 +80,17 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
             sender_ip.unwrap_or_default()
         ));
     }
-    out.findings.push(Finding {
-        id: RULE.id,
-        severity: Severity::Warning,
-        confidence: if judged_on_gateway && profiled { Confidence::High } else { Confidence::Medium },
+    let finding = Finding::of(
+        RULE.id,
+        Severity::Warning,
+        if judged_on_gateway && profiled {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        },
+        vec![entry.index],
+    );
+    out.found(ctx, finding, || Words {
         title: format!("{vendor} delivers to EOP without Enhanced Filtering: SPF, DMARC and composite authentication are judged against the gateway"),
         evidence,
         fix: "Turn on Enhanced Filtering for Connectors on the inbound connector from the gateway: \
@@ -91,6 +98,5 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
               -EFSkipIPs <gateway IP ranges>; optionally scope it with -EFUsers while testing. Then EOP judges the original \
               sender's IP and stamps X-MS-Exchange-SkipListedInternetSender."
             .into(),
-        hops: vec![entry.index],
     });
 }

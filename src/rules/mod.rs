@@ -2,6 +2,7 @@
 //! [`RULES`] lists them all. A rule reads the classified hops, stamps and profile and reports
 //! findings with evidence, a confidence and a fix; it never parses.
 
+use crate::Detail;
 use crate::header::HeaderBlock;
 use crate::hops::Hop;
 use crate::org::Org;
@@ -75,6 +76,37 @@ pub struct Finding {
     pub hops: Vec<usize>,
 }
 
+impl Finding {
+    /// A finding without its words yet (see [`Outcome::found`]).
+    pub fn of(
+        id: &'static str,
+        severity: Severity,
+        confidence: Confidence,
+        hops: Vec<usize>,
+    ) -> Finding {
+        Finding {
+            id,
+            severity,
+            confidence,
+            title: String::new(),
+            evidence: Vec::new(),
+            fix: String::new(),
+            hops,
+        }
+    }
+}
+
+/// What a finding says.
+#[derive(Debug)]
+pub struct Words {
+    /// One-line statement of what was found.
+    pub title: String,
+    /// The hops and header values that prove it.
+    pub evidence: Vec<String>,
+    /// What the administrator should change.
+    pub fix: String,
+}
+
 /// Everything a rule may read.
 #[derive(Debug)]
 pub struct Context<'d, 'a> {
@@ -96,6 +128,8 @@ pub struct Context<'d, 'a> {
     pub sender: Option<&'d str>,
     /// The first `To` address.
     pub to: Option<&'d str>,
+    /// Whether findings need their words (a summary-only scan does not).
+    pub detail: Detail,
 }
 
 impl<'a> Context<'_, 'a> {
@@ -126,6 +160,34 @@ pub struct Outcome {
     pub findings: Vec<Finding>,
     /// What the rules assumed, or what would turn an observation into a finding.
     pub assumptions: Vec<String>,
+}
+
+impl Outcome {
+    /// Adds `finding`; `words` are written only when the diagnosis will be shown
+    /// ([`Detail::Full`]), so a summary-only scan builds no text nobody reads.
+    pub fn found(
+        &mut self,
+        ctx: &Context<'_, '_>,
+        mut finding: Finding,
+        words: impl FnOnce() -> Words,
+    ) {
+        if ctx.detail == Detail::Full {
+            let Words {
+                title,
+                evidence,
+                fix,
+            } = words();
+            (finding.title, finding.evidence, finding.fix) = (title, evidence, fix);
+        }
+        self.findings.push(finding);
+    }
+
+    /// Records an assumption, written only when the diagnosis will be shown.
+    pub fn assume(&mut self, ctx: &Context<'_, '_>, text: impl FnOnce() -> String) {
+        if ctx.detail == Detail::Full {
+            self.assumptions.push(text());
+        }
+    }
 }
 
 /// A rule: its id, title, documentation and check.

@@ -1,6 +1,6 @@
 #![doc = include_str!("path_loop.md")]
 
-use super::{Confidence, Context, Finding, Outcome, Rule, Severity};
+use super::{Confidence, Context, Finding, Outcome, Rule, Severity, Words};
 use crate::catalog;
 use crate::hops::Hop;
 
@@ -72,10 +72,8 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     }
     hops.sort_unstable();
     hops.dedup();
-    out.findings.push(Finding {
-        id: RULE.id,
-        severity: Severity::Warning,
-        confidence: Confidence::Medium,
+    let finding = Finding::of(RULE.id, Severity::Warning, Confidence::Medium, hops);
+    out.found(ctx, finding, || Words {
         title: "mail loop: the same servers handled the message again and again".into(),
         evidence,
         fix: "Find the two routes that point at each other: an Exchange Online outbound connector and an on-premises send \
@@ -83,6 +81,5 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
               an accepted domain set to Authoritative on one side and Internal Relay on the other. Message trace \
               (Get-MessageTraceV2) shows the repeated Send/Receive events."
             .into(),
-        hops,
     });
 }

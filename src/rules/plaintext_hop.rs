@@ -1,6 +1,6 @@
 #![doc = include_str!("plaintext_hop.md")]
 
-use super::{Confidence, Context, Finding, Outcome, Rule, Severity, describe_hop};
+use super::{Confidence, Context, Finding, Outcome, Rule, Severity, Words, describe_hop};
 use crate::hops::{Hop, Role};
 use crate::net::is_private;
 
@@ -47,10 +47,17 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
         ours(h.from_role, h.from.host.as_deref(), h.from.ip)
             && ours(h.role, h.by.host.as_deref(), h.by.ip)
     });
-    out.findings.push(Finding {
-        id: RULE.id,
-        severity: if managed { Severity::Warning } else { Severity::Info },
-        confidence: Confidence::High,
+    let finding = Finding::of(
+        RULE.id,
+        if managed {
+            Severity::Warning
+        } else {
+            Severity::Info
+        },
+        Confidence::High,
+        plain.iter().map(|h| h.index).collect(),
+    );
+    out.found(ctx, finding, || Words {
         title: format!("{} hop(s) between organisations without TLS", plain.len()),
         evidence: plain.iter().map(|h| format!("{} states no TLS", describe_hop(h))).collect(),
         fix: if managed {
@@ -63,6 +70,5 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
              then agree on enforced TLS and create a partner connector with -RequireTls $true."
                 .into()
         },
-        hops: plain.iter().map(|h| h.index).collect(),
     });
 }

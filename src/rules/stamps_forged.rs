@@ -1,6 +1,6 @@
 #![doc = include_str!("stamps_forged.md")]
 
-use super::{Confidence, Context, Finding, Outcome, Rule, Severity};
+use super::{Confidence, Context, Finding, Outcome, Rule, Severity, Words};
 use crate::catalog::starts_with_ci;
 use crate::stamps::{Stamp, View};
 
@@ -84,16 +84,26 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     }
     hops.sort_unstable();
     hops.dedup();
-    out.findings.push(Finding {
-        id: RULE.id,
-        severity: if claims_internal || any_invalid { Severity::Critical } else { Severity::Warning },
-        confidence: if any_invalid { Confidence::High } else { Confidence::Medium },
+    let finding = Finding::of(
+        RULE.id,
+        if claims_internal || any_invalid {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        },
+        if any_invalid {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        },
+        hops,
+    );
+    out.found(ctx, finding, || Words {
         title: "X-MS-Exchange-Organization stamps were not written by the receiving organisation's Exchange: the sender is trying to look internal".into(),
         evidence,
         fix: "Treat the message as external and untrusted. Check that no connector accepts organisation headers from \
               outside (Ms-Exch-Accept-Headers-Organization only on the internal/hybrid receive connectors) and that no \
               mail-flow rule trusts X-MS-Exchange-Organization-* headers; report the sender."
             .into(),
-        hops,
     });
 }
