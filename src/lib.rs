@@ -119,7 +119,7 @@ pub enum Detail {
     /// Everything: what the JSON contract, the text report and the SVG drawing show.
     Full,
     /// What a batch summary counts: the findings' ids, severities, confidence and hops are there,
-    /// their title, evidence and fix are left empty, and so are the rules' assumptions.
+    /// their title, evidence and fix are left empty, and no assumptions are written.
     Facts,
 }
 
@@ -177,7 +177,8 @@ fn analyse<'a>(
     let stamps = stamps::collect(block, &hops, entry);
     let topology = topology::detect(&hops, entry);
     let mut assumptions = Vec::new();
-    let org = org::infer(profile, block, &hops, entry, &stamps, &mut assumptions);
+    let wanted = (detail == Detail::Full).then_some(&mut assumptions);
+    let org = org::infer(profile, block, &hops, entry, &stamps, wanted);
     let to = header_address(block, "To");
     let outcome = rules::run(&rules::Context {
         hops: &hops,

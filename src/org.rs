@@ -60,7 +60,8 @@ pub fn domain_of(address: &str) -> Option<String> {
     (!domain.is_empty() && domain.contains('.')).then(|| domain.to_ascii_lowercase())
 }
 
-/// Infers the organisation from the profile and the message; pushes what was assumed. Envelope
+/// Infers the organisation from the profile and the message; pushes what was assumed (unless
+/// `assumptions` is `None`: nobody will read them). Envelope
 /// recipients (`for` clauses at or after the entry hop) are preferred over `To`/`Cc`, which a
 /// sender can write freely.
 pub fn infer(
@@ -69,7 +70,7 @@ pub fn infer(
     hops: &[Hop<'_>],
     entry: Option<usize>,
     stamps: &Stamps,
-    assumptions: &mut Vec<String>,
+    mut assumptions: Option<&mut Vec<String>>,
 ) -> Org {
     let tenant_id = stamps
         .recipient("X-MS-Exchange-CrossTenant-Id")
@@ -109,7 +110,9 @@ pub fn infer(
             domains.push(domain);
         }
     }
-    if !domains.is_empty() {
+    if let Some(assumptions) = assumptions.as_deref_mut()
+        && !domains.is_empty()
+    {
         let from = if source == DomainSource::Envelope {
             "envelope recipients"
         } else {
@@ -120,7 +123,8 @@ pub fn infer(
             domains.join(", ")
         ));
     }
-    if let Some(tenant) = &tenant_id
+    if let Some(assumptions) = assumptions
+        && let Some(tenant) = &tenant_id
         && profile.tenant.is_none()
     {
         assumptions.push(format!(

@@ -97,10 +97,10 @@ fn every_scenario_produces_exactly_its_expected_findings() {
 }
 
 /// A summary-only diagnosis (`Detail::Facts`) finds exactly what the full one finds — same ids,
-/// severities, confidence and hops, every rule covered — and leaves the words unwritten.
+/// severities, confidence and hops, every rule covered — and writes no words or assumptions.
 #[test]
 fn facts_only_diagnoses_find_the_same_and_write_no_words() {
-    let mut compared = BTreeSet::new();
+    let (mut compared, mut seen_assumptions) = (BTreeSet::new(), false);
     for case_path in cases() {
         let case: Case = toml::from_str(&std::fs::read_to_string(&case_path).unwrap()).unwrap();
         let message_path = case_path.parent().unwrap().join(&case.message);
@@ -122,7 +122,13 @@ fn facts_only_diagnoses_find_the_same_and_write_no_words() {
             compared.insert(f.id);
         }
         assert!(full.findings.iter().all(|f| !f.title.is_empty()));
+        assert!(facts.assumptions.is_empty(), "{}", case_path.display());
+        seen_assumptions |= !full.assumptions.is_empty();
     }
+    assert!(
+        seen_assumptions,
+        "no full diagnosis with assumptions compared"
+    );
     for rule in mxtrace::rules::RULES {
         if rule.id != "path.clock-skew" {
             assert!(compared.contains(rule.id), "{} never compared", rule.id);

@@ -113,7 +113,7 @@ impl Summary {
             count(&mut self.bypass_orgs, facts.sender_org);
             count(
                 &mut self.bypass_ips,
-                facts.connecting_ip.map(|ip| ip.to_string()),
+                facts.connecting_ip.map(crate::net::ip_text),
             );
         }
     }

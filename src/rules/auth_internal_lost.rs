@@ -50,11 +50,13 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
             .iter()
             .find(|h| h.role == Role::OnpremExchange && ctx.org.owns_host(h.by.host.as_deref()))
         {
-            out.assumptions.push(format!(
-                "hop #{}: on-premises Exchange ({}) is upstream; if it is yours (--onprem), check auth.internal-lost",
-                h.index,
-                h.by_label()
-            ));
+            out.assume(ctx, || {
+                format!(
+                    "hop #{}: on-premises Exchange ({}) is upstream; if it is yours (--onprem), check auth.internal-lost",
+                    h.index,
+                    h.by_label()
+                )
+            });
         }
         return;
     };

@@ -28,11 +28,13 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
         Some(mx @ (MxTarget::Eop | MxTarget::Gateway)) => mx,
         Some(MxTarget::Onprem) => return,
         None => {
-            out.assumptions.push(format!(
-                "hop #{}: an internet host delivered straight to on-premises Exchange; if your MX points to EOP or a \
-                 gateway, that is bypass.direct-to-onprem (say so with --mx eop|gateway)",
-                hop.index
-            ));
+            out.assume(ctx, || {
+                format!(
+                    "hop #{}: an internet host delivered straight to on-premises Exchange; if your MX points to EOP or a \
+                     gateway, that is bypass.direct-to-onprem (say so with --mx eop|gateway)",
+                    hop.index
+                )
+            });
             return;
         }
     };
