@@ -622,27 +622,31 @@ pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     parsed.map(|t| Utc.from_utc_datetime(&t))
 }
 
-/// `M/D/YYYY h:mm:ss AM`, the en-US export format and the commonest, read directly; `None` for
-/// anything else (the general parsers then try it).
+/// `M/D/YYYY h:mm:ss AM`, the en-US export format and the commonest, read directly byte by byte;
+/// `None` for anything else (the general parsers then try it).
 fn us_time(text: &str) -> Option<NaiveDateTime> {
-    use crate::hops::decimal as number;
-    let (date, rest) = text.split_once(' ')?;
-    let (time, half) = rest.split_once(' ')?;
-    let pm = match half {
-        "PM" | "pm" => true,
-        "AM" | "am" => false,
+    let mut rest = text.as_bytes();
+    // The digits up to `end` (which is consumed), as many as `digits` allows.
+    let mut number = |end: u8, digits: std::ops::RangeInclusive<usize>| -> Option<u32> {
+        let len = rest.iter().position(|&b| b == end)?;
+        let field = &rest[..len];
+        rest = &rest[len + 1..];
+        let ok = digits.contains(&len) && field.iter().all(u8::is_ascii_digit);
+        ok.then(|| field.iter().fold(0, |n, &b| n * 10 + u32::from(b - b'0')))
+    };
+    let month = number(b'/', 1..=2)?;
+    let day = number(b'/', 1..=2)?;
+    let year = number(b' ', 4..=4)?;
+    let hour = number(b':', 1..=2)?;
+    let minute = number(b':', 2..=2)?;
+    let second = number(b' ', 2..=2)?;
+    let pm = match rest {
+        b"PM" | b"pm" => true,
+        b"AM" | b"am" => false,
         _ => return None,
     };
-    let mut date = date.split('/');
-    let month = number(date.next()?, 1..=2)?;
-    let day = number(date.next()?, 1..=2)?;
-    let year = number(date.next()?, 4..=4)?;
-    let mut time = time.split(':');
-    let hour = number(time.next()?, 1..=2)?;
-    let minute = number(time.next()?, 2..=2)?;
-    let second = number(time.next()?, 2..=2)?;
     // A leap second (`:60`) is left to the general parser, which keeps it.
-    if date.next().is_some() || time.next().is_some() || !(1..=12).contains(&hour) || second > 59 {
+    if !(1..=12).contains(&hour) || second > 59 {
         return None;
     }
     let hour = hour % 12 + if pm { 12 } else { 0 };
@@ -831,7 +835,18 @@ mod tests {
             let general = NaiveDateTime::parse_from_str(&text, "%m/%d/%Y %I:%M:%S %p").ok();
             let direct = us_time(&text);
             proptest::prop_assert!(direct.is_none() || direct == general, "{}", text);
+            // Only leap seconds are left to the general parser.
+            if second < 60 {
+                proptest::prop_assert_eq!(direct, general, "{}", text);
+            }
             proptest::prop_assert_eq!(parse_time(&text), general.map(|t| Utc.from_utc_datetime(&t)));
+        }
+
+        #[test]
+        fn us_dates_read_directly_are_never_misread(text in "[0-9/: APMapm]{0,24}") {
+            let general = NaiveDateTime::parse_from_str(&text, "%m/%d/%Y %I:%M:%S %p").ok();
+            let direct = us_time(&text);
+            proptest::prop_assert!(direct.is_none() || direct == general, "{}", text);
         }
     }
 
