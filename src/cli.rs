@@ -389,7 +389,14 @@ fn scan(inputs: &[PathBuf], profile: &Profile, options: &ScanOptions) -> i32 {
     pool.install(|| {
         batch::run(
             items,
-            &|item: Item| batch::analyse(item, profile, per_message.then_some(options.format)),
+            &|item: Item| {
+                let want = if per_message {
+                    batch::Want::Output(options.format)
+                } else {
+                    batch::Want::Summary
+                };
+                batch::analyse(item, profile, want)
+            },
             &mut |analysed: batch::Analysed| {
                 progress.inc(1);
                 match analysed.result {
@@ -456,7 +463,7 @@ fn lockdown(
     pool.install(|| {
         batch::run(
             batch::items(inputs, input_format),
-            &|item: Item| batch::analyse(item, profile, None),
+            &|item: Item| batch::analyse(item, profile, batch::Want::Lockdown),
             &mut |analysed: batch::Analysed| match analysed.result {
                 Ok(facts) => {
                     read += 1;

@@ -76,7 +76,7 @@ fn scan_file(bytes: &[u8], format: Option<mxtrace::batch::detect::Format>, case:
             mxtrace::batch::analyse(
                 item,
                 &profile,
-                Some(mxtrace::report::batch::BatchFormat::Ndjson),
+                mxtrace::batch::Want::Output(mxtrace::report::batch::BatchFormat::Ndjson),
             )
         },
         &mut |_| {},

@@ -213,18 +213,29 @@ where
     }
 }
 
-/// Reads, diagnoses and renders one item; `format` is `None` when only the summary facts are
-/// wanted (`--summary`, `lockdown`), which skips rendering.
-pub fn analyse(item: Item, profile: &Profile, format: Option<BatchFormat>) -> Step {
-    let output = |source: &Source, d: &crate::Diagnosis<'_>| {
-        format.map_or_else(Vec::new, |format| render(format, source, d))
+/// What a batch reads of each message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// Its output in this format, and its summary facts.
+    Output(BatchFormat),
+    /// Its summary facts only (`scan --summary`).
+    Summary,
+    /// Its summary facts and what the lockdown changes would refuse (`lockdown`).
+    Lockdown,
+}
+
+/// Reads and diagnoses one item, and renders it when its output is wanted. Without output only
+/// the summary facts are read, so the findings' words are not built.
+pub fn analyse(item: Item, profile: &Profile, want: Want) -> Step {
+    let output = |source: &Source, d: &crate::Diagnosis<'_>| match want {
+        Want::Output(format) => render(format, source, d),
+        Want::Summary | Want::Lockdown => Vec::new(),
     };
-    // Without rendering, only the summary facts are read: the findings' words are not built.
-    let detail = if format.is_some() {
-        Detail::Full
-    } else {
-        Detail::Facts
+    let detail = match want {
+        Want::Output(_) => Detail::Full,
+        Want::Summary | Want::Lockdown => Detail::Facts,
     };
+    let facts = |d: &crate::Diagnosis<'_>| Facts::of(d, want == Want::Lockdown);
     let headers = |source: Source, raw: &input::RawHeaders| -> Analysed {
         let message = match Message::from_raw(raw) {
             Ok(message) => message,
@@ -233,7 +244,7 @@ pub fn analyse(item: Item, profile: &Profile, format: Option<BatchFormat>) -> St
         match crate::diagnose_with(&message, profile, detail) {
             Ok(d) => Analysed {
                 output: output(&source, &d),
-                result: Ok(Facts::of(&d)),
+                result: Ok(facts(&d)),
                 source,
             },
             Err(e) => failure(source, e.to_string()),
@@ -255,7 +266,7 @@ pub fn analyse(item: Item, profile: &Profile, format: Option<BatchFormat>) -> St
             d.connector = message.connector;
             Analysed {
                 output: output(&source, &d),
-                result: Ok(Facts::of(&d)),
+                result: Ok(facts(&d)),
                 source,
             }
         }

@@ -26,13 +26,15 @@ pub struct Facts {
     pub sender_org: Option<String>,
     /// Connecting IP of the entry hop (bypassing messages only).
     pub connecting_ip: Option<IpAddr>,
-    /// What the lockdown changes would refuse of this message (usually nothing).
+    /// What the lockdown changes would refuse of this message (usually nothing; looked at only
+    /// for `lockdown`, empty otherwise).
     pub refused: Vec<crate::lockdown::Observation>,
 }
 
 impl Facts {
-    /// Extracts the facts of one diagnosis.
-    pub fn of(d: &Diagnosis<'_>) -> Facts {
+    /// Extracts the facts of one diagnosis; `refusals`: whether to look at what the lockdown
+    /// changes would refuse.
+    pub fn of(d: &Diagnosis<'_>, refusals: bool) -> Facts {
         let entry =
             d.entry_hop
                 .and_then(|e| d.hops.get(e - 1))
@@ -62,7 +64,11 @@ impl Facts {
                 .entry_hop
                 .filter(|_| bypass)
                 .and_then(|e| d.hops.get(e.checked_sub(1)?)?.from.ip),
-            refused: crate::lockdown::observe(d),
+            refused: if refusals {
+                crate::lockdown::observe(d)
+            } else {
+                Vec::new()
+            },
         }
     }
 }
