@@ -415,7 +415,7 @@ impl Layout {
             .get(record)
             .map(|r| {
                 r.split([';', ','])
-                    .map(|part| part.split("##").next().unwrap_or(part).trim())
+                    .map(|part| before_pair_of_hashes(part).trim())
                     .filter(|a| a.contains('@'))
                     .collect()
             })
@@ -670,6 +670,17 @@ fn side_by(host: Option<Cow<'static, str>>, ip: Option<&str>) -> BySide<'static>
     }
 }
 
+/// The text before the first `##` (recipient lists write `address##status`). Recipients are short:
+/// a plain loop beats setting up a substring searcher for each.
+fn before_pair_of_hashes(text: &str) -> &str {
+    let end = text
+        .as_bytes()
+        .windows(2)
+        .position(|pair| pair == b"##")
+        .unwrap_or(text.len());
+    &text[..end]
+}
+
 /// `trace row N`, the raw text of a hop rebuilt from a trace row.
 fn row_label(line: usize) -> String {
     let mut label = String::with_capacity(20);
@@ -847,6 +858,24 @@ mod tests {
             let general = NaiveDateTime::parse_from_str(&text, "%m/%d/%Y %I:%M:%S %p").ok();
             let direct = us_time(&text);
             proptest::prop_assert!(direct.is_none() || direct == general, "{}", text);
+        }
+    }
+
+    #[test]
+    fn recipient_statuses_are_cut_off() {
+        for (text, before) in [
+            ("user@contoso.com##Delivered", "user@contoso.com"),
+            ("user@contoso.com", "user@contoso.com"),
+            ("a#b@c##x##y", "a#b@c"),
+            ("##", ""),
+            ("#", "#"),
+            ("", ""),
+        ] {
+            assert_eq!(
+                before_pair_of_hashes(text),
+                text.split("##").next().unwrap()
+            );
+            assert_eq!(before_pair_of_hashes(text), before);
         }
     }
 
