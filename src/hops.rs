@@ -1,7 +1,7 @@
 //! Hops: one per `Received` field, oldest first, with times normalised to UTC and delays.
 //!
 //! mail-parser 0.11 reads the fields it gets right (from/HELO/rDNS/IP, `for`, `id`, TLS from
-//! Postfix/Exim/Sendmail comments, the date). [`fill_gaps`] adds what it misses, in one place:
+//! Postfix/Exim/Sendmail comments, the date). `fill_gaps` adds what it misses, in one place:
 //! the `by` IP, the protocol as written (`Microsoft SMTP Server`, `mapi`), `via`, Exchange 2013's
 //! bare `(TLS)`, IPv6 zone ids, comment-only (qmail) fields and dates written without a `;`.
 
@@ -268,7 +268,7 @@ pub fn number(hops: &mut [Hop<'_>]) {
 /// Parses one `Received` value (folding kept) into a hop (index, roles and delay filled later).
 ///
 /// Exchange's own fields, which it writes in one fixed shape, are read directly
-/// ([`exchange::read`]); every other field goes through mail-parser and [`fill_gaps`].
+/// (`exchange::read`); every other field goes through mail-parser and `fill_gaps`.
 pub fn parse_received(text: &str, line: usize) -> Hop<'_> {
     let clauses = split_clauses(text);
     let mut hop = exchange::read(&clauses).unwrap_or_else(|| general(text, &clauses));

@@ -3,6 +3,7 @@
 //! The pipeline runs one way: [`input`] (bytes of the header block) -> [`header`] (fields) ->
 //! [`hops`] (one per `Received`) -> [`classify`] (roles) -> [`stamps`] (Microsoft's verdicts) ->
 //! [`rules`] (findings) -> [`report`] (text, JSON). [`diagnose`] runs it for one message.
+#![warn(missing_docs)]
 
 pub mod batch;
 pub mod catalog;
