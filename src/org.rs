@@ -60,10 +60,9 @@ pub fn domain_of(address: &str) -> Option<String> {
     (!domain.is_empty() && domain.contains('.')).then(|| domain.to_ascii_lowercase())
 }
 
-/// Infers the organisation from the profile and the message; pushes what was assumed (unless
-/// `assumptions` is `None`: nobody will read them). Envelope
-/// recipients (`for` clauses at or after the entry hop) are preferred over `To`/`Cc`, which a
-/// sender can write freely.
+/// Infers the organisation from the profile and the message, and pushes what was assumed (unless
+/// `assumptions` is `None`: nobody will read them). Envelope recipients (`for` clauses at or after
+/// the entry hop) are preferred over `To`/`Cc`, which a sender can write freely.
 pub fn infer(
     profile: &Profile,
     block: &HeaderBlock<'_>,
