@@ -1,7 +1,8 @@
 #![doc = include_str!("bypass_direct_to_eop.md")]
 
 use super::{
-    Confidence, Context, Finding, Outcome, Rule, Severity, Words, describe_hop, gateway_label,
+    Confidence, Context, Finding, Outcome, Rule, Words, bypass_severity, describe_hop,
+    gateway_label,
 };
 use crate::hops::Role;
 use crate::net::is_private;
@@ -28,11 +29,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     let private = entry.from.ip.is_some_and(is_private);
     let finding = Finding::of(
         RULE.id,
-        if mx == MxTarget::Gateway {
-            Severity::Critical
-        } else {
-            Severity::Warning
-        },
+        bypass_severity(mx),
         if private {
             Confidence::Medium
         } else {

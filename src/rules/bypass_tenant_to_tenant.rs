@@ -1,7 +1,8 @@
 #![doc = include_str!("bypass_tenant_to_tenant.md")]
 
 use super::{
-    Confidence, Context, Finding, Outcome, Rule, Severity, Words, describe_hop, gateway_label,
+    Confidence, Context, Finding, Outcome, Rule, Words, bypass_severity, describe_hop,
+    gateway_label,
 };
 use crate::catalog;
 use crate::hops::Role;
@@ -53,16 +54,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     } else {
         Confidence::Medium
     };
-    let finding = Finding::of(
-        RULE.id,
-        if mx == MxTarget::Gateway {
-            Severity::Critical
-        } else {
-            Severity::Warning
-        },
-        confidence,
-        vec![entry.index],
-    );
+    let finding = Finding::of(RULE.id, bypass_severity(mx), confidence, vec![entry.index]);
     out.found(ctx, finding, || {
         let mut evidence = vec![format!(
             "{} (the entry into your organisation)",

@@ -6,7 +6,7 @@ use crate::Detail;
 use crate::header::HeaderBlock;
 use crate::hops::Hop;
 use crate::org::Org;
-use crate::profile::Profile;
+use crate::profile::{MxTarget, Profile};
 use crate::stamps::Stamps;
 use crate::topology::Topology;
 use serde::Serialize;
@@ -247,6 +247,16 @@ pub fn describe_hop(hop: &Hop<'_>) -> String {
         hop.from_label(),
         hop.by_label()
     )
+}
+
+/// How bad it is that mail skipped the MX: critical when the MX is a gateway (its filtering was
+/// skipped), a warning when it is on-premises Exchange.
+pub fn bypass_severity(mx: MxTarget) -> Severity {
+    if mx == MxTarget::Gateway {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    }
 }
 
 /// The profile's gateways as one label (`mimecast`, `mimecast, 203.0.113.0/24`).
