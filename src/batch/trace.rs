@@ -178,16 +178,17 @@ struct KeptFields {
 
 impl KeptFields {
     fn new(record: &csv::StringRecord) -> KeptFields {
+        // Sized up front: the record's iterator does not tell its length, and growing the list
+        // field by field would reallocate it several times per row.
+        let mut ends = Vec::with_capacity(record.len());
         let mut end = 0;
+        for field in record {
+            end += field.len();
+            ends.push(end);
+        }
         KeptFields {
             text: record.as_slice().into(),
-            ends: record
-                .iter()
-                .map(|field| {
-                    end += field.len();
-                    end
-                })
-                .collect(),
+            ends: ends.into_boxed_slice(),
         }
     }
 }
