@@ -38,34 +38,36 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
             return;
         }
     };
-    let expected = match mx {
-        MxTarget::Gateway => format!("the gateway ({})", gateway_label(ctx.profile)),
-        _ => "Exchange Online Protection".into(),
-    };
-    let mut evidence = vec![
-        describe_hop(hop),
-        format!("the sender is on the internet, not {expected}, which the MX points to"),
-    ];
-    if hop.tls.is_none() {
-        evidence.push("the hop states no TLS".into());
-    }
-    if let Some(helo) = hop.from.helo.as_deref() {
-        evidence.push(format!("HELO {helo}"));
-    }
     let finding = Finding::of(
         RULE.id,
         Severity::Critical,
         Confidence::High,
         vec![hop.index],
     );
-    out.found(ctx, finding, || Words {
-        title: format!("{} delivered straight to on-premises Exchange, skipping {expected}", hop.from_label()),
-        evidence,
-        fix: format!(
-            "Open TCP 25 on the on-premises servers only to {expected}: restrict the firewall and the receive connector \
-             (Set-ReceiveConnector \"<server>\\Default Frontend <server>\" -RemoteIPRanges <{}>), and for EOP accept \
-             only TLS from mail.protection.outlook.com (TlsDomainCapabilities / the hybrid receive connector).",
-            if mx == MxTarget::Gateway { "gateway IPs" } else { "Exchange Online ranges 40.92.0.0/15, 40.107.0.0/16, 52.100.0.0/14, 104.47.0.0/17" }
-        ),
+    out.found(ctx, finding, || {
+        let expected = match mx {
+            MxTarget::Gateway => format!("the gateway ({})", gateway_label(ctx.profile)),
+            _ => "Exchange Online Protection".into(),
+        };
+        let mut evidence = vec![
+            describe_hop(hop),
+            format!("the sender is on the internet, not {expected}, which the MX points to"),
+        ];
+        if hop.tls.is_none() {
+            evidence.push("the hop states no TLS".into());
+        }
+        if let Some(helo) = hop.from.helo.as_deref() {
+            evidence.push(format!("HELO {helo}"));
+        }
+        Words {
+            title: format!("{} delivered straight to on-premises Exchange, skipping {expected}", hop.from_label()),
+            evidence,
+            fix: format!(
+                "Open TCP 25 on the on-premises servers only to {expected}: restrict the firewall and the receive connector \
+                 (Set-ReceiveConnector \"<server>\\Default Frontend <server>\" -RemoteIPRanges <{}>), and for EOP accept \
+                 only TLS from mail.protection.outlook.com (TlsDomainCapabilities / the hybrid receive connector).",
+                if mx == MxTarget::Gateway { "gateway IPs" } else { "Exchange Online ranges 40.92.0.0/15, 40.107.0.0/16, 52.100.0.0/14, 104.47.0.0/17" }
+            ),
+        }
     });
 }

@@ -15,19 +15,6 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     if skewed.is_empty() {
         return;
     }
-    let evidence = skewed
-        .iter()
-        .map(|h| {
-            let delay = h.delay_secs.unwrap_or_default();
-            let what = if delay < 0 { "before" } else { "after" };
-            format!(
-                "{} is stamped {} {what} hop #{}",
-                describe_hop(h),
-                crate::report::human_duration(delay.abs()),
-                h.index - 1
-            )
-        })
-        .collect();
     let worst = skewed
         .iter()
         .filter_map(|h| h.delay_secs)
@@ -46,7 +33,19 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     );
     out.found(ctx, finding, || Words {
         title: format!("clock skew on {} hop(s): times do not increase along the path", skewed.len()),
-        evidence,
+        evidence: skewed
+            .iter()
+            .map(|h| {
+                let delay = h.delay_secs.unwrap_or_default();
+                let what = if delay < 0 { "before" } else { "after" };
+                format!(
+                    "{} is stamped {} {what} hop #{}",
+                    describe_hop(h),
+                    crate::report::human_duration(delay.abs()),
+                    h.index - 1
+                )
+            })
+            .collect(),
         fix: "Check NTP on the servers named in these hops (an admin's own servers: `w32tm /query /status` on Windows, \
               `chronyc tracking` on Linux). Delays measured across these hops are unreliable; do not read them as queueing."
             .into(),

@@ -58,28 +58,10 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     if skip_listed {
         return;
     }
-    let vendor = match entry.vendor {
-        Some(v) if v != "profile" => v.to_string(),
-        _ => format!("the gateway {}", entry.from_label()),
-    };
-    let mut evidence = vec![format!(
-        "{} (gateway {vendor} delivering to EOP)",
-        describe_hop(entry)
-    )];
-    evidence.push("neither X-MS-Exchange-SkipListedInternetSender nor X-MS-Exchange-ExternalOriginalInternetSender is present".into());
     let results = ctx.stamps.recipient("Authentication-Results");
     let sender_ip = results.and_then(|r| r.part("sender_ip"));
     let judged_on_gateway =
         sender_ip.is_some() && sender_ip == entry.from.ip.map(|ip| ip.to_string()).as_deref();
-    if let Some(r) = results {
-        evidence.push(format!("{}: {}", r.header, r.value));
-    }
-    if judged_on_gateway {
-        evidence.push(format!(
-            "SPF was evaluated against {} — the gateway, not the original sender",
-            sender_ip.unwrap_or_default()
-        ));
-    }
     let finding = Finding::of(
         RULE.id,
         Severity::Warning,
@@ -90,13 +72,33 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
         },
         vec![entry.index],
     );
-    out.found(ctx, finding, || Words {
-        title: format!("{vendor} delivers to EOP without Enhanced Filtering: SPF, DMARC and composite authentication are judged against the gateway"),
-        evidence,
-        fix: "Turn on Enhanced Filtering for Connectors on the inbound connector from the gateway: \
-              Set-InboundConnector -Identity \"<connector from the gateway>\" -EFSkipLastIP $true (one gateway hop) or \
-              -EFSkipIPs <gateway IP ranges>; optionally scope it with -EFUsers while testing. Then EOP judges the original \
-              sender's IP and stamps X-MS-Exchange-SkipListedInternetSender."
-            .into(),
+    out.found(ctx, finding, || {
+        let vendor = match entry.vendor {
+            Some(v) if v != "profile" => v.to_string(),
+            _ => format!("the gateway {}", entry.from_label()),
+        };
+        let mut evidence = vec![format!(
+            "{} (gateway {vendor} delivering to EOP)",
+            describe_hop(entry)
+        )];
+        evidence.push("neither X-MS-Exchange-SkipListedInternetSender nor X-MS-Exchange-ExternalOriginalInternetSender is present".into());
+        if let Some(r) = results {
+            evidence.push(format!("{}: {}", r.header, r.value));
+        }
+        if judged_on_gateway {
+            evidence.push(format!(
+                "SPF was evaluated against {} — the gateway, not the original sender",
+                sender_ip.unwrap_or_default()
+            ));
+        }
+        Words {
+            title: format!("{vendor} delivers to EOP without Enhanced Filtering: SPF, DMARC and composite authentication are judged against the gateway"),
+            evidence,
+            fix: "Turn on Enhanced Filtering for Connectors on the inbound connector from the gateway: \
+                  Set-InboundConnector -Identity \"<connector from the gateway>\" -EFSkipLastIP $true (one gateway hop) or \
+                  -EFSkipIPs <gateway IP ranges>; optionally scope it with -EFUsers while testing. Then EOP judges the original \
+                  sender's IP and stamps X-MS-Exchange-SkipListedInternetSender."
+                .into(),
+        }
     });
 }
