@@ -384,19 +384,17 @@ fn scan(inputs: &[PathBuf], profile: &Profile, options: &ScanOptions) -> i32 {
             write_error = Some(e);
         }
     }
+    let want = if per_message {
+        batch::Want::Output(options.format)
+    } else {
+        batch::Want::Summary
+    };
     let mut summary = Summary::default();
     let items = batch::items(inputs, options.input_format);
     pool.install(|| {
         batch::run(
             items,
-            &|item: Item| {
-                let want = if per_message {
-                    batch::Want::Output(options.format)
-                } else {
-                    batch::Want::Summary
-                };
-                batch::analyse(item, profile, want)
-            },
+            &|item: Item| batch::analyse(item, profile, want),
             &mut |analysed: batch::Analysed| {
                 progress.inc(1);
                 match analysed.result {
