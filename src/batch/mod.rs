@@ -10,6 +10,7 @@
 pub mod detect;
 pub mod mbox;
 pub mod msg;
+pub mod records;
 pub mod trace;
 
 use crate::profile::Profile;

@@ -6,14 +6,15 @@
 //! `client_ip` (admin center reports) are one column. A trace has no `Received` chain: a
 //! message's hops are its receive/submit/send events and their connecting addresses.
 
-use super::detect::{Format, column_key, delimiter, open_text};
+use super::detect::{Format, TextReader, column_key, delimiter, open_text};
+use super::records::{Record, Records};
 use crate::hops::{BySide, FromSide, Hop};
 use crate::net::parse_ip;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -163,42 +164,33 @@ trait Fields {
     fn field(&self, i: usize) -> Option<&str>;
 }
 
-impl Fields for csv::StringRecord {
+impl Fields for Record<'_> {
     fn field(&self, i: usize) -> Option<&str> {
         self.get(i)
     }
 }
 
-/// A row's fields in one exact-size string (the CSV reader's record carries spare buffer).
+/// A row's fields, kept for a worker: the row's text as read (quotes and delimiters included)
+/// and where each field sits in it.
 #[derive(Debug)]
 struct KeptFields {
     text: Box<str>,
-    ends: Box<[usize]>,
+    spans: Box<[(usize, usize)]>,
 }
 
 impl KeptFields {
-    fn new(record: &csv::StringRecord) -> KeptFields {
-        // Sized up front: the record's iterator does not tell its length, and growing the list
-        // field by field would reallocate it several times per row.
-        let mut ends = Vec::with_capacity(record.len());
-        let mut end = 0;
-        for field in record {
-            end += field.len();
-            ends.push(end);
-        }
+    fn new(record: &Record<'_>) -> KeptFields {
+        let (text, spans) = record.parts();
         KeptFields {
-            text: record.as_slice().into(),
-            ends: ends.into_boxed_slice(),
+            text: text.into(),
+            spans: spans.into(),
         }
     }
 }
 
 impl Fields for KeptFields {
     fn field(&self, i: usize) -> Option<&str> {
-        let end = *self.ends.get(i)?;
-        let start = i
-            .checked_sub(1)
-            .map_or(Some(0), |p| self.ends.get(p).copied())?;
+        let &(start, end) = self.spans.get(i)?;
         self.text.get(start..end)
     }
 }
@@ -268,18 +260,22 @@ impl Layout {
 
 /// Reads trace rows as messages.
 pub struct TraceReader {
+    records: Records<TextReader>,
+    /// Lines before the first row (the header, `#` lines).
+    line_offset: usize,
+    messages: OpenMessages,
+    done: bool,
+}
+
+/// Rows grouped by message while their messages are open, and messages complete.
+struct OpenMessages {
     format: Format,
     layout: Arc<Layout>,
     width: usize,
-    last_line: usize,
-    reader: csv::Reader<Box<dyn Read + Send>>,
-    record: csv::StringRecord,
-    line_offset: usize,
     exchange: Option<&'static str>,
     open: foldhash::HashMap<String, Vec<Row>>,
     order: VecDeque<String>,
     ready: VecDeque<TraceRows>,
-    done: bool,
 }
 
 impl TraceReader {
@@ -316,45 +312,37 @@ impl TraceReader {
         let header = header
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no header row found"))?;
         let delimiter = delimiter(&header);
-        let names: Vec<String> = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .delimiter(delimiter)
-            .from_reader(header.as_bytes())
-            .records()
-            .next()
-            .and_then(Result::ok)
-            .map(|r| r.iter().map(str::to_string).collect())
-            .unwrap_or_default();
+        let names: Vec<String> = match Records::new(header.as_bytes(), delimiter).next_record() {
+            Some(Ok(r)) => (0..r.width())
+                .filter_map(|i| r.get(i))
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        };
         let width = names.len();
         let columns = Columns::new(names);
         if format == Format::TrackingLog && exchange.is_none() && !columns.has("datetimeutc") {
             exchange = Some("Exchange Server");
         }
-        let body: Box<dyn Read + Send> = Box::new(reader);
-        // A buffer larger than the text reader's: once that one is drained, reads bypass it.
-        let reader = csv::ReaderBuilder::new()
-            .buffer_capacity(256 * 1024)
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .comment(Some(b'#'))
-            .from_reader(body);
         Ok(TraceReader {
-            format,
-            layout: Arc::new(Layout::new(&columns)),
-            width,
-            last_line: 0,
-            reader,
-            record: csv::StringRecord::new(),
+            // Reads larger than the text reader's buffer bypass it once it is drained.
+            records: Records::new(reader, delimiter),
             line_offset,
-            exchange,
-            open: foldhash::HashMap::default(),
-            order: VecDeque::new(),
-            ready: VecDeque::new(),
+            messages: OpenMessages {
+                format,
+                layout: Arc::new(Layout::new(&columns)),
+                width,
+                exchange,
+                open: foldhash::HashMap::default(),
+                order: VecDeque::new(),
+                ready: VecDeque::new(),
+            },
             done: false,
         })
     }
+}
 
+impl OpenMessages {
     fn complete(&mut self, key: &str) {
         if let Some(rows) = self.open.remove(key) {
             self.ready.push_back(TraceRows {
@@ -478,54 +466,43 @@ impl Iterator for TraceReader {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(message) = self.ready.pop_front() {
+            if let Some(message) = self.messages.ready.pop_front() {
                 return Some(Ok(message));
             }
             if self.done {
                 return None;
             }
-            // One record is reused for every row.
-            let mut record = std::mem::take(&mut self.record);
-            let read = self.reader.read_record(&mut record);
-            let step = match read {
-                Ok(false) => {
+            let step = match self.records.next_record() {
+                None => {
                     self.done = true;
-                    while let Some(key) = self.order.pop_front() {
-                        self.complete(&key);
-                    }
-                    None
+                    self.messages.complete_all();
+                    Ok(())
                 }
-                Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line() as usize) + self.line_offset;
-                    Some(RowError {
-                        line,
-                        message: e.to_string(),
-                    })
+                Some(Err(e)) => Err(RowError {
+                    line: e.line + self.line_offset,
+                    message: e.message,
+                }),
+                Some(Ok(record)) => {
+                    let line = record.line + self.line_offset;
+                    self.messages.row(&record, line)
                 }
-                Ok(true) => self.row(&record).err(),
             };
-            self.record = record;
-            if let Some(error) = step {
+            if let Err(error) = step {
                 return Some(Err(error));
             }
         }
     }
 }
 
-impl TraceReader {
-    /// Files one row under its message; a row that cannot be read is an error.
-    fn row(&mut self, record: &csv::StringRecord) -> Result<(), RowError> {
-        // A record cut by the end of the file keeps a stale position: records are sequential,
-        // so none starts before the line after the previous one.
-        let position = record.position().map_or(0, |p| p.line() as usize) + self.line_offset;
-        let line = position.max(self.last_line + 1);
-        self.last_line = line;
+impl OpenMessages {
+    /// Files one row (on `line`) under its message; a row that cannot be read is an error.
+    fn row(&mut self, record: &Record<'_>, line: usize) -> Result<(), RowError> {
         // Fewer fields than the header: a cut or mangled row (a quote left open at the end of a
         // truncated file swallows the rest of it).
-        if record.len() < self.width {
+        if record.width() < self.width {
             let message = format!(
                 "row has {} of the header's {} fields (truncated or malformed); skipped",
-                record.len(),
+                record.width(),
                 self.width
             );
             return Err(RowError { line, message });
@@ -555,6 +532,13 @@ impl TraceReader {
             }
         }
         Ok(())
+    }
+
+    /// Completes every open message, oldest first (the end of the file).
+    fn complete_all(&mut self) {
+        while let Some(key) = self.order.pop_front() {
+            self.complete(&key);
+        }
     }
 }
 

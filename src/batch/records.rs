@@ -1,0 +1,513 @@
+//! CSV records from a byte stream, cut in place. The exports' plain rows (every field either
+//! quoted without inner quotes, or unquoted) are cut directly with `memchr`, their fields left
+//! where they were read; any other row (doubled quotes, text after a closing quote, a quote left
+//! open, a row longer than [`LONGEST_ROW`]) goes through `csv-core`. Either way a row reads as the
+//! csv crate reads it (no headers, rows of any width, `#` comments, CR, LF or CRLF endings); a
+//! property test holds the two to each other. One difference: a `#` comment that the stream ends
+//! in, without a line end, stays a comment here, where `csv-core` reads it as an empty row.
+
+use std::io::{self, Read};
+
+/// Bytes asked of the input at a time.
+const READ: usize = 256 * 1024;
+
+/// A row not cut after this many bytes is left to `csv-core`, which streams it: a quote left
+/// open by a cut file would otherwise keep the rest of the file in memory.
+pub const LONGEST_ROW: usize = 4 * READ;
+
+/// One row: its fields' text and the 1-based line it starts on (counted from the stream's start).
+#[derive(Debug)]
+pub struct Record<'a> {
+    /// 1-based line of the row's first byte.
+    pub line: usize,
+    text: &'a str,
+    spans: &'a [(usize, usize)],
+}
+
+impl<'a> Record<'a> {
+    /// The number of fields.
+    pub fn width(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// The field at position `i`, if the row has one.
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        let &(start, end) = self.spans.get(i)?;
+        self.text.get(start..end)
+    }
+
+    /// The row's text and where each field sits in it (the text between fields is quotes and
+    /// delimiters).
+    pub fn parts(&self) -> (&'a str, &'a [(usize, usize)]) {
+        (self.text, self.spans)
+    }
+}
+
+/// A row that could not be read.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BadRecord {
+    /// 1-based line.
+    pub line: usize,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// Reads CSV records from a stream.
+pub struct Records<R> {
+    input: R,
+    delimiter: u8,
+    buffer: Vec<u8>,
+    /// Bytes of `buffer` before this are consumed.
+    start: usize,
+    /// Bytes of `buffer` from this on are not filled.
+    end: usize,
+    /// Nothing more to read.
+    eof: bool,
+    /// The line `buffer[start]` is on.
+    line: usize,
+    /// Where the last row's text is.
+    text: Text,
+    spans: Vec<(usize, usize)>,
+    core: csv_core::Reader,
+    /// What `csv-core` writes a row to (kept at least [`CORE_OUTPUT`] long).
+    unescaped: Vec<u8>,
+    ends: Vec<usize>,
+    longest_row: usize,
+}
+
+/// Bytes and field ends `csv-core` is first given room for.
+const CORE_OUTPUT: usize = 1024;
+
+/// Where a row's text is.
+#[derive(Debug, Clone, Copy)]
+enum Text {
+    /// Cut directly: in the read buffer, at these bounds.
+    Buffer(usize, usize),
+    /// Read by `csv-core`: this many bytes at the start of `unescaped`.
+    Unescaped(usize),
+}
+
+/// How the row at the start of some bytes was cut.
+#[derive(Debug, PartialEq, Eq)]
+enum Cut {
+    /// A row: its text ends at `end`, the next row starts at or after `next`.
+    Row { end: usize, next: usize },
+    /// The bytes end inside the row.
+    More,
+    /// Not a plain row: `csv-core` reads it.
+    Other,
+}
+
+impl<R: Read> Records<R> {
+    /// Records of `input`, fields split at `delimiter`.
+    pub fn new(input: R, delimiter: u8) -> Records<R> {
+        Records::sized(input, delimiter, READ, LONGEST_ROW)
+    }
+
+    fn sized(input: R, delimiter: u8, read: usize, longest_row: usize) -> Records<R> {
+        Records {
+            input,
+            delimiter,
+            buffer: vec![0; read],
+            start: 0,
+            end: 0,
+            eof: false,
+            line: 1,
+            text: Text::Unescaped(0),
+            spans: Vec::new(),
+            core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+            unescaped: vec![0; CORE_OUTPUT],
+            ends: vec![0; CORE_OUTPUT / 16],
+            longest_row,
+        }
+    }
+
+    /// The next record; `None` at the end of the stream. A row that is not UTF-8 text, or a
+    /// stream that fails, is an error (after a failing stream, nothing more is read).
+    pub fn next_record(&mut self) -> Option<Result<Record<'_>, BadRecord>> {
+        let line = match self.read_row() {
+            Ok(Some(line)) => line,
+            Ok(None) => return None,
+            Err(e) => {
+                self.eof = true;
+                self.start = self.end;
+                return Some(Err(BadRecord {
+                    line: self.line,
+                    message: format!("read error: {e}"),
+                }));
+            }
+        };
+        let bytes = match self.text {
+            Text::Buffer(start, end) => &self.buffer[start..end],
+            Text::Unescaped(len) => &self.unescaped[..len],
+        };
+        Some(match std::str::from_utf8(bytes) {
+            Ok(text) => Ok(Record {
+                line,
+                text,
+                spans: &self.spans,
+            }),
+            Err(e) => {
+                let at = e.valid_up_to();
+                let field = self.spans.iter().position(|&(_, end)| at < end);
+                Err(BadRecord {
+                    line,
+                    message: format!(
+                        "field {} is not UTF-8 text (the file is neither UTF-8 nor UTF-16); row skipped",
+                        field.map_or(self.spans.len(), |f| f + 1)
+                    ),
+                })
+            }
+        })
+    }
+
+    /// Reads the next row into `spans` (and `direct` or `unescaped`); its line, or `None` at the
+    /// end of the stream.
+    fn read_row(&mut self) -> io::Result<Option<usize>> {
+        if !self.skip_blanks_and_comments()? {
+            return Ok(None);
+        }
+        loop {
+            let bytes = &self.buffer[self.start..self.end];
+            match cut(bytes, self.eof, self.delimiter, &mut self.spans) {
+                Cut::Row { end, next } => {
+                    let line = self.line;
+                    self.line += memchr::memchr_iter(b'\n', &bytes[..next]).count();
+                    self.text = Text::Buffer(self.start, self.start + end);
+                    self.start += next;
+                    return Ok(Some(line));
+                }
+                Cut::More if bytes.len() < self.longest_row => {
+                    self.fill()?;
+                }
+                Cut::More | Cut::Other => return self.read_with_core(),
+            }
+        }
+    }
+
+    /// Steps over empty lines and `#` comment lines before a row, as `csv-core` does; false at the
+    /// end of the stream.
+    fn skip_blanks_and_comments(&mut self) -> io::Result<bool> {
+        loop {
+            if self.start == self.end {
+                if self.eof {
+                    return Ok(false);
+                }
+                self.fill()?;
+                continue;
+            }
+            match self.buffer[self.start] {
+                b'\n' => {
+                    self.line += 1;
+                    self.start += 1;
+                }
+                b'\r' => self.start += 1,
+                b'#' => self.skip_comment()?,
+                _ => return Ok(true),
+            }
+        }
+    }
+
+    /// Steps over a comment, to the end of its line.
+    fn skip_comment(&mut self) -> io::Result<()> {
+        loop {
+            match memchr::memchr(b'\n', &self.buffer[self.start..self.end]) {
+                Some(at) => {
+                    self.line += 1;
+                    self.start += at + 1;
+                    return Ok(());
+                }
+                None if self.eof => {
+                    self.start = self.end;
+                    return Ok(());
+                }
+                None => {
+                    self.start = self.end;
+                    self.fill()?;
+                }
+            }
+        }
+    }
+
+    /// Reads the row at `start` with `csv-core` into `unescaped` and `spans`; its line, or `None`
+    /// if the stream held no more rows.
+    fn read_with_core(&mut self) -> io::Result<Option<usize>> {
+        use csv_core::ReadRecordResult as Step;
+        let line = self.line;
+        self.core.reset();
+        let (mut written, mut fields) = (0, 0);
+        loop {
+            let input = &self.buffer[self.start..self.end];
+            let (step, read, out, ends) = self.core.read_record(
+                input,
+                &mut self.unescaped[written..],
+                &mut self.ends[fields..],
+            );
+            self.line += memchr::memchr_iter(b'\n', &input[..read]).count();
+            self.start += read;
+            written += out;
+            fields += ends;
+            match step {
+                Step::InputEmpty => self.fill()?,
+                Step::OutputFull => self.unescaped.resize(self.unescaped.len() * 2, 0),
+                Step::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
+                Step::Record => break,
+                Step::End => return Ok(None),
+            }
+        }
+        self.text = Text::Unescaped(written);
+        self.spans.clear();
+        let mut start = 0;
+        for &end in &self.ends[..fields] {
+            self.spans.push((start, end));
+            start = end;
+        }
+        Ok(Some(line))
+    }
+
+    /// Reads more input after the unconsumed bytes (moved to the front first), growing the buffer
+    /// when they fill it; at the end of the stream sets `eof`.
+    fn fill(&mut self) -> io::Result<()> {
+        if self.eof {
+            return Ok(());
+        }
+        if self.start > 0 {
+            self.buffer.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buffer.len() {
+            self.buffer.resize(self.buffer.len() * 2, 0);
+        }
+        loop {
+            match self.input.read(&mut self.buffer[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(());
+                }
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Cuts the plain row at the start of `bytes` into field spans (pushed to `spans`, cleared
+/// first). `eof`: nothing follows `bytes`.
+fn cut(bytes: &[u8], eof: bool, delimiter: u8, spans: &mut Vec<(usize, usize)>) -> Cut {
+    spans.clear();
+    let mut at = 0;
+    loop {
+        // `at` starts a field: a quoted one runs to the next quote, which must end it.
+        let (span, after) = if bytes.get(at) == Some(&b'"') {
+            let Some(close) = memchr::memchr(b'"', &bytes[at + 1..]) else {
+                return if eof { Cut::Other } else { Cut::More };
+            };
+            let close = at + 1 + close;
+            ((at + 1, close), close + 1)
+        } else {
+            let stop = memchr::memchr3(delimiter, b'\r', b'\n', &bytes[at..])
+                .map_or(bytes.len(), |s| at + s);
+            ((at, stop), stop)
+        };
+        spans.push(span);
+        match bytes.get(after) {
+            Some(&b) if b == delimiter => at = after + 1,
+            Some(b'\n') => {
+                return Cut::Row {
+                    end: after,
+                    next: after + 1,
+                };
+            }
+            Some(b'\r') => {
+                let next = if bytes.get(after + 1) == Some(&b'\n') {
+                    after + 2
+                } else {
+                    after + 1
+                };
+                return Cut::Row { end: after, next };
+            }
+            Some(_) => return Cut::Other,
+            None if eof => {
+                return Cut::Row {
+                    end: after,
+                    next: after,
+                };
+            }
+            None => return Cut::More,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every record of `text` as fields, or the line of a bad one.
+    fn read(
+        text: &[u8],
+        delimiter: u8,
+        read: usize,
+        longest: usize,
+    ) -> Vec<Result<(usize, Vec<String>), usize>> {
+        let mut records = Records::sized(text, delimiter, read, longest);
+        let mut out = Vec::new();
+        while let Some(record) = records.next_record() {
+            out.push(match record {
+                Ok(r) => Ok((
+                    r.line,
+                    (0..r.width())
+                        .map(|i| r.get(i).unwrap().to_string())
+                        .collect(),
+                )),
+                Err(e) => Err(e.line),
+            });
+        }
+        out
+    }
+
+    /// The same text read by the csv crate.
+    fn read_by_csv(text: &[u8], delimiter: u8) -> Vec<Option<Vec<String>>> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .comment(Some(b'#'))
+            .from_reader(text);
+        let mut out = Vec::new();
+        let mut record = csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(true) => out.push(Some(record.iter().map(str::to_string).collect())),
+                Ok(false) => break,
+                Err(_) => out.push(None),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn plain_rows_are_cut_in_place() {
+        let text = b"\"a\",\"b,c\",\"\"\r\nd,e f,\r\n";
+        assert_eq!(
+            read(text, b',', 64, 256),
+            vec![
+                Ok((1, vec!["a".into(), "b,c".into(), "".into()])),
+                Ok((2, vec!["d".into(), "e f".into(), "".into()])),
+            ]
+        );
+    }
+
+    #[test]
+    fn lines_count_newlines_in_fields_blank_lines_and_comments() {
+        let text = b"\"a\nb\",c\r\n\r\n# note\r\n\"x\"\"y\",z\n\nlast";
+        assert_eq!(
+            read(text, b',', 4, 8),
+            vec![
+                Ok((1, vec!["a\nb".into(), "c".into()])),
+                Ok((5, vec!["x\"y".into(), "z".into()])),
+                Ok((7, vec!["last".into()])),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_row_that_is_not_utf8_is_reported_with_its_field_and_reading_goes_on() {
+        let mut records = Records::new(&b"a,b\nc,\xff\xfe\nd,e\n"[..], b',');
+        assert!(records.next_record().is_some_and(|r| r.is_ok()));
+        let bad = records.next_record().and_then(Result::err);
+        assert_eq!(
+            bad.map(|b| (b.line, b.message.starts_with("field 2 "))),
+            Some((2, true))
+        );
+        assert_eq!(
+            records.next_record().and_then(Result::ok).map(|r| r.line),
+            Some(3)
+        );
+        assert!(records.next_record().is_none());
+    }
+
+    #[test]
+    fn cut_tells_plain_rows_from_the_rest() {
+        let mut spans = Vec::new();
+        assert_eq!(
+            cut(b"\"a\",b\r\n", false, b',', &mut spans),
+            Cut::Row { end: 5, next: 7 }
+        );
+        assert_eq!(spans, vec![(1, 2), (4, 5)]);
+        assert_eq!(cut(b"\"a\"\"b\"\n", false, b',', &mut spans), Cut::Other);
+        assert_eq!(cut(b"\"a\"b,c\n", false, b',', &mut spans), Cut::Other);
+        assert_eq!(cut(b"\"a", false, b',', &mut spans), Cut::More);
+        assert_eq!(cut(b"\"a", true, b',', &mut spans), Cut::Other);
+        assert_eq!(cut(b"a,b", false, b',', &mut spans), Cut::More);
+        assert_eq!(
+            cut(b"a,b", true, b',', &mut spans),
+            Cut::Row { end: 3, next: 3 }
+        );
+        assert_eq!(
+            cut(b"a;b\n", false, b';', &mut spans),
+            Cut::Row { end: 3, next: 4 }
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Over text made of the bytes that matter to CSV, read with buffers small enough to cut
+        /// rows anywhere, every record is the csv crate's.
+        #[test]
+        fn records_are_the_csv_crates(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec!["\"", ",", ";", "#", "\r\n", "\n", "\r", " ", "a", "\u{e9}", "\u{ff}"]),
+                0..60,
+            ),
+            not_utf8 in proptest::option::of(0usize..60),
+            semicolon: bool,
+            read in 1usize..16,
+            longest in 1usize..48,
+        ) {
+            let mut bytes: Vec<u8> = pieces.concat().into_bytes();
+            if let Some(at) = not_utf8.filter(|&at| at < bytes.len()) {
+                bytes[at] = 0xff;
+            }
+            // csv-core reads a comment that the text ends in without a line end as an empty row;
+            // here it stays a comment.
+            if bytes.rsplit(|&b| b == b'\n').next().is_some_and(|last| last.contains(&b'#')) {
+                bytes.push(b'\n');
+            }
+            let delimiter = if semicolon { b';' } else { b',' };
+            proptest::prop_assert_eq!(
+                read_fields(&bytes, delimiter, read, longest),
+                read_by_csv(&bytes, delimiter)
+            );
+        }
+
+        /// Any bytes at all (lone CRs included) are read without panicking, to the end.
+        #[test]
+        fn any_bytes_are_read_to_the_end(
+            bytes in proptest::collection::vec(proptest::sample::select(b"\",;#\r\n a\xff".to_vec()), 0..80),
+            read in 1usize..16,
+            longest in 1usize..48,
+        ) {
+            let rows = super::tests::read(&bytes, b',', read, longest);
+            let lines = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+            proptest::prop_assert!(rows.iter().all(|r| r.as_ref().map_or_else(|&l| l, |r| r.0) <= lines));
+        }
+    }
+
+    fn read_fields(
+        text: &[u8],
+        delimiter: u8,
+        read_size: usize,
+        longest: usize,
+    ) -> Vec<Option<Vec<String>>> {
+        read(text, delimiter, read_size, longest)
+            .into_iter()
+            .map(|r| r.ok().map(|(_, fields)| fields))
+            .collect()
+    }
+}
