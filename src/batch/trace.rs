@@ -12,8 +12,8 @@ use crate::hops::{BySide, FromSide, Hop};
 use crate::net::parse_ip;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use std::borrow::Cow;
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
 use std::io::{self, BufRead};
 use std::path::Path;
 use std::sync::Arc;
@@ -273,10 +273,18 @@ struct OpenMessages {
     layout: Arc<Layout>,
     width: usize,
     exchange: Option<&'static str>,
-    open: foldhash::HashMap<String, Vec<Row>>,
-    order: VecDeque<String>,
+    /// Open messages' rows, in the order of their first rows: the oldest at the front.
+    open: VecDeque<Vec<Row>>,
+    /// The sequence number of the front of `open` (numbers count messages from the file's start).
+    first: u64,
+    /// Each open message as `(hash of its key, sequence number)`. Keys are not copied: a
+    /// message's key is read again from its first row when a hash matches.
+    index: hashbrown::HashTable<(u64, u64)>,
     ready: VecDeque<TraceRows>,
 }
+
+/// Hashes message keys (fixed, so a scan does not depend on a random seed).
+const KEY_HASH: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0);
 
 impl TraceReader {
     /// Opens a trace or tracking log of the given format.
@@ -333,8 +341,9 @@ impl TraceReader {
                 layout: Arc::new(Layout::new(&columns)),
                 width,
                 exchange,
-                open: foldhash::HashMap::default(),
-                order: VecDeque::new(),
+                open: VecDeque::new(),
+                first: 0,
+                index: hashbrown::HashTable::new(),
                 ready: VecDeque::new(),
             },
             done: false,
@@ -343,16 +352,28 @@ impl TraceReader {
 }
 
 impl OpenMessages {
-    fn complete(&mut self, key: &str) {
-        if let Some(rows) = self.open.remove(key) {
-            self.ready.push_back(TraceRows {
-                line: rows.iter().map(|r| r.line).min().unwrap_or(0),
-                rows,
-                layout: Arc::clone(&self.layout),
-                format: self.format,
-                exchange: self.exchange,
-            });
+    /// Completes the oldest open message.
+    fn complete_oldest(&mut self) {
+        let Some(rows) = self.open.pop_front() else {
+            return;
+        };
+        let seq = self.first;
+        self.first += 1;
+        if let Some(hash) = rows
+            .first()
+            .and_then(|row| self.layout.key.get(&row.record))
+            .map(|key| KEY_HASH.hash_one(key))
+            && let Ok(entry) = self.index.find_entry(hash, |&(_, s)| s == seq)
+        {
+            entry.remove();
         }
+        self.ready.push_back(TraceRows {
+            line: rows.iter().map(|r| r.line).min().unwrap_or(0),
+            rows,
+            layout: Arc::clone(&self.layout),
+            format: self.format,
+            exchange: self.exchange,
+        });
     }
 }
 
@@ -517,27 +538,38 @@ impl OpenMessages {
             kind,
             record: KeptFields::new(record),
         };
-        match self.open.entry(key.to_string()) {
-            Entry::Occupied(mut open) => open.get_mut().push(row),
-            Entry::Vacant(new) => {
-                // A new message: complete the oldest once too many are open (rows of one message
-                // are usually adjacent, so this bounds memory without splitting messages).
-                self.order.push_back(new.key().clone());
-                new.insert(vec![row]);
-                if self.order.len() > OPEN_MESSAGES
-                    && let Some(oldest) = self.order.pop_front()
-                {
-                    self.complete(&oldest);
-                }
+        let hash = KEY_HASH.hash_one(key);
+        let (open, first) = (&self.open, self.first);
+        let same_key = |&(h, seq): &(u64, u64)| {
+            h == hash
+                && seq
+                    .checked_sub(first)
+                    .and_then(|at| open.get(at as usize))
+                    .and_then(|rows| rows.first())
+                    .and_then(|row| layout.key.get(&row.record))
+                    == Some(key)
+        };
+        if let Some(&(_, seq)) = self.index.find(hash, same_key) {
+            if let Some(rows) = self.open.get_mut((seq - self.first) as usize) {
+                rows.push(row);
             }
+            return Ok(());
+        }
+        // A new message: complete the oldest once too many are open (rows of one message are
+        // usually adjacent, so this bounds memory without splitting messages).
+        let seq = self.first + self.open.len() as u64;
+        self.index.insert_unique(hash, (hash, seq), |&(h, _)| h);
+        self.open.push_back(vec![row]);
+        if self.open.len() > OPEN_MESSAGES {
+            self.complete_oldest();
         }
         Ok(())
     }
 
     /// Completes every open message, oldest first (the end of the file).
     fn complete_all(&mut self) {
-        while let Some(key) = self.order.pop_front() {
-            self.complete(&key);
+        while !self.open.is_empty() {
+            self.complete_oldest();
         }
     }
 }
@@ -862,6 +894,34 @@ mod tests {
             );
             assert_eq!(before_pair_of_hashes(text), before);
         }
+    }
+
+    #[test]
+    fn rows_are_grouped_by_key_within_the_window_of_open_messages() {
+        // Message `a` has rows on either side of `b`, and one more after the window has moved
+        // past it: that last row is a message of its own.
+        let mut csv = String::from("\"MessageTraceId\",\"FromIP\",\"RecipientAddress\"\n");
+        for key in ["a", "b", "a"] {
+            csv.push_str(&format!("\"{key}\",\"203.0.113.25\",\"x@contoso.com\"\n"));
+        }
+        for i in 0..OPEN_MESSAGES {
+            csv.push_str(&format!("\"m{i}\",\"203.0.113.25\",\"x@contoso.com\"\n"));
+        }
+        csv.push_str("\"a\",\"203.0.113.25\",\"x@contoso.com\"\n");
+        let path = std::env::temp_dir().join(format!("mxtrace-group-{}.csv", std::process::id()));
+        std::fs::write(&path, csv).unwrap();
+        let mut reader = TraceReader::open(&path, Format::MessageTrace).unwrap();
+        let messages: Vec<(usize, usize)> = reader
+            .by_ref()
+            .map(|m| m.map(|m| (m.line, m.rows.len())).unwrap())
+            .collect();
+        std::fs::remove_file(&path).unwrap();
+        // Completed messages leave the index.
+        assert!(reader.messages.index.is_empty());
+        assert_eq!(messages.len(), OPEN_MESSAGES + 3);
+        assert_eq!(messages[..2], [(2, 2), (3, 1)]);
+        assert_eq!(messages.last(), Some(&(OPEN_MESSAGES + 5, 1)));
+        assert!(messages[2..].iter().all(|&(_, rows)| rows == 1));
     }
 
     #[test]
