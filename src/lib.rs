@@ -148,13 +148,13 @@ pub fn diagnose_with<'m>(
 
 /// Runs classification, topology and rules on hops rebuilt from elsewhere (a message trace or a
 /// tracking log), oldest first, with their `index` set; `sender` is the trace's sender address.
-pub fn diagnose_hops(
-    hops: Vec<Hop<'static>>,
+pub fn diagnose_hops<'a>(
+    hops: Vec<Hop<'a>>,
     sender: Option<String>,
     profile: &Profile,
     notes: Vec<String>,
     detail: Detail,
-) -> Diagnosis<'static> {
+) -> Diagnosis<'a> {
     analyse(
         &HeaderBlock::default(),
         hops,

@@ -259,7 +259,7 @@ pub fn analyse(item: Item, profile: &Profile, want: Want) -> Step {
             &headers,
         ),
         Item::Trace(source, rows) => {
-            let message = rows.into_message();
+            let message = rows.message(detail);
             let mut d =
                 crate::diagnose_hops(message.hops, message.sender, profile, message.notes, detail);
             d.message_id = message.message_id;

@@ -8,6 +8,7 @@
 
 use super::detect::{Format, TextReader, column_key, delimiter, open_text};
 use super::records::{Record, Records};
+use crate::Detail;
 use crate::hops::{BySide, FromSide, Hop};
 use crate::net::parse_ip;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
@@ -22,9 +23,9 @@ use std::sync::Arc;
 /// so memory stays bounded whatever the file size.
 pub const OPEN_MESSAGES: usize = 20_000;
 
-/// One message rebuilt from trace rows.
+/// One message rebuilt from trace rows; its hops borrow from the rows.
 #[derive(Debug)]
-pub struct TraceMessage {
+pub struct TraceMessage<'r> {
     /// 1-based line of the message's first row.
     pub line: usize,
     /// `MessageId` (Internet message id) when the export has it.
@@ -36,7 +37,7 @@ pub struct TraceMessage {
     /// The organisation (tenant) the rows belong to (MSP exports hold several).
     pub organization: Option<String>,
     /// Hops, oldest first.
-    pub hops: Vec<Hop<'static>>,
+    pub hops: Vec<Hop<'r>>,
     /// What the rows could not say.
     pub notes: Vec<String>,
 }
@@ -54,14 +55,15 @@ pub struct TraceRows {
 }
 
 impl TraceRows {
-    /// Rebuilds the message: its hops, oldest first, and what the rows could not say.
-    pub fn into_message(self) -> TraceMessage {
+    /// Rebuilds the message: its hops, oldest first, and what the rows could not say. Hops name
+    /// their rows (`raw`) only for a full diagnosis: nothing else reads it.
+    pub fn message(&self, detail: Detail) -> TraceMessage<'_> {
         let events = self
             .rows
             .iter()
             .map(|row| self.layout.event(self.format, row))
             .collect();
-        build(events, self.exchange)
+        build(events, self.exchange, detail)
     }
 }
 
@@ -109,7 +111,8 @@ struct Event<'r> {
     organization: Option<&'r str>,
     server_ip: Option<&'r str>,
     server_host: Option<Cow<'r, str>>,
-    recipients: Vec<&'r str>,
+    /// The first recipient address.
+    recipient: Option<&'r str>,
     sender: Option<&'r str>,
     message_id: Option<&'r str>,
 }
@@ -420,16 +423,11 @@ impl Layout {
         let record = &row.record;
         let get = |column: &Column| column.get(record);
         let text = |column: &Column| column.get(record).map(Cow::Borrowed);
-        let recipients: Vec<&str> = self
-            .recipients
-            .get(record)
-            .map(|r| {
-                r.split([';', ','])
-                    .map(|part| before_pair_of_hashes(part).trim())
-                    .filter(|a| a.contains('@'))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let recipient = self.recipients.get(record).and_then(|r| {
+            r.split([';', ','])
+                .map(|part| before_pair_of_hashes(part).trim())
+                .find(|a| a.contains('@'))
+        });
         let mut event = Event {
             line: row.line,
             kind: row.kind,
@@ -440,7 +438,7 @@ impl Layout {
             organization: get(&self.organization),
             server_ip: None,
             server_host: None,
-            recipients,
+            recipient,
             sender: get(&self.sender),
             message_id: get(&self.message_id),
         };
@@ -671,7 +669,7 @@ fn us_time(text: &str) -> Option<NaiveDateTime> {
         .and_hms_opt(hour, minute, second)
 }
 
-fn side_from(host: Option<Cow<'static, str>>, ip: Option<&str>) -> FromSide<'static> {
+fn side_from<'r>(host: Option<Cow<'r, str>>, ip: Option<&str>) -> FromSide<'r> {
     FromSide {
         helo: host.clone(),
         host,
@@ -680,7 +678,7 @@ fn side_from(host: Option<Cow<'static, str>>, ip: Option<&str>) -> FromSide<'sta
     }
 }
 
-fn side_by(host: Option<Cow<'static, str>>, ip: Option<&str>) -> BySide<'static> {
+fn side_by<'r>(host: Option<Cow<'r, str>>, ip: Option<&str>) -> BySide<'r> {
     BySide {
         host,
         ip: ip.and_then(parse_ip),
@@ -700,15 +698,7 @@ fn before_pair_of_hashes(text: &str) -> &str {
 
 /// `trace row N`, the raw text of a hop rebuilt from a trace row.
 fn row_label(line: usize) -> String {
-    let mut label = String::with_capacity(20);
-    label.push_str("trace row ");
-    label.push_str(&line.to_string());
-    label
-}
-
-/// A row's value, copied for a hop that outlives the row.
-fn owned(text: Option<&Cow<'_, str>>) -> Option<Cow<'static, str>> {
-    text.map(|t| Cow::Owned(t.to_string()))
+    format!("trace row {line}")
 }
 
 /// Exchange Online's receiving side when a trace does not name the server.
@@ -719,14 +709,15 @@ const EXO: &str = "outlook.office365.com";
 const OUTBOUND: &str = "outbound.protection.outlook.com";
 
 /// Turns one message's events into hops, oldest first.
-fn build(mut events: Vec<Event<'_>>, exchange: Option<&'static str>) -> TraceMessage {
+fn build<'r>(
+    mut events: Vec<Event<'r>>,
+    exchange: Option<&'static str>,
+    detail: Detail,
+) -> TraceMessage<'r> {
     events.sort_by_key(|e| (e.time, e.line));
     let line = events.iter().map(|e| e.line).min().unwrap_or(0);
-    let first_recipient: Option<Cow<'static, str>> = events
-        .iter()
-        .find_map(|e| e.recipients.first())
-        .map(|r| Cow::Owned(r.to_string()));
-    let mut hops: Vec<Hop<'static>> = Vec::new();
+    let first_recipient = events.iter().find_map(|e| e.recipient).map(Cow::Borrowed);
+    let mut hops: Vec<Hop<'r>> = Vec::with_capacity(events.len());
     let mut notes = Vec::new();
     // Traces do not say whether TLS was used: only client submissions are named (as `mapi`).
     let mut push = |from, by, protocol: Option<&'static str>, e: &Event, exchange| {
@@ -738,13 +729,16 @@ fn build(mut events: Vec<Event<'_>>, exchange: Option<&'static str>) -> TraceMes
             time: e.time,
             exchange,
             line: e.line,
-            raw: Cow::Owned(row_label(e.line)),
+            raw: match detail {
+                Detail::Full => Cow::Owned(row_label(e.line)),
+                Detail::Facts => Cow::Borrowed(""),
+            },
             ..Hop::default()
         });
     };
     let mut summarised = false;
     for e in &events {
-        let client = || side_from(owned(e.client_host.as_ref()), e.client_ip.as_deref());
+        let client = || side_from(e.client_host.clone(), e.client_ip.as_deref());
         match e.kind {
             // Summary rows repeat per recipient: one message, one path.
             Kind::Inbound | Kind::Outbound if summarised => {}
@@ -774,7 +768,7 @@ fn build(mut events: Vec<Event<'_>>, exchange: Option<&'static str>) -> TraceMes
             // Exchange Online names its servers by internal names: the receiving side is EOP.
             Kind::Receive => {
                 let by = if exchange.is_some() {
-                    owned(e.server_host.as_ref())
+                    e.server_host.clone()
                 } else {
                     Some(EOP.into())
                 };
@@ -782,7 +776,7 @@ fn build(mut events: Vec<Event<'_>>, exchange: Option<&'static str>) -> TraceMes
             }
             Kind::Submit => {
                 let by = if exchange.is_some() {
-                    owned(e.server_host.as_ref())
+                    e.server_host.clone()
                 } else {
                     Some(EXO.into())
                 };
@@ -796,7 +790,7 @@ fn build(mut events: Vec<Event<'_>>, exchange: Option<&'static str>) -> TraceMes
             }
             Kind::Send => push(
                 client(),
-                side_by(owned(e.server_host.as_ref()), e.server_ip),
+                side_by(e.server_host.clone(), e.server_ip),
                 None,
                 e,
                 None,
