@@ -8,6 +8,7 @@ use crate::header::HeaderBlock;
 use crate::hops::{Hop, Role};
 use crate::net::is_private;
 use crate::profile::Profile;
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// What a host name or address says about a server, before the hop's context is considered.
@@ -236,7 +237,7 @@ pub fn entry_hop(hops: &[Hop<'_>]) -> Option<usize> {
 #[derive(Debug)]
 pub struct Node<'h, 'a> {
     /// The role label (`gateway:mimecast`, `eop-frontend`, ...).
-    pub label: String,
+    pub label: Cow<'static, str>,
     /// The role.
     pub role: Role,
     /// The hop that led into this step.
@@ -244,10 +245,10 @@ pub struct Node<'h, 'a> {
 }
 
 /// `gateway:<vendor>` for gateways, else the role's name.
-pub fn role_label(role: Role, vendor: Option<&str>) -> String {
+pub fn role_label(role: Role, vendor: Option<&str>) -> Cow<'static, str> {
     match (role, vendor) {
-        (Role::Gateway, Some(v)) => format!("gateway:{v}"),
-        _ => role.as_str().to_string(),
+        (Role::Gateway, Some(v)) => Cow::Owned(format!("gateway:{v}")),
+        _ => Cow::Borrowed(role.as_str()),
     }
 }
 
@@ -276,6 +277,6 @@ pub fn nodes<'h, 'a>(hops: &'h [Hop<'a>]) -> Vec<Node<'h, 'a>> {
 }
 
 /// The path as role labels (`internet -> gateway:mimecast -> eop-frontend -> exo`).
-pub fn path(hops: &[Hop<'_>]) -> Vec<String> {
+pub fn path(hops: &[Hop<'_>]) -> Vec<Cow<'static, str>> {
     nodes(hops).into_iter().map(|n| n.label).collect()
 }

@@ -83,7 +83,7 @@ pub struct Diagnosis<'a> {
     /// Hops, oldest first.
     pub hops: Vec<Hop<'a>>,
     /// The path as role labels, oldest first.
-    pub path: Vec<String>,
+    pub path: Vec<std::borrow::Cow<'static, str>>,
     /// 1-based hop where the message entered the receiving organisation.
     pub entry_hop: Option<usize>,
     /// The mail-flow scenario the path shows.

@@ -6,6 +6,7 @@ use crate::batch::Source;
 use crate::hops::Role;
 use crate::rules::Severity;
 use foldhash::HashMap;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::net::IpAddr;
@@ -19,7 +20,7 @@ pub struct Facts {
     pub findings: Vec<(&'static str, Severity)>,
     /// How the message entered the organisation from outside: `gateway:<vendor>`, `internet`,
     /// `tenant` (another Microsoft 365 tenant), or null for internal/outbound mail.
-    pub entry: Option<String>,
+    pub entry: Option<Cow<'static, str>>,
     /// Sender domain (kept for bypassing messages only: the summary counts only theirs).
     pub sender_domain: Option<String>,
     /// Sending organisation (`X-OriginatorOrg`; bypassing messages only).
@@ -39,9 +40,12 @@ impl Facts {
             d.entry_hop
                 .and_then(|e| d.hops.get(e - 1))
                 .and_then(|hop| match hop.from_role {
-                    Role::Gateway => Some(format!("gateway:{}", hop.vendor.unwrap_or("unnamed"))),
-                    Role::Internet => Some("internet".to_string()),
-                    Role::EopOutbound => Some("tenant".to_string()),
+                    Role::Gateway => Some(Cow::Owned(format!(
+                        "gateway:{}",
+                        hop.vendor.unwrap_or("unnamed")
+                    ))),
+                    Role::Internet => Some(Cow::Borrowed("internet")),
+                    Role::EopOutbound => Some(Cow::Borrowed("tenant")),
                     _ => None,
                 });
         let bypass = d.findings.iter().any(|f| is_bypass(f.id));
@@ -102,7 +106,13 @@ impl Summary {
         self.messages += 1;
         *self.paths.entry(facts.path).or_default() += 1;
         if let Some(entry) = facts.entry {
-            *self.entries.entry(entry).or_default() += 1;
+            // Entries are few: the key is copied only the first time it is seen.
+            match self.entries.get_mut(entry.as_ref()) {
+                Some(count) => *count += 1,
+                None => {
+                    self.entries.insert(entry.into_owned(), 1);
+                }
+            }
         }
         let mut bypass = false;
         for (id, severity) in facts.findings {
