@@ -324,7 +324,7 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn collapsing_matches_joining_the_words(text in "[a b\t\r\n\x0c\u{e9}]{0,40}") {
+        fn collapsing_matches_joining_the_words(text in "[a b\t\r\n\x0c\u{e9}]{0,40}|([a b]{0,6}(\r?\n[ \t][a b]{0,6}){0,4})") {
             let words: Vec<&str> = text.split_ascii_whitespace().collect();
             proptest::prop_assert_eq!(collapse_whitespace(&text), words.join(" "));
         }

@@ -141,7 +141,7 @@ impl<R: Read> Records<R> {
             Text::Buffer(start, end) => &self.buffer[start..end],
             Text::Unescaped(len) => &self.unescaped[..len],
         };
-        Some(match std::str::from_utf8(bytes) {
+        Some(match simdutf8::compat::from_utf8(bytes) {
             Ok(text) => Ok(Record {
                 line,
                 text,
