@@ -27,6 +27,10 @@ use trace::TraceRows;
 /// Items analysed per parallel chunk.
 pub const CHUNK: usize = 2048;
 
+/// Items one task analyses at most: a worker that the reader thread (or anything else) takes
+/// the core from leaves only this much work that no other worker can take over.
+const MOST_PER_TASK: usize = 16;
+
 /// Where a message came from.
 #[derive(Debug, Clone, Serialize)]
 pub struct Source {
@@ -191,7 +195,13 @@ where
         for chunk in received {
             let previous = std::mem::take(&mut done);
             let (steps, ()) = rayon::join(
-                || chunk.into_par_iter().map(analyse).collect::<Vec<Step>>(),
+                || {
+                    chunk
+                        .into_par_iter()
+                        .with_max_len(MOST_PER_TASK)
+                        .map(analyse)
+                        .collect::<Vec<Step>>()
+                },
                 || deliver(previous, analyse, sink),
             );
             done = steps;
