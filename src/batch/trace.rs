@@ -48,7 +48,7 @@ pub struct TraceMessage<'r> {
 pub struct TraceRows {
     /// 1-based line of the message's first row.
     pub line: usize,
-    rows: Vec<Row>,
+    rows: Rows,
     layout: Arc<Layout>,
     format: Format,
     exchange: Option<&'static str>,
@@ -64,6 +64,29 @@ impl TraceRows {
             .map(|row| self.layout.event(self.format, row))
             .collect();
         build(events, self.exchange, detail)
+    }
+}
+
+/// A message's rows, in file order. Most messages have one row: it is kept inline, and the list
+/// of the others allocates only when a second row comes.
+#[derive(Debug)]
+struct Rows {
+    first: Row,
+    more: Vec<Row>,
+}
+
+impl Rows {
+    fn push(&mut self, row: Row) {
+        self.more.push(row);
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Row> {
+        std::iter::once(&self.first).chain(&self.more)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        1 + self.more.len()
     }
 }
 
@@ -277,7 +300,7 @@ struct OpenMessages {
     width: usize,
     exchange: Option<&'static str>,
     /// Open messages' rows, in the order of their first rows: the oldest at the front.
-    open: VecDeque<Vec<Row>>,
+    open: VecDeque<Rows>,
     /// The sequence number of the front of `open` (numbers count messages from the file's start).
     first: u64,
     /// Each open message as `(hash of its key, sequence number)`. Keys are not copied: a
@@ -362,16 +385,18 @@ impl OpenMessages {
         };
         let seq = self.first;
         self.first += 1;
-        if let Some(hash) = rows
-            .first()
-            .and_then(|row| self.layout.key.get(&row.record))
+        if let Some(hash) = self
+            .layout
+            .key
+            .get(&rows.first.record)
             .map(|key| KEY_HASH.hash_one(key))
             && let Ok(entry) = self.index.find_entry(hash, |&(_, s)| s == seq)
         {
             entry.remove();
         }
         self.ready.push_back(TraceRows {
-            line: rows.iter().map(|r| r.line).min().unwrap_or(0),
+            // Rows come in file order: the first is the message's first line.
+            line: rows.first.line,
             rows,
             layout: Arc::clone(&self.layout),
             format: self.format,
@@ -543,7 +568,7 @@ impl OpenMessages {
                 && seq
                     .checked_sub(first)
                     .and_then(|at| open.get(at as usize))
-                    .and_then(|rows| rows.first())
+                    .map(|rows| &rows.first)
                     .and_then(|row| layout.key.get(&row.record))
                     == Some(key)
         };
@@ -557,7 +582,10 @@ impl OpenMessages {
         // usually adjacent, so this bounds memory without splitting messages).
         let seq = self.first + self.open.len() as u64;
         self.index.insert_unique(hash, (hash, seq), |&(h, _)| h);
-        self.open.push_back(vec![row]);
+        self.open.push_back(Rows {
+            first: row,
+            more: Vec::new(),
+        });
         if self.open.len() > OPEN_MESSAGES {
             self.complete_oldest();
         }
