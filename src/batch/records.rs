@@ -45,7 +45,7 @@ impl<'a> Record<'a> {
 
 /// A row that could not be read.
 #[derive(Debug, PartialEq, Eq)]
-pub struct BadRecord {
+pub struct RowError {
     /// 1-based line.
     pub line: usize,
     /// What was wrong.
@@ -124,14 +124,14 @@ impl<R: Read> Records<R> {
 
     /// The next record; `None` at the end of the stream. A row that is not UTF-8 text, or a
     /// stream that fails, is an error (after a failing stream, nothing more is read).
-    pub fn next_record(&mut self) -> Option<Result<Record<'_>, BadRecord>> {
+    pub fn next_record(&mut self) -> Option<Result<Record<'_>, RowError>> {
         let line = match self.read_row() {
             Ok(Some(line)) => line,
             Ok(None) => return None,
             Err(e) => {
                 self.eof = true;
                 self.start = self.end;
-                return Some(Err(BadRecord {
+                return Some(Err(RowError {
                     line: self.line,
                     message: format!("read error: {e}"),
                 }));
@@ -150,10 +150,10 @@ impl<R: Read> Records<R> {
             Err(e) => {
                 let at = e.valid_up_to();
                 let field = self.spans.iter().position(|&(_, end)| at < end);
-                Err(BadRecord {
+                Err(RowError {
                     line,
                     message: format!(
-                        "field {} is not UTF-8 text (the file is neither UTF-8 nor UTF-16); row skipped",
+                        "field {} is not UTF-8 text; skipped",
                         field.map_or(self.spans.len(), |f| f + 1)
                     ),
                 })
@@ -161,8 +161,7 @@ impl<R: Read> Records<R> {
         })
     }
 
-    /// Reads the next row into `spans` (and `direct` or `unescaped`); its line, or `None` at the
-    /// end of the stream.
+    /// Reads the next row into `spans` and `text`; its line, or `None` at the end of the stream.
     fn read_row(&mut self) -> io::Result<Option<usize>> {
         if !self.skip_blanks_and_comments()? {
             return Ok(None);

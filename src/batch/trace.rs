@@ -7,6 +7,7 @@
 //! message's hops are its receive/submit/send events and their connecting addresses.
 
 use super::detect::{Format, TextReader, column_key, delimiter, open_text};
+pub use super::records::RowError;
 use super::records::{Record, Records};
 use crate::Detail;
 use crate::hops::{BySide, FromSide, Hop};
@@ -96,15 +97,6 @@ struct Row {
     line: usize,
     kind: Kind,
     record: KeptFields,
-}
-
-/// A row that could not be read.
-#[derive(Debug)]
-pub struct RowError {
-    /// 1-based line.
-    pub line: usize,
-    /// What was wrong.
-    pub message: String,
 }
 
 /// What happened on one row.
@@ -299,8 +291,9 @@ struct OpenMessages {
     layout: Arc<Layout>,
     width: usize,
     exchange: Option<&'static str>,
-    /// Open messages' rows, in the order of their first rows: the oldest at the front.
-    open: VecDeque<Rows>,
+    /// Open messages' rows with the hash of their key, in the order of their first rows: the
+    /// oldest at the front.
+    open: VecDeque<(u64, Rows)>,
     /// The sequence number of the front of `open` (numbers count messages from the file's start).
     first: u64,
     /// Each open message as `(hash of its key, sequence number)`. Keys are not copied: a
@@ -374,34 +367,6 @@ impl TraceReader {
             },
             done: false,
         })
-    }
-}
-
-impl OpenMessages {
-    /// Completes the oldest open message.
-    fn complete_oldest(&mut self) {
-        let Some(rows) = self.open.pop_front() else {
-            return;
-        };
-        let seq = self.first;
-        self.first += 1;
-        if let Some(hash) = self
-            .layout
-            .key
-            .get(&rows.first.record)
-            .map(|key| KEY_HASH.hash_one(key))
-            && let Ok(entry) = self.index.find_entry(hash, |&(_, s)| s == seq)
-        {
-            entry.remove();
-        }
-        self.ready.push_back(TraceRows {
-            // Rows come in file order: the first is the message's first line.
-            line: rows.first.line,
-            rows,
-            layout: Arc::clone(&self.layout),
-            format: self.format,
-            exchange: self.exchange,
-        });
     }
 }
 
@@ -524,7 +489,7 @@ impl Iterator for TraceReader {
                 }
                 Some(Err(e)) => Err(RowError {
                     line: e.line + self.line_offset,
-                    message: e.message,
+                    ..e
                 }),
                 Some(Ok(record)) => {
                     let line = record.line + self.line_offset;
@@ -568,12 +533,14 @@ impl OpenMessages {
                 && seq
                     .checked_sub(first)
                     .and_then(|at| open.get(at as usize))
-                    .map(|rows| &rows.first)
-                    .and_then(|row| layout.key.get(&row.record))
+                    .and_then(|(_, rows)| layout.key.get(&rows.first.record))
                     == Some(key)
         };
         if let Some(&(_, seq)) = self.index.find(hash, same_key) {
-            if let Some(rows) = self.open.get_mut((seq - self.first) as usize) {
+            if let Some((_, rows)) = seq
+                .checked_sub(self.first)
+                .and_then(|at| self.open.get_mut(at as usize))
+            {
                 rows.push(row);
             }
             return Ok(());
@@ -582,14 +549,37 @@ impl OpenMessages {
         // usually adjacent, so this bounds memory without splitting messages).
         let seq = self.first + self.open.len() as u64;
         self.index.insert_unique(hash, (hash, seq), |&(h, _)| h);
-        self.open.push_back(Rows {
-            first: row,
-            more: Vec::new(),
-        });
+        self.open.push_back((
+            hash,
+            Rows {
+                first: row,
+                more: Vec::new(),
+            },
+        ));
         if self.open.len() > OPEN_MESSAGES {
             self.complete_oldest();
         }
         Ok(())
+    }
+
+    /// Completes the oldest open message.
+    fn complete_oldest(&mut self) {
+        let Some((hash, rows)) = self.open.pop_front() else {
+            return;
+        };
+        let seq = self.first;
+        self.first += 1;
+        if let Ok(entry) = self.index.find_entry(hash, |&(_, s)| s == seq) {
+            entry.remove();
+        }
+        self.ready.push_back(TraceRows {
+            // Rows come in file order: the first is the message's first line.
+            line: rows.first.line,
+            rows,
+            layout: Arc::clone(&self.layout),
+            format: self.format,
+            exchange: self.exchange,
+        });
     }
 
     /// Completes every open message, oldest first (the end of the file).
