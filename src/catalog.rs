@@ -4,6 +4,7 @@
 //! `../shared/reference/` (`microsoft-ranges.md`, `gateways.md`, `domain-notes.md` §3–§5).
 
 use crate::net::Cidr;
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
@@ -78,6 +79,8 @@ pub enum VendorKind {
 pub struct Vendor {
     /// Stable lower-case name used in output (`gateway:mimecast`) and in profiles.
     pub name: &'static str,
+    /// The name as a path label: `gateway:` and the name.
+    pub label: &'static str,
     /// Host-name suffixes of the vendor's relays.
     pub host_suffixes: &'static [&'static str],
     /// Header-name prefixes the vendor stamps (matched case-insensitively).
@@ -90,30 +93,35 @@ pub struct Vendor {
 pub const VENDORS: &[Vendor] = &[
     Vendor {
         name: "mimecast",
+        label: "gateway:mimecast",
         host_suffixes: &["mimecast.com", "mimecast-offshore.com", "mimecast.co.za"],
         header_prefixes: &["X-MC-Unique", "X-Mimecast-"],
         kind: VendorKind::Filter,
     },
     Vendor {
         name: "proofpoint",
+        label: "gateway:proofpoint",
         host_suffixes: &["pphosted.com", "ppops.net", "ppe-hosted.com"],
         header_prefixes: &["X-Proofpoint-"],
         kind: VendorKind::Filter,
     },
     Vendor {
         name: "barracuda",
+        label: "gateway:barracuda",
         host_suffixes: &["barracudanetworks.com"],
         header_prefixes: &["X-Barracuda-", "X-ASG-"],
         kind: VendorKind::Filter,
     },
     Vendor {
         name: "cisco",
+        label: "gateway:cisco",
         host_suffixes: &["iphmx.com"],
         header_prefixes: &["X-IronPort-", "IronPort-", "X-IPAS-Result", "X-CSE-"],
         kind: VendorKind::Filter,
     },
     Vendor {
         name: "trendmicro",
+        label: "gateway:trendmicro",
         host_suffixes: &[
             "tmes.trendmicro.com",
             "tmes.trendmicro.eu",
@@ -124,54 +132,63 @@ pub const VENDORS: &[Vendor] = &[
     },
     Vendor {
         name: "sophos",
+        label: "gateway:sophos",
         host_suffixes: &["hydra.sophos.com"],
         header_prefixes: &["X-Sophos-", "X-LASED-"],
         kind: VendorKind::Filter,
     },
     Vendor {
         name: "symantec",
+        label: "gateway:symantec",
         host_suffixes: &["messagelabs.com"],
         header_prefixes: &["X-Brightmail-Tracker", "X-StarScan-", "X-Msg-Ref"],
         kind: VendorKind::Filter,
     },
     Vendor {
         name: "forcepoint",
+        label: "gateway:forcepoint",
         host_suffixes: &["mailcontrol.com"],
         header_prefixes: &["X-MailControl"],
         kind: VendorKind::Filter,
     },
     Vendor {
         name: "hornetsecurity",
+        label: "gateway:hornetsecurity",
         host_suffixes: &["hornetsecurity.com", "antispameurope.com"],
         header_prefixes: &[],
         kind: VendorKind::Filter,
     },
     Vendor {
         name: "cloudflare",
+        label: "gateway:cloudflare",
         host_suffixes: &["mxrecord.io", "mxrecord.mx"],
         header_prefixes: &[],
         kind: VendorKind::Filter,
     },
     Vendor {
         name: "spamexperts",
+        label: "gateway:spamexperts",
         host_suffixes: &["antispamcloud.com"],
         header_prefixes: &["X-SpamExperts-"],
         kind: VendorKind::Filter,
     },
     Vendor {
         name: "vade",
+        label: "gateway:vade",
         host_suffixes: &["vadesecure.com"],
         header_prefixes: &["X-Vade-"],
         kind: VendorKind::Filter,
     },
     Vendor {
         name: "seppmail",
+        label: "gateway:seppmail",
         host_suffixes: &["seppmail.cloud"],
         header_prefixes: &["X-SEPP-"],
         kind: VendorKind::Filter,
     },
     Vendor {
         name: "google",
+        label: "gateway:google",
         host_suffixes: &["google.com", "googlemail.com", "psmtp.com"],
         header_prefixes: &[],
         kind: VendorKind::Provider,
@@ -181,6 +198,14 @@ pub const VENDORS: &[Vendor] = &[
 /// Finds a vendor by its catalog name (case-insensitive).
 pub fn vendor_named(name: &str) -> Option<&'static Vendor> {
     VENDORS.iter().find(|v| v.name.eq_ignore_ascii_case(name))
+}
+
+/// The path label of a gateway vendor, `gateway:<name>`, without allocating for catalog vendors.
+pub fn gateway_label(name: &str) -> Cow<'static, str> {
+    VENDORS.iter().find(|v| v.name == name).map_or_else(
+        || Cow::Owned(format!("gateway:{name}")),
+        |v| Cow::Borrowed(v.label),
+    )
 }
 
 /// Finds the vendor whose relay host names include `host`.
@@ -289,6 +314,15 @@ mod tests {
             Some("proofpoint")
         );
         assert!(vendor_for_host("notmimecast.com").is_none());
+    }
+
+    #[test]
+    fn gateway_labels_name_their_vendor() {
+        for vendor in VENDORS {
+            assert_eq!(vendor.label, format!("gateway:{}", vendor.name));
+            assert_eq!(gateway_label(vendor.name), vendor.label);
+        }
+        assert_eq!(gateway_label("acme"), "gateway:acme");
     }
 
     #[test]

@@ -247,7 +247,7 @@ pub struct Node<'h, 'a> {
 /// `gateway:<vendor>` for gateways, else the role's name.
 pub fn role_label(role: Role, vendor: Option<&str>) -> Cow<'static, str> {
     match (role, vendor) {
-        (Role::Gateway, Some(v)) => Cow::Owned(format!("gateway:{v}")),
+        (Role::Gateway, Some(v)) => catalog::gateway_label(v),
         _ => Cow::Borrowed(role.as_str()),
     }
 }
@@ -255,7 +255,20 @@ pub fn role_label(role: Role, vendor: Option<&str>) -> Cow<'static, str> {
 /// The steps of the path, oldest first: each hop's sending and receiving side, unknown sides
 /// left out, consecutive repeats collapsed.
 pub fn nodes<'h, 'a>(hops: &'h [Hop<'a>]) -> Vec<Node<'h, 'a>> {
-    let mut nodes: Vec<Node<'h, 'a>> = Vec::new();
+    let mut nodes: Vec<Node<'h, 'a>> = Vec::with_capacity(2 * hops.len());
+    steps(hops, |label, role, via| {
+        let via = via.filter(|_| !nodes.is_empty());
+        nodes.push(Node { label, role, via });
+    });
+    nodes
+}
+
+/// Hands each step of the path to `step` (see [`nodes`]).
+fn steps<'h, 'a>(
+    hops: &'h [Hop<'a>],
+    mut step: impl FnMut(Cow<'static, str>, Role, Option<&'h Hop<'a>>),
+) {
+    let mut last: Option<Cow<'static, str>> = None;
     for hop in hops {
         let from_vendor = (hop.from_role == Role::Gateway)
             .then_some(hop.vendor)
@@ -266,17 +279,18 @@ pub fn nodes<'h, 'a>(hops: &'h [Hop<'a>]) -> Vec<Node<'h, 'a>> {
             (hop.role, by_vendor, Some(hop)),
         ] {
             let label = role_label(role, vendor);
-            if role == Role::Unknown || nodes.last().is_some_and(|n| n.label == label) {
+            if role == Role::Unknown || last.as_ref() == Some(&label) {
                 continue;
             }
-            let via = via.filter(|_| !nodes.is_empty());
-            nodes.push(Node { label, role, via });
+            last = Some(label.clone());
+            step(label, role, via);
         }
     }
-    nodes
 }
 
 /// The path as role labels (`internet -> gateway:mimecast -> eop-frontend -> exo`).
 pub fn path(hops: &[Hop<'_>]) -> Vec<Cow<'static, str>> {
-    nodes(hops).into_iter().map(|n| n.label).collect()
+    let mut labels = Vec::with_capacity(2 * hops.len());
+    steps(hops, |label, _, _| labels.push(label));
+    labels
 }

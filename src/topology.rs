@@ -102,10 +102,9 @@ pub fn detect(hops: &[Hop<'_>], entry: Option<usize>) -> Topology {
     let Some(first) = hops.get(entry) else {
         return scenario("unknown");
     };
-    let after: Vec<Role> = hops[entry..].iter().map(|h| h.role).collect();
-    let before = &hops[..entry];
-    let reaches = |role: Role| after.contains(&role);
-    let last = after.last().copied().unwrap_or(Role::Unknown);
+    let (before, after) = hops.split_at(entry);
+    let reaches = |role: Role| after.iter().any(|h| h.role == role);
+    let last = after.last().map_or(Role::Unknown, |h| h.role);
     // The organisation's mail clients submitted to on-premises Exchange earlier in the path.
     let submitted_onprem = before
         .iter()
@@ -116,8 +115,8 @@ pub fn detect(hops: &[Hop<'_>], entry: Option<usize>) -> Topology {
         .any(|h| h.role == Role::EopFrontend && h.from_role == Role::Internet);
     let onprem_then_eop = after
         .iter()
-        .skip_while(|r| **r != Role::OnpremExchange)
-        .any(|r| *r == Role::EopFrontend);
+        .skip_while(|h| h.role != Role::OnpremExchange)
+        .any(|h| h.role == Role::EopFrontend);
     let id = match (first.from_role, first.role) {
         (Role::Gateway, Role::EopFrontend) => "mx-gateway-eop",
         (Role::Gateway, Role::OnpremExchange) => "mx-gateway-onprem",

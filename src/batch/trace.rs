@@ -59,11 +59,16 @@ impl TraceRows {
     /// Rebuilds the message: its hops, oldest first, and what the rows could not say. Hops name
     /// their rows (`raw`) only for a full diagnosis: nothing else reads it.
     pub fn message(&self, detail: Detail) -> TraceMessage<'_> {
-        let events = self
-            .rows
-            .iter()
-            .map(|row| self.layout.event(self.format, row))
-            .collect();
+        let event = |row| self.layout.event(self.format, row);
+        // Most messages have one row: its event stays on the stack.
+        let (mut one, mut many);
+        let events: &mut [Event<'_>] = if self.rows.more.is_empty() {
+            one = [event(&self.rows.first)];
+            &mut one
+        } else {
+            many = self.rows.iter().map(event).collect::<Vec<_>>();
+            &mut many
+        };
         build(events, self.exchange, detail)
     }
 }
@@ -728,7 +733,7 @@ const OUTBOUND: &str = "outbound.protection.outlook.com";
 
 /// Turns one message's events into hops, oldest first.
 fn build<'r>(
-    mut events: Vec<Event<'r>>,
+    events: &mut [Event<'r>],
     exchange: Option<&'static str>,
     detail: Detail,
 ) -> TraceMessage<'r> {
@@ -755,7 +760,7 @@ fn build<'r>(
         });
     };
     let mut summarised = false;
-    for e in &events {
+    for e in events.iter() {
         let client = || side_from(e.client_host.clone(), e.client_ip.as_deref());
         match e.kind {
             // Summary rows repeat per recipient: one message, one path.

@@ -3,6 +3,7 @@
 
 use crate::Diagnosis;
 use crate::batch::Source;
+use crate::catalog;
 use crate::hops::Role;
 use crate::rules::Severity;
 use foldhash::HashMap;
@@ -40,10 +41,10 @@ impl Facts {
             d.entry_hop
                 .and_then(|e| d.hops.get(e - 1))
                 .and_then(|hop| match hop.from_role {
-                    Role::Gateway => Some(Cow::Owned(format!(
-                        "gateway:{}",
-                        hop.vendor.unwrap_or("unnamed")
-                    ))),
+                    Role::Gateway => Some(
+                        hop.vendor
+                            .map_or(Cow::Borrowed("gateway:unnamed"), catalog::gateway_label),
+                    ),
                     Role::Internet => Some(Cow::Borrowed("internet")),
                     Role::EopOutbound => Some(Cow::Borrowed("tenant")),
                     _ => None,
@@ -97,8 +98,21 @@ pub struct Summary {
     entries: HashMap<String, usize>,
     bypass_domains: HashMap<String, usize>,
     bypass_orgs: HashMap<String, usize>,
-    bypass_ips: HashMap<String, usize>,
+    bypass_ips: HashMap<Option<IpAddr>, usize>,
 }
+
+/// Counts `key` in `map`, copying the key only the first time it is seen.
+fn count(map: &mut HashMap<String, usize>, key: &str) {
+    match map.get_mut(key) {
+        Some(count) => *count += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
+    }
+}
+
+/// What a bypass table shows for a value the message did not have.
+const UNKNOWN: &str = "(unknown)";
 
 impl Summary {
     /// Counts one analysed message.
@@ -106,13 +120,7 @@ impl Summary {
         self.messages += 1;
         *self.paths.entry(facts.path).or_default() += 1;
         if let Some(entry) = facts.entry {
-            // Entries are few: the key is copied only the first time it is seen.
-            match self.entries.get_mut(entry.as_ref()) {
-                Some(count) => *count += 1,
-                None => {
-                    self.entries.insert(entry.into_owned(), 1);
-                }
-            }
+            count(&mut self.entries, &entry);
         }
         let mut bypass = false;
         for (id, severity) in facts.findings {
@@ -121,16 +129,15 @@ impl Summary {
             bypass |= is_bypass(id);
         }
         if bypass {
-            let count = |map: &mut HashMap<String, usize>, key: Option<String>| {
-                *map.entry(key.unwrap_or_else(|| "(unknown)".into()))
-                    .or_default() += 1;
-            };
-            count(&mut self.bypass_domains, facts.sender_domain);
-            count(&mut self.bypass_orgs, facts.sender_org);
             count(
-                &mut self.bypass_ips,
-                facts.connecting_ip.map(crate::net::ip_text),
+                &mut self.bypass_domains,
+                facts.sender_domain.as_deref().unwrap_or(UNKNOWN),
             );
+            count(
+                &mut self.bypass_orgs,
+                facts.sender_org.as_deref().unwrap_or(UNKNOWN),
+            );
+            *self.bypass_ips.entry(facts.connecting_ip).or_default() += 1;
         }
     }
 
@@ -197,7 +204,12 @@ impl Summary {
             &self.bypass_orgs,
             top,
         )?;
-        table(out, "Bypasses by connecting IP", &self.bypass_ips, top)?;
+        let bypass_ips: HashMap<String, usize> = self
+            .bypass_ips
+            .iter()
+            .map(|(ip, n)| (ip.map_or_else(|| UNKNOWN.into(), crate::net::ip_text), *n))
+            .collect();
+        table(out, "Bypasses by connecting IP", &bypass_ips, top)?;
         if let Some(text) = self.inferred_entry() {
             writeln!(out, "\n{text}")?;
         }
