@@ -53,10 +53,14 @@ impl Org {
 
 /// The domain of an address such as `Alex <alex@contoso.com>` or `alex@contoso.com`.
 pub fn domain_of(address: &str) -> Option<String> {
-    let address = address.trim().trim_end_matches('>');
-    let at = address.rfind('@')?;
-    let domain = address[at + 1..]
-        .trim_matches(|c: char| c == '>' || c == '"' || c.is_whitespace() || c == ';');
+    let domain = &address[address.rfind('@')? + 1..];
+    // Most domains start and end with a letter or digit: nothing to trim.
+    let plain = |b: Option<&u8>| b.is_some_and(u8::is_ascii_alphanumeric);
+    let domain = if plain(domain.as_bytes().first()) && plain(domain.as_bytes().last()) {
+        domain
+    } else {
+        domain.trim_matches(|c: char| c == '>' || c == '"' || c.is_whitespace() || c == ';')
+    };
     (!domain.is_empty() && domain.contains('.')).then(|| domain.to_ascii_lowercase())
 }
 
@@ -139,6 +143,21 @@ pub fn infer(
 
 #[cfg(test)]
 mod tests {
+    proptest::proptest! {
+        #[test]
+        fn domains_match_trimming_the_whole_address(address in "[ \t\u{a0}<>\";@a-cA-C.]{0,12}") {
+            let expected = {
+                let address = address.trim().trim_end_matches('>');
+                address.rfind('@').and_then(|at| {
+                    let domain = address[at + 1..]
+                        .trim_matches(|c: char| c == '>' || c == '"' || c.is_whitespace() || c == ';');
+                    (!domain.is_empty() && domain.contains('.')).then(|| domain.to_ascii_lowercase())
+                })
+            };
+            proptest::prop_assert_eq!(super::domain_of(&address), expected);
+        }
+    }
+
     #[test]
     fn domains_of_addresses() {
         assert_eq!(

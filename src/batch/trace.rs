@@ -176,8 +176,20 @@ impl Column {
         self.0
             .iter()
             .filter_map(|&i| record.field(i))
-            .map(str::trim)
+            .map(trim)
             .find(|v| !v.is_empty())
+    }
+}
+
+/// `text.trim()`, without looking at characters when the ends are visible ASCII (as nearly all
+/// export values are).
+fn trim(text: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_some_and(u8::is_ascii_graphic);
+    let bytes = text.as_bytes();
+    if visible(bytes.first()) && visible(bytes.last()) {
+        text
+    } else {
+        text.trim()
     }
 }
 
@@ -420,7 +432,7 @@ impl Layout {
         let text = |column: &Column| column.get(record).map(Cow::Borrowed);
         let recipient = self.recipients.get(record).and_then(|r| {
             r.split([';', ','])
-                .map(|part| before_pair_of_hashes(part).trim())
+                .map(|part| trim(before_pair_of_hashes(part)))
                 .find(|a| a.contains('@'))
         });
         let mut event = Event {
@@ -635,7 +647,7 @@ pub fn mep_values(xml: &str) -> Vec<(String, String)> {
 /// (`11/5/2025 4:20:42 PM` en-US, `05/11/2025 16:20:42` en-GB). Times without an offset are UTC
 /// (message traces report UTC).
 pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim();
+    let text = trim(text);
     if let Some(t) = us_time(text) {
         return Some(Utc.from_utc_datetime(&t));
     }
@@ -666,11 +678,20 @@ fn us_time(text: &str) -> Option<NaiveDateTime> {
     let mut rest = text.as_bytes();
     // The digits up to `end` (which is consumed), as many as `digits` allows.
     let mut number = |end: u8, digits: std::ops::RangeInclusive<usize>| -> Option<u32> {
-        let len = rest.iter().position(|&b| b == end)?;
-        let field = &rest[..len];
-        rest = &rest[len + 1..];
-        let ok = digits.contains(&len) && field.iter().all(u8::is_ascii_digit);
-        ok.then(|| field.iter().fold(0, |n, &b| n * 10 + u32::from(b - b'0')))
+        let (mut value, mut len) = (0u32, 0usize);
+        loop {
+            let (&b, tail) = rest.split_first()?;
+            rest = tail;
+            if b == end {
+                break;
+            }
+            if !b.is_ascii_digit() || len == *digits.end() {
+                return None;
+            }
+            value = value * 10 + u32::from(b - b'0');
+            len += 1;
+        }
+        digits.contains(&len).then_some(value)
     };
     let month = number(b'/', 1..=2)?;
     let day = number(b'/', 1..=2)?;
@@ -868,6 +889,13 @@ mod tests {
             "2025-11-07T11:00:01.123456700+00:00",
         );
         assert_eq!(parse_time("yesterday"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn trimming_matches_the_standard_trim(text in "[ \t\u{a0}\u{3000}\x0ba-c@.]{0,8}") {
+            proptest::prop_assert_eq!(trim(&text), text.trim());
+        }
     }
 
     proptest::proptest! {
