@@ -200,8 +200,15 @@ pub fn vendor_named(name: &str) -> Option<&'static Vendor> {
     VENDORS.iter().find(|v| v.name.eq_ignore_ascii_case(name))
 }
 
-/// The path label of a gateway vendor, `gateway:<name>`, without allocating for catalog vendors.
+/// The vendor name of a gateway the profile names by address range or host suffix.
+pub const PROFILE_VENDOR: &str = "profile";
+
+/// The path label of a gateway vendor, `gateway:<name>`, without allocating for catalog vendors
+/// and the profile's own gateways.
 pub fn gateway_label(name: &str) -> Cow<'static, str> {
+    if name == PROFILE_VENDOR {
+        return Cow::Borrowed("gateway:profile");
+    }
     VENDORS.iter().find(|v| v.name == name).map_or_else(
         || Cow::Owned(format!("gateway:{name}")),
         |v| Cow::Borrowed(v.label),
@@ -322,6 +329,10 @@ mod tests {
             assert_eq!(vendor.label, format!("gateway:{}", vendor.name));
             assert_eq!(gateway_label(vendor.name), vendor.label);
         }
+        assert_eq!(
+            gateway_label(PROFILE_VENDOR),
+            format!("gateway:{PROFILE_VENDOR}")
+        );
         assert_eq!(gateway_label("acme"), "gateway:acme");
     }
 

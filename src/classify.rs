@@ -20,7 +20,7 @@ fn classify_side(
     if let Some(gateway) = profile.gateway_for(host, ip) {
         let vendor = match gateway {
             crate::profile::HostMatcher::Vendor(v) => Some(v.name),
-            _ => Some("profile"),
+            _ => Some(catalog::PROFILE_VENDOR),
         };
         return (Role::Gateway, vendor, false);
     }

@@ -120,7 +120,8 @@ pub enum Detail {
     /// Everything: what the JSON contract, the text report and the SVG drawing show.
     Full,
     /// What a batch summary counts: the findings' ids, severities, confidence and hops are there,
-    /// their title, evidence and fix are left empty, and no assumptions are written.
+    /// their title, evidence and fix are left empty, no assumptions are written and the message
+    /// id is not read.
     Facts,
 }
 
@@ -199,6 +200,7 @@ fn analyse<'a>(
     }
     let message_id = block
         .first("Message-ID")
+        .filter(|_| detail == Detail::Full)
         .map(|f| f.unfolded().trim_matches(['<', '>', ' ']).to_string());
     Diagnosis {
         message_id: message_id.filter(|m| !m.is_empty()),

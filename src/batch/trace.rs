@@ -29,7 +29,7 @@ pub const OPEN_MESSAGES: usize = 20_000;
 pub struct TraceMessage<'r> {
     /// 1-based line of the message's first row.
     pub line: usize,
-    /// `MessageId` (Internet message id) when the export has it.
+    /// `MessageId` (Internet message id) when the export has it (read for a full diagnosis only).
     pub message_id: Option<String>,
     /// Sender address.
     pub sender: Option<String>,
@@ -854,6 +854,7 @@ fn build<'r>(
         line,
         message_id: events
             .iter()
+            .filter(|_| detail == Detail::Full)
             .find_map(|e| e.message_id.map(|m| m.trim_matches(['<', '>']).to_string())),
         sender: events.iter().find_map(|e| e.sender.map(str::to_string)),
         connector: events

@@ -74,7 +74,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     );
     out.found(ctx, finding, || {
         let vendor = match entry.vendor {
-            Some(v) if v != "profile" => v.to_string(),
+            Some(v) if v != crate::catalog::PROFILE_VENDOR => v.to_string(),
             _ => format!("the gateway {}", entry.from_label()),
         };
         let mut evidence = vec![format!(
