@@ -120,8 +120,8 @@ pub enum Detail {
     /// Everything: what the JSON contract, the text report and the SVG drawing show.
     Full,
     /// What a batch summary counts: the findings' ids, severities, confidence and hops are there,
-    /// their title, evidence and fix are left empty, no assumptions are written and the message
-    /// id is not read.
+    /// their title, evidence and fix are left empty, no assumptions are written, and the message
+    /// id and recipient are not read.
     Facts,
 }
 
@@ -207,12 +207,13 @@ fn analyse<'a>(
         sender,
         recipient: hops
             .iter()
+            .filter(|_| detail == Detail::Full)
             .find_map(|h| {
                 h.for_
                     .as_deref()
                     .map(|f| f.trim_matches(['<', '>']).to_string())
             })
-            .or(to),
+            .or(to.filter(|_| detail == Detail::Full)),
         organization: None,
         connector: None,
         path: classify::path(&hops),

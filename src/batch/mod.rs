@@ -22,6 +22,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use trace::TraceRows;
 
 /// Items analysed per parallel chunk.
@@ -34,8 +35,8 @@ const MOST_PER_TASK: usize = 16;
 /// Where a message came from.
 #[derive(Debug, Clone, Serialize)]
 pub struct Source {
-    /// The file, as found.
-    pub file: String,
+    /// The file, as found (shared by the messages of one file).
+    pub file: Arc<str>,
     /// 1-based line of the message in the file (mbox separator, trace row), null for whole files.
     pub line: Option<usize>,
 }
@@ -132,7 +133,7 @@ pub fn items(inputs: &[PathBuf], forced: Option<Format>) -> impl Iterator<Item =
 
 fn source_of(path: &Path) -> Source {
     Source {
-        file: path.display().to_string(),
+        file: path.display().to_string().into(),
         line: None,
     }
 }
@@ -143,9 +144,9 @@ pub fn stream(
     path: &Path,
     format: Format,
 ) -> Box<dyn Iterator<Item = Item> + Send> {
-    let file = source.file.clone();
+    let file = Arc::clone(&source.file);
     let at = move |line: Option<usize>| Source {
-        file: file.clone(),
+        file: Arc::clone(&file),
         line,
     };
     match format {

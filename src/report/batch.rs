@@ -66,7 +66,7 @@ pub fn render(format: BatchFormat, source: &Source, d: &Diagnosis<'_>) -> Vec<u8
             for f in &d.findings {
                 let line = source.line.map(|l| l.to_string()).unwrap_or_default();
                 let _ = writer.write_record([
-                    source.file.as_str(),
+                    &*source.file,
                     &line,
                     d.message_id.as_deref().unwrap_or_default(),
                     d.sender.as_deref().unwrap_or_default(),
