@@ -90,6 +90,10 @@ fn push_decimal(text: &mut String, n: u8) {
 /// Parses an address as `Received` fields write it: `1.2.3.4`, `[1.2.3.4]`, `IPv6:2001:db8::1`,
 /// `fe80::1%12` (the zone id is dropped), with surrounding brackets or parentheses.
 pub fn parse_ip(text: &str) -> Option<IpAddr> {
+    // The commonest form, a plain IPv4 address, needs none of the unwrapping below.
+    if let Some(v4) = ipv4(text.as_bytes()) {
+        return Some(IpAddr::V4(v4));
+    }
     let text = text.trim_matches(|c: char| matches!(c, '[' | ']' | '(' | ')' | ' ' | '\t'));
     let text = text
         .strip_prefix("IPv6:")

@@ -53,7 +53,9 @@ impl Org {
 
 /// The domain of an address such as `Alex <alex@contoso.com>` or `alex@contoso.com`.
 pub fn domain_of(address: &str) -> Option<String> {
-    let domain = &address[address.rfind('@')? + 1..];
+    // Addresses are short: plain byte scans beat the character searchers.
+    let at = address.bytes().rposition(|b| b == b'@')?;
+    let domain = &address[at + 1..];
     // Most domains start and end with a letter or digit: nothing to trim.
     let plain = |b: Option<&u8>| b.is_some_and(u8::is_ascii_alphanumeric);
     let domain = if plain(domain.as_bytes().first()) && plain(domain.as_bytes().last()) {
@@ -61,7 +63,7 @@ pub fn domain_of(address: &str) -> Option<String> {
     } else {
         domain.trim_matches(|c: char| c == '>' || c == '"' || c.is_whitespace() || c == ';')
     };
-    (!domain.is_empty() && domain.contains('.')).then(|| domain.to_ascii_lowercase())
+    (!domain.is_empty() && domain.bytes().any(|b| b == b'.')).then(|| domain.to_ascii_lowercase())
 }
 
 /// Infers the organisation from the profile and the message, and pushes what was assumed (unless

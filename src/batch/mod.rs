@@ -247,7 +247,7 @@ pub fn analyse(item: Item, profile: &Profile, want: Want) -> Step {
         Want::Output(_) => Detail::Full,
         Want::Summary | Want::Lockdown => Detail::Facts,
     };
-    let facts = |d: &crate::Diagnosis<'_>| Facts::of(d, want == Want::Lockdown);
+    let facts = |d: crate::Diagnosis<'_>| Facts::of(d, want == Want::Lockdown);
     let headers = |source: Source, raw: &input::RawHeaders| -> Analysed {
         let message = match Message::from_raw(raw) {
             Ok(message) => message,
@@ -256,7 +256,7 @@ pub fn analyse(item: Item, profile: &Profile, want: Want) -> Step {
         match crate::diagnose_with(&message, profile, detail) {
             Ok(d) => Analysed {
                 output: output(&source, &d),
-                result: Ok(facts(&d)),
+                result: Ok(facts(d)),
                 source,
             },
             Err(e) => failure(source, e.to_string()),
@@ -278,7 +278,7 @@ pub fn analyse(item: Item, profile: &Profile, want: Want) -> Step {
             d.connector = message.connector;
             Analysed {
                 output: output(&source, &d),
-                result: Ok(facts(&d)),
+                result: Ok(facts(d)),
                 source,
             }
         }

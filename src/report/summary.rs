@@ -15,8 +15,8 @@ use std::net::IpAddr;
 /// What the summary keeps of one message (small, built on the worker thread).
 #[derive(Debug, Clone)]
 pub struct Facts {
-    /// The path signature.
-    pub path: String,
+    /// The path signature as role labels (joined with ` -> ` when written).
+    pub path: Vec<Cow<'static, str>>,
     /// Finding ids and severities.
     pub findings: Vec<(&'static str, Severity)>,
     /// How the message entered the organisation from outside: `gateway:<vendor>`, `internet`,
@@ -34,9 +34,14 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// Extracts the facts of one diagnosis; `refusals`: whether to look at what the lockdown
-    /// changes would refuse.
-    pub fn of(d: &Diagnosis<'_>, refusals: bool) -> Facts {
+    /// Extracts the facts of one diagnosis, taking what it can over; `refusals`: whether to look
+    /// at what the lockdown changes would refuse.
+    pub fn of(d: Diagnosis<'_>, refusals: bool) -> Facts {
+        let refused = if refusals {
+            crate::lockdown::observe(&d)
+        } else {
+            Vec::new()
+        };
         let entry =
             d.entry_hop
                 .and_then(|e| d.hops.get(e - 1))
@@ -51,7 +56,7 @@ impl Facts {
                 });
         let bypass = d.findings.iter().any(|f| is_bypass(f.id));
         Facts {
-            path: d.path.join(" -> "),
+            path: d.path,
             findings: d.findings.iter().map(|f| (f.id, f.severity)).collect(),
             entry,
             sender_domain: d
@@ -69,11 +74,7 @@ impl Facts {
                 .entry_hop
                 .filter(|_| bypass)
                 .and_then(|e| d.hops.get(e.checked_sub(1)?)?.from.ip),
-            refused: if refusals {
-                crate::lockdown::observe(d)
-            } else {
-                Vec::new()
-            },
+            refused,
         }
     }
 }
@@ -94,7 +95,7 @@ pub struct Summary {
     pub findings: BTreeMap<(&'static str, Severity), usize>,
     /// Worst severity seen.
     pub worst: Option<Severity>,
-    paths: HashMap<String, usize>,
+    paths: HashMap<Vec<Cow<'static, str>>, usize>,
     entries: HashMap<String, usize>,
     bypass_domains: HashMap<String, usize>,
     bypass_orgs: HashMap<String, usize>,
@@ -196,7 +197,11 @@ impl Summary {
                 )?;
             }
         }
-        table(out, "Path signatures", &self.paths, top)?;
+        let mut paths: HashMap<String, usize> = HashMap::default();
+        for (path, n) in &self.paths {
+            *paths.entry(path.join(" -> ")).or_default() += n;
+        }
+        table(out, "Path signatures", &paths, top)?;
         table(out, "Bypasses by sender domain", &self.bypass_domains, top)?;
         table(
             out,
