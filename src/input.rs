@@ -59,15 +59,27 @@ const READ_CHUNK: usize = 64 * 1024;
 /// from `reader`. The block is found in place: line ends by a vectorised search, nothing copied,
 /// and the returned block is `bytes` itself, cut to size.
 pub fn continue_header_block<R: Read>(bytes: Vec<u8>, reader: R) -> io::Result<RawHeaders> {
-    read_block(bytes, reader, READ_CHUNK)
+    read_block(bytes, reader, READ_CHUNK, false)
 }
 
-/// [`continue_header_block`], reading `chunk` bytes at a time.
-fn read_block<R: Read>(mut bytes: Vec<u8>, mut reader: R, chunk: usize) -> io::Result<RawHeaders> {
+/// The header block of `bytes`, which hold the whole input (a file read whole, an mbox message),
+/// found in place like [`continue_header_block`]'s.
+pub fn header_block_in(bytes: Vec<u8>) -> RawHeaders {
+    // Nothing is read at the end of the input, so there is no error to report.
+    read_block(bytes, io::empty(), READ_CHUNK, true).unwrap_or_default()
+}
+
+/// [`continue_header_block`], reading `chunk` bytes at a time; `eof`: `bytes` already hold the
+/// whole input.
+fn read_block<R: Read>(
+    mut bytes: Vec<u8>,
+    mut reader: R,
+    chunk: usize,
+    mut eof: bool,
+) -> io::Result<RawHeaders> {
     // `start`: where the block starts (after leading blank lines); `scanned`: the start of the
     // first line not yet looked at.
     let (mut start, mut scanned) = (0, 0);
-    let mut eof = false;
     loop {
         let mut line_start = scanned;
         for newline in memchr::memchr_iter(b'\n', &bytes[scanned..]) {
@@ -243,9 +255,13 @@ mod tests {
             let expected = read_line_by_line(&bytes[..]);
             // The first `head` bytes already read (a sniffed head), the rest `capacity` at a time.
             let head = head.min(bytes.len());
-            let got = read_block(bytes[..head].to_vec(), &bytes[head..], capacity).unwrap();
+            let got = read_block(bytes[..head].to_vec(), &bytes[head..], capacity, false).unwrap();
             proptest::prop_assert_eq!(&got.bytes, &expected.bytes);
             proptest::prop_assert_eq!(got.had_body, expected.had_body);
+            // The whole input in memory reads the same.
+            let whole = header_block_in(bytes.clone());
+            proptest::prop_assert_eq!(&whole.bytes, &expected.bytes);
+            proptest::prop_assert_eq!(whole.had_body, expected.had_body);
         }
     }
 

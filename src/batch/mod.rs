@@ -264,11 +264,9 @@ pub fn analyse(item: Item, profile: &Profile, want: Want) -> Step {
     };
     Step::Done(match item {
         Item::File(source, path, forced) => return file(source, path, forced, &headers),
-        Item::Block(source, bytes) => read_then(
-            source,
-            input::continue_header_block(bytes, std::io::empty()),
-            &headers,
-        ),
+        Item::Block(source, bytes) => {
+            read_then(source, Ok(input::header_block_in(bytes)), &headers)
+        }
         Item::Trace(source, rows) => {
             let message = rows.message(detail);
             let mut d =
@@ -360,7 +358,7 @@ fn file(
         Some(Format::Headers) if !utf16 => {
             // A head shorter than asked for is the whole file.
             let raw = if (head.len() as u64) < FIRST_READ {
-                input::continue_header_block(head, std::io::empty())
+                Ok(input::header_block_in(head))
             } else {
                 input::continue_header_block(head, &mut file)
             };
@@ -372,11 +370,7 @@ fn file(
             headers,
         ),
         Some(Format::Msg) => match msg::transport_headers(&path) {
-            Ok(bytes) => read_then(
-                source,
-                input::continue_header_block(bytes, std::io::empty()),
-                headers,
-            ),
+            Ok(bytes) => read_then(source, Ok(input::header_block_in(bytes)), headers),
             Err(e) => failure(source, e.to_string()),
         },
         Some(format) => {
