@@ -91,17 +91,15 @@ fn read_block<R: Read>(
                     // An empty line ends the block; anything after it is a body we do not need.
                     let more = newline + 1 < bytes.len();
                     let had_body = more || !eof && reader.read(&mut [0u8])? > 0;
-                    return Ok(finish(bytes, start, line_start, had_body, false));
+                    return Ok(finish(bytes, start, line_start, had_body));
                 }
             }
             line_start = newline + 1;
         }
         scanned = line_start;
         if bytes.len() - start > MAX_HEADER_BYTES {
-            // Keep whole lines only.
-            let limit = start + MAX_HEADER_BYTES;
-            let cut = memchr::memrchr(b'\n', &bytes[start..limit]).map_or(start, |i| start + i + 1);
-            return Ok(finish(bytes, start, cut, false, true));
+            let end = bytes.len();
+            return Ok(finish(bytes, start, end, false));
         }
         if eof {
             // A last line of only whitespace without a line end is not a header line either.
@@ -111,12 +109,14 @@ fn read_block<R: Read>(
                 bytes.len()
             };
             let end = end.max(start);
-            return Ok(finish(bytes, start, end, false, false));
+            return Ok(finish(bytes, start, end, false));
         }
         // One `read` at a time, so a block typed or pasted on a terminal ends at its empty line
         // rather than waiting for the end of input.
+        // The room read into is zeroed first: ask for no more than is already there (at least
+        // 4 KiB), so a block that ends soon after a sniffed head costs little.
         let before = bytes.len();
-        bytes.resize(before + chunk, 0);
+        bytes.resize(before + chunk.min(before.max(4096)), 0);
         let read = loop {
             match reader.read(&mut bytes[before..]) {
                 Ok(read) => break read,
@@ -129,19 +129,21 @@ fn read_block<R: Read>(
     }
 }
 
-/// The block `bytes[start..end]`, in the same buffer.
-fn finish(
-    mut bytes: Vec<u8>,
-    start: usize,
-    end: usize,
-    had_body: bool,
-    truncated: bool,
-) -> RawHeaders {
+/// The block `bytes[start..end]`, in the same buffer; one longer than [`MAX_HEADER_BYTES`] is cut
+/// after its last whole line within the limit (and what followed it is not a body).
+fn finish(mut bytes: Vec<u8>, start: usize, end: usize, had_body: bool) -> RawHeaders {
+    let truncated = end - start > MAX_HEADER_BYTES;
+    let end = if truncated {
+        let limit = start + MAX_HEADER_BYTES;
+        memchr::memrchr(b'\n', &bytes[start..limit]).map_or(start, |i| start + i + 1)
+    } else {
+        end
+    };
     bytes.truncate(end);
     bytes.drain(..start);
     RawHeaders {
         bytes,
-        had_body,
+        had_body: had_body && !truncated,
         truncated,
     }
 }
@@ -287,6 +289,21 @@ mod tests {
         let raw = read_header_block(terminal).unwrap();
         assert_eq!(raw.bytes, b"A: 1\nB: 2\n");
         assert!(raw.had_body);
+    }
+
+    #[test]
+    fn a_block_beyond_the_limit_is_cut_however_it_is_read() {
+        let line = format!("X-Filler: {}\r\n", "a".repeat(990));
+        let mut bytes = line.repeat(MAX_HEADER_BYTES / line.len() + 10).into_bytes();
+        bytes.extend_from_slice(b"\r\nbody\r\n");
+        for raw in [
+            header_block_in(bytes.clone()),
+            read_block(Vec::new(), &bytes[..], bytes.len(), false).unwrap(),
+        ] {
+            assert!(raw.truncated && !raw.had_body);
+            assert!(raw.bytes.len() <= MAX_HEADER_BYTES);
+            assert_eq!(raw.bytes.len() % line.len(), 0);
+        }
     }
 
     #[test]
