@@ -372,6 +372,8 @@ fn scan(inputs: &[PathBuf], profile: &Profile, options: &ScanOptions) -> i32 {
     } else {
         ProgressBar::hidden()
     };
+    // A hidden bar still reads the clock on every step: it is not stepped at all.
+    let counting = !progress.is_hidden();
     let mut out = io::BufWriter::with_capacity(256 * 1024, io::stdout());
     let per_message = !options.summary;
     let mut write_error: Option<io::Error> = None;
@@ -396,7 +398,9 @@ fn scan(inputs: &[PathBuf], profile: &Profile, options: &ScanOptions) -> i32 {
             items,
             &|item: Item| batch::analyse(item, profile, want),
             &mut |analysed: batch::Analysed| {
-                progress.inc(1);
+                if counting {
+                    progress.inc(1);
+                }
                 match analysed.result {
                     Ok(facts) => summary.add(facts),
                     Err(error) => {

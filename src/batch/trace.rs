@@ -313,10 +313,16 @@ struct OpenMessages {
     open: VecDeque<(u64, Rows)>,
     /// The sequence number of the front of `open` (numbers count messages from the file's start).
     first: u64,
-    /// Each open message as `(hash of its key, sequence number)`. Keys are not copied: a
+    /// Each open message by the hash of its key, as its sequence number (the low 32 bits: the
+    /// window is far smaller, and small entries keep the table in cache). Keys are not copied: a
     /// message's key is read again from its first row when a hash matches.
-    index: hashbrown::HashTable<(u64, u64)>,
+    index: hashbrown::HashTable<u32>,
     ready: VecDeque<TraceRows>,
+}
+
+/// Where the open message numbered `seq` (low 32 bits) sits in the window starting at `first`.
+fn position(seq: u32, first: u64) -> usize {
+    seq.wrapping_sub(first as u32) as usize
 }
 
 /// Hashes message keys (fixed, so a scan does not depend on a random seed).
@@ -545,27 +551,20 @@ impl OpenMessages {
         };
         let hash = KEY_HASH.hash_one(key);
         let (open, first) = (&self.open, self.first);
-        let same_key = |&(h, seq): &(u64, u64)| {
-            h == hash
-                && seq
-                    .checked_sub(first)
-                    .and_then(|at| open.get(at as usize))
-                    .and_then(|(_, rows)| layout.key.get(&rows.first.record))
-                    == Some(key)
+        let same_key = |&seq: &u32| {
+            open.get(position(seq, first)).is_some_and(|(h, rows)| {
+                *h == hash && layout.key.get(&rows.first.record) == Some(key)
+            })
         };
-        if let Some(&(_, seq)) = self.index.find(hash, same_key) {
-            if let Some((_, rows)) = seq
-                .checked_sub(self.first)
-                .and_then(|at| self.open.get_mut(at as usize))
-            {
+        if let Some(&seq) = self.index.find(hash, same_key) {
+            if let Some((_, rows)) = self.open.get_mut(position(seq, self.first)) {
                 rows.push(row);
             }
             return Ok(());
         }
         // A new message: complete the oldest once too many are open (rows of one message are
         // usually adjacent, so this bounds memory without splitting messages).
-        let seq = self.first + self.open.len() as u64;
-        self.index.insert_unique(hash, (hash, seq), |&(h, _)| h);
+        let seq = (self.first + self.open.len() as u64) as u32;
         self.open.push_back((
             hash,
             Rows {
@@ -573,6 +572,9 @@ impl OpenMessages {
                 more: Vec::new(),
             },
         ));
+        let (open, first) = (&self.open, self.first);
+        let rehash = |&seq: &u32| open.get(position(seq, first)).map_or(0, |(h, _)| *h);
+        self.index.insert_unique(hash, seq, rehash);
         if self.open.len() > OPEN_MESSAGES {
             self.complete_oldest();
         }
@@ -584,9 +586,9 @@ impl OpenMessages {
         let Some((hash, rows)) = self.open.pop_front() else {
             return;
         };
-        let seq = self.first;
+        let seq = self.first as u32;
         self.first += 1;
-        if let Ok(entry) = self.index.find_entry(hash, |&(_, s)| s == seq) {
+        if let Ok(entry) = self.index.find_entry(hash, |&s| s == seq) {
             entry.remove();
         }
         self.ready.push_back(TraceRows {
