@@ -72,14 +72,14 @@ pub struct Diagnosis<'a> {
     /// The `Message-ID` (angle brackets removed), or the trace's message id.
     pub message_id: Option<String>,
     /// The sender address: `From`, else `Return-Path`, else the trace's sender.
-    pub sender: Option<String>,
+    pub sender: Option<Cow<'a, str>>,
     /// The recipient: the first envelope recipient (`for`), else the first `To` address.
     pub recipient: Option<String>,
     /// The organisation a trace's rows belong to (MSP exports hold several); null for headers,
     /// whose receiving tenant is the `X-MS-Exchange-CrossTenant-Id` stamp.
-    pub organization: Option<String>,
+    pub organization: Option<Cow<'a, str>>,
     /// The connector that accepted the message, where a trace names it.
-    pub connector: Option<String>,
+    pub connector: Option<Cow<'a, str>>,
     /// Hops, oldest first.
     pub hops: Vec<Hop<'a>>,
     /// The path as role labels, oldest first.
@@ -144,14 +144,21 @@ pub fn diagnose_with<'m>(
     let mut notes = message.notes.clone();
     notes.extend(block.notes.iter().cloned());
     let sender = header_address(&block, "From").or_else(|| header_address(&block, "Return-Path"));
-    Ok(analyse(&block, hops, sender, profile, notes, detail))
+    Ok(analyse(
+        &block,
+        hops,
+        sender.map(Cow::Owned),
+        profile,
+        notes,
+        detail,
+    ))
 }
 
 /// Runs classification, topology and rules on hops rebuilt from elsewhere (a message trace or a
 /// tracking log), oldest first, with their `index` set; `sender` is the trace's sender address.
 pub fn diagnose_hops<'a>(
     hops: Vec<Hop<'a>>,
-    sender: Option<String>,
+    sender: Option<Cow<'a, str>>,
     profile: &Profile,
     notes: Vec<String>,
     detail: Detail,
@@ -169,7 +176,7 @@ pub fn diagnose_hops<'a>(
 fn analyse<'a>(
     block: &HeaderBlock<'a>,
     mut hops: Vec<Hop<'a>>,
-    sender: Option<String>,
+    sender: Option<Cow<'a, str>>,
     profile: &Profile,
     mut notes: Vec<String>,
     detail: Detail,

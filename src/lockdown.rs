@@ -145,8 +145,8 @@ pub fn observe(d: &Diagnosis<'_>) -> Vec<Observation> {
             mail_from: results
                 .and_then(|r| r.part("smtp.mailfrom"))
                 .map(|m| domain_of(m).unwrap_or_else(|| m.to_ascii_lowercase())),
-            connector: d.connector.clone(),
-            organization: d.organization.clone(),
+            connector: d.connector.as_deref().map(str::to_string),
+            organization: d.organization.as_deref().map(str::to_string),
             time: entry.and_then(|h| h.time),
             auth,
             spam,

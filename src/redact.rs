@@ -2,6 +2,7 @@
 //! rendered report with stable placeholders, so a report can be shared. The same name always
 //! gets the same placeholder within one report, so the path still reads.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -86,16 +87,11 @@ impl Redactor {
         for text in d.notes.iter_mut().chain(d.assumptions.iter_mut()) {
             *text = self.redact(text);
         }
-        for value in [
-            &mut d.message_id,
-            &mut d.sender,
-            &mut d.recipient,
-            &mut d.connector,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for value in [&mut d.message_id, &mut d.recipient].into_iter().flatten() {
             *value = self.redact(value);
+        }
+        for value in [&mut d.sender, &mut d.connector].into_iter().flatten() {
+            *value = Cow::Owned(self.redact(value));
         }
     }
 

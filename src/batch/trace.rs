@@ -32,11 +32,11 @@ pub struct TraceMessage<'r> {
     /// `MessageId` (Internet message id) when the export has it (read for a full diagnosis only).
     pub message_id: Option<String>,
     /// Sender address.
-    pub sender: Option<String>,
+    pub sender: Option<Cow<'r, str>>,
     /// The connector that accepted the message, where the trace names it.
-    pub connector: Option<String>,
+    pub connector: Option<Cow<'r, str>>,
     /// The organisation (tenant) the rows belong to (MSP exports hold several).
-    pub organization: Option<String>,
+    pub organization: Option<Cow<'r, str>>,
     /// Hops, oldest first.
     pub hops: Vec<Hop<'r>>,
     /// What the rows could not say.
@@ -858,14 +858,14 @@ fn build<'r>(
             .iter()
             .filter(|_| detail == Detail::Full)
             .find_map(|e| e.message_id.map(|m| m.trim_matches(['<', '>']).to_string())),
-        sender: events.iter().find_map(|e| e.sender.map(str::to_string)),
+        sender: events.iter().find_map(|e| e.sender.map(Cow::Borrowed)),
         connector: events
             .iter()
             .filter(|e| e.kind == Kind::Receive || e.kind == Kind::Inbound)
-            .find_map(|e| e.connector.as_ref().map(|c| c.to_string())),
+            .find_map(|e| e.connector.clone()),
         organization: events
             .iter()
-            .find_map(|e| e.organization.map(str::to_string)),
+            .find_map(|e| e.organization.map(Cow::Borrowed)),
         hops,
         notes,
     }
