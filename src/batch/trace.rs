@@ -23,7 +23,7 @@ use std::sync::Arc;
 /// Messages kept open while their rows are still arriving; the oldest is completed beyond this,
 /// so memory stays bounded whatever the file size. Exports write a message's rows together and
 /// tracking logs within seconds of each other; a window this size also stays in the processor's
-/// caches (20,000 made a scan of the 1 GB export a tenth slower, its rows read back from memory).
+/// caches (20,000 made a scan of a 256 MB export a tenth slower, its rows read back from memory).
 pub const OPEN_MESSAGES: usize = 5_000;
 
 /// One message rebuilt from trace rows; its hops borrow from the rows.
