@@ -319,7 +319,6 @@ struct OpenMessages {
     /// window is far smaller, and small entries keep the table in cache). Keys are not copied: a
     /// message's key is read again from its first row when a hash matches.
     index: hashbrown::HashTable<u32>,
-    ready: VecDeque<TraceRows>,
 }
 
 /// Where the open message numbered `seq` (low 32 bits) sits in the window starting at `first`.
@@ -388,7 +387,6 @@ impl TraceReader {
                 open: VecDeque::new(),
                 first: 0,
                 index: hashbrown::HashTable::new(),
-                ready: VecDeque::new(),
             },
             done: false,
         })
@@ -500,37 +498,33 @@ impl Iterator for TraceReader {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(message) = self.messages.ready.pop_front() {
-                return Some(Ok(message));
-            }
             if self.done {
-                return None;
+                // The end of the file: the messages still open, oldest first.
+                return self.messages.complete_oldest().map(Ok);
             }
-            let step = match self.records.next_record() {
-                None => {
-                    self.done = true;
-                    self.messages.complete_all();
-                    Ok(())
+            match self.records.next_record() {
+                None => self.done = true,
+                Some(Err(e)) => {
+                    return Some(Err(RowError {
+                        line: e.line + self.line_offset,
+                        ..e
+                    }));
                 }
-                Some(Err(e)) => Err(RowError {
-                    line: e.line + self.line_offset,
-                    ..e
-                }),
                 Some(Ok(record)) => {
                     let line = record.line + self.line_offset;
-                    self.messages.row(&record, line)
+                    if let Some(done) = self.messages.row(&record, line).transpose() {
+                        return Some(done);
+                    }
                 }
-            };
-            if let Err(error) = step {
-                return Some(Err(error));
             }
         }
     }
 }
 
 impl OpenMessages {
-    /// Files one row (on `line`) under its message; a row that cannot be read is an error.
-    fn row(&mut self, record: &Record<'_>, line: usize) -> Result<(), RowError> {
+    /// Files one row (on `line`) under its message; a row that cannot be read is an error. A
+    /// row that opens one message too many completes the oldest, which it returns.
+    fn row(&mut self, record: &Record<'_>, line: usize) -> Result<Option<TraceRows>, RowError> {
         // Fewer fields than the header: a cut or mangled row (a quote left open at the end of a
         // truncated file swallows the rest of it).
         if record.width() < self.width {
@@ -544,7 +538,7 @@ impl OpenMessages {
         let layout = &self.layout;
         let (Some(key), Some(kind)) = (layout.key.get(record), layout.kind(self.format, record))
         else {
-            return Ok(());
+            return Ok(None);
         };
         let row = Row {
             line,
@@ -562,7 +556,7 @@ impl OpenMessages {
             if let Some((_, rows)) = self.open.get_mut(position(seq, self.first)) {
                 rows.push(row);
             }
-            return Ok(());
+            return Ok(None);
         }
         // A new message: complete the oldest once too many are open (rows of one message are
         // usually adjacent, so this bounds memory without splitting messages).
@@ -577,37 +571,29 @@ impl OpenMessages {
         let (open, first) = (&self.open, self.first);
         let rehash = |&seq: &u32| open.get(position(seq, first)).map_or(0, |(h, _)| *h);
         self.index.insert_unique(hash, seq, rehash);
-        if self.open.len() > OPEN_MESSAGES {
-            self.complete_oldest();
-        }
-        Ok(())
+        Ok(if self.open.len() > OPEN_MESSAGES {
+            self.complete_oldest()
+        } else {
+            None
+        })
     }
 
-    /// Completes the oldest open message.
-    fn complete_oldest(&mut self) {
-        let Some((hash, rows)) = self.open.pop_front() else {
-            return;
-        };
+    /// Completes the oldest open message, if any.
+    fn complete_oldest(&mut self) -> Option<TraceRows> {
+        let (hash, rows) = self.open.pop_front()?;
         let seq = self.first as u32;
         self.first += 1;
         if let Ok(entry) = self.index.find_entry(hash, |&s| s == seq) {
             entry.remove();
         }
-        self.ready.push_back(TraceRows {
+        Some(TraceRows {
             // Rows come in file order: the first is the message's first line.
             line: rows.first.line,
             rows,
             layout: Arc::clone(&self.layout),
             format: self.format,
             exchange: self.exchange,
-        });
-    }
-
-    /// Completes every open message, oldest first (the end of the file).
-    fn complete_all(&mut self) {
-        while !self.open.is_empty() {
-            self.complete_oldest();
-        }
+        })
     }
 }
 
