@@ -3,9 +3,10 @@
 //!
 //! Workers open each file once: they sniff its format from the head they read, and that head
 //! becomes the start of the message's header block. Files of many messages (mbox, traces, tracking logs) come back
-//! as [`Step::Stream`] and are streamed where they stand, one message or one group of rows at a
-//! time, so memory stays bounded. Analysis runs on rayon over chunks of [`CHUNK`] items and
-//! `collect` keeps their order: the output is the same bytes whatever the thread count.
+//! as [`Step::Stream`] and are streamed where they stand, one message (mbox) or one group of up
+//! to [`trace::GROUP`] messages (traces) at a time, so memory stays bounded. Analysis runs on
+//! rayon over chunks of [`CHUNK`] messages and `collect` keeps their order: the output is the
+//! same bytes whatever the thread count.
 
 pub mod detect;
 pub mod mbox;
@@ -25,10 +26,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use trace::TraceRows;
 
-/// Items analysed per parallel chunk.
+/// Messages analysed per parallel chunk (an item counts as many as it holds, see [`Item::weight`]).
 pub const CHUNK: usize = 2048;
 
-/// Items one task analyses at most: a worker that the reader thread (or anything else) takes
+/// Messages one task analyses at most: a worker that the reader thread (or anything else) takes
 /// the core from leaves only this much work that no other worker can take over.
 const MOST_PER_TASK: usize = 16;
 
@@ -57,10 +58,22 @@ pub enum Item {
     File(Source, PathBuf, Option<Format>),
     /// A header block cut out of an mbox.
     Block(Source, Vec<u8>),
-    /// The rows of one message of a trace, rebuilt into a message by the worker.
-    Trace(Source, TraceRows),
+    /// Consecutive messages of a trace (the file's name, their rows), rebuilt into messages by
+    /// the worker.
+    Trace(Arc<str>, TraceRows),
     /// Input that could not be read, reported and counted.
     Failed(Source, String),
+}
+
+impl Item {
+    /// How many messages the item stands for in a chunk: a group of trace messages as many as it
+    /// holds, anything else one.
+    pub fn weight(&self) -> usize {
+        match self {
+            Item::Trace(_, rows) => rows.len(),
+            _ => 1,
+        }
+    }
 }
 
 /// The result of one message: its rendered output and summary facts, or why it failed.
@@ -79,6 +92,9 @@ pub struct Analysed {
 pub enum Step {
     /// One message (or one failure).
     Done(Analysed),
+    /// The messages of a group of trace rows, in order, as (line, output, facts); their sources
+    /// (this file's name and the line) are made as they are handed on.
+    Group(Arc<str>, Vec<(usize, Vec<u8>, Facts)>),
     /// A file of many messages, to be streamed in its place.
     Stream(Source, PathBuf, Format),
 }
@@ -146,7 +162,7 @@ pub fn stream(
 ) -> Box<dyn Iterator<Item = Item> + Send> {
     let file = Arc::clone(&source.file);
     let at = move |line: Option<usize>| Source {
-        file: Arc::clone(&file),
+        file: Arc::clone(&source.file),
         line,
     };
     match format {
@@ -155,14 +171,14 @@ pub fn stream(
                 Ok(m) => Item::Block(at(Some(m.line)), m.headers),
                 Err(e) => Item::Failed(at(None), e.to_string()),
             })),
-            Err(e) => Box::new(std::iter::once(Item::Failed(source, e.to_string()))),
+            Err(e) => Box::new(std::iter::once(Item::Failed(at(None), e.to_string()))),
         },
         _ => match trace::TraceReader::open(path, format) {
             Ok(reader) => Box::new(reader.map(move |m| match m {
-                Ok(m) => Item::Trace(at(Some(m.line)), m),
+                Ok(rows) => Item::Trace(Arc::clone(&file), rows),
                 Err(e) => Item::Failed(at(Some(e.line)), e.message),
             })),
-            Err(e) => Box::new(std::iter::once(Item::Failed(source, e.to_string()))),
+            Err(e) => Box::new(std::iter::once(Item::Failed(at(None), e.to_string()))),
         },
     }
 }
@@ -179,15 +195,15 @@ where
     std::thread::scope(|scope| {
         let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<Item>>(2);
         scope.spawn(move || {
-            let mut chunk = Vec::with_capacity(CHUNK);
+            let (mut chunk, mut weight) = (Vec::new(), 0);
             for item in items {
+                weight += item.weight();
                 chunk.push(item);
-                if chunk.len() == CHUNK
-                    && chunks
-                        .send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))
-                        .is_err()
-                {
-                    return;
+                if weight >= CHUNK {
+                    weight = 0;
+                    if chunks.send(std::mem::take(&mut chunk)).is_err() {
+                        return;
+                    }
                 }
             }
             let _ = chunks.send(chunk);
@@ -195,11 +211,14 @@ where
         let mut done: Vec<Step> = Vec::new();
         for chunk in received {
             let previous = std::mem::take(&mut done);
+            // A task takes at most [`MOST_PER_TASK`] messages, however many an item holds.
+            let weight: usize = chunk.iter().map(Item::weight).sum();
+            let most = (MOST_PER_TASK * chunk.len() / weight.max(1)).max(1);
             let (steps, ()) = rayon::join(
                 || {
                     chunk
                         .into_par_iter()
-                        .with_max_len(MOST_PER_TASK)
+                        .with_max_len(most)
                         .map(analyse)
                         .collect::<Vec<Step>>()
                 },
@@ -220,6 +239,19 @@ where
     for step in steps {
         match step {
             Step::Done(analysed) => sink(analysed),
+            Step::Group(file, messages) => {
+                for (line, output, facts) in messages {
+                    let source = Source {
+                        file: Arc::clone(&file),
+                        line: Some(line),
+                    };
+                    sink(Analysed {
+                        source,
+                        output,
+                        result: Ok(facts),
+                    });
+                }
+            }
             Step::Stream(source, path, format) => run(stream(source, &path, format), analyse, sink),
         }
     }
@@ -267,18 +299,28 @@ pub fn analyse(item: Item, profile: &Profile, want: Want) -> Step {
         Item::Block(source, bytes) => {
             read_then(source, Ok(input::header_block_in(bytes)), &headers)
         }
-        Item::Trace(source, rows) => {
-            let message = rows.message(detail);
-            let mut d =
-                crate::diagnose_hops(message.hops, message.sender, profile, message.notes, detail);
-            d.message_id = message.message_id;
-            d.organization = message.organization;
-            d.connector = message.connector;
-            Analysed {
-                output: output(&source, &d),
-                result: Ok(facts(d)),
-                source,
-            }
+        Item::Trace(file, rows) => {
+            // One source for the group, its line set for each message.
+            let mut source = Source { file, line: None };
+            let messages = rows
+                .messages(detail)
+                .map(|message| {
+                    let line = message.line;
+                    source.line = Some(line);
+                    let mut d = crate::diagnose_hops(
+                        message.hops,
+                        message.sender,
+                        profile,
+                        message.notes,
+                        detail,
+                    );
+                    d.message_id = message.message_id;
+                    d.organization = message.organization;
+                    d.connector = message.connector;
+                    (line, output(&source, &d), facts(d))
+                })
+                .collect();
+            return Step::Group(source.file, messages);
         }
         Item::Failed(source, error) => failure(source, error),
     })

@@ -45,33 +45,48 @@ pub struct TraceMessage<'r> {
     pub notes: Vec<String>,
 }
 
-/// The rows of one message as read, not yet turned into hops: the reader only groups rows, and
-/// the (parallel) workers read their fields and build messages from them.
+/// Messages handed out together: at most this many consecutive messages of a trace make one work
+/// item, so what every message would otherwise pay for (the shared column layout's and file
+/// name's reference counts, a work item) is paid once per group.
+pub const GROUP: usize = 16;
+
+/// Consecutive messages of one trace as read, not yet turned into hops: the reader only groups
+/// rows, and the (parallel) workers read their fields and build messages from them.
 #[derive(Debug)]
 pub struct TraceRows {
-    /// 1-based line of the message's first row.
-    pub line: usize,
-    rows: Rows,
+    messages: Vec<Rows>,
     layout: Arc<Layout>,
     format: Format,
     exchange: Option<&'static str>,
 }
 
 impl TraceRows {
-    /// Rebuilds the message: its hops, oldest first, and what the rows could not say. Hops name
-    /// their rows (`raw`) only for a full diagnosis: nothing else reads it.
-    pub fn message(&self, detail: Detail) -> TraceMessage<'_> {
-        let event = |row| self.layout.event(self.format, row);
-        // Most messages have one row: its event stays on the stack.
-        let (mut one, mut many);
-        let events: &mut [Event<'_>] = if self.rows.more.is_empty() {
-            one = [event(&self.rows.first)];
-            &mut one
-        } else {
-            many = self.rows.iter().map(event).collect::<Vec<_>>();
-            &mut many
-        };
-        build(events, self.exchange, detail)
+    /// How many messages there are.
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// Rebuilds each message in order: its hops, oldest first, and what the rows could not say.
+    /// Hops name their rows (`raw`) only for a full diagnosis: nothing else reads it.
+    pub fn messages(&self, detail: Detail) -> impl Iterator<Item = TraceMessage<'_>> {
+        self.messages.iter().map(move |rows| {
+            let event = |row| self.layout.event(self.format, row);
+            // Most messages have one row: its event stays on the stack.
+            let (mut one, mut many);
+            let events: &mut [Event<'_>] = if rows.more.is_empty() {
+                one = [event(&rows.first)];
+                &mut one
+            } else {
+                many = rows.iter().map(event).collect::<Vec<_>>();
+                &mut many
+            };
+            build(events, self.exchange, detail)
+        })
     }
 }
 
@@ -302,6 +317,8 @@ pub struct TraceReader {
     line_offset: usize,
     messages: OpenMessages,
     done: bool,
+    /// A bad row met while a group was being filled: handed out after the group.
+    pending: Option<RowError>,
 }
 
 /// Rows grouped by message while their messages are open, and messages complete.
@@ -389,6 +406,7 @@ impl TraceReader {
                 index: hashbrown::HashTable::new(),
             },
             done: false,
+            pending: None,
         })
     }
 }
@@ -496,35 +514,54 @@ impl Layout {
 impl Iterator for TraceReader {
     type Item = Result<TraceRows, RowError>;
 
+    /// The next group of up to [`GROUP`] completed messages, or the next bad row (in file order:
+    /// a group ends before a bad row).
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
+        if let Some(error) = self.pending.take() {
+            return Some(Err(error));
+        }
+        let mut group = Vec::new();
+        while group.len() < GROUP {
             if self.done {
                 // The end of the file: the messages still open, oldest first.
-                return self.messages.complete_oldest().map(Ok);
-            }
-            match self.records.next_record() {
-                None => self.done = true,
-                Some(Err(e)) => {
-                    return Some(Err(RowError {
-                        line: e.line + self.line_offset,
-                        ..e
-                    }));
+                match self.messages.complete_oldest() {
+                    Some(rows) => group.push(rows),
+                    None => break,
                 }
+                continue;
+            }
+            let step = match self.records.next_record() {
+                None => {
+                    self.done = true;
+                    continue;
+                }
+                Some(Err(e)) => Err(RowError {
+                    line: e.line + self.line_offset,
+                    ..e
+                }),
                 Some(Ok(record)) => {
                     let line = record.line + self.line_offset;
-                    if let Some(done) = self.messages.row(&record, line).transpose() {
-                        return Some(done);
-                    }
+                    self.messages.row(&record, line)
+                }
+            };
+            match step {
+                Ok(Some(rows)) => group.push(rows),
+                Ok(None) => {}
+                Err(error) if group.is_empty() => return Some(Err(error)),
+                Err(error) => {
+                    self.pending = Some(error);
+                    break;
                 }
             }
         }
+        (!group.is_empty()).then(|| Ok(self.messages.group(group)))
     }
 }
 
 impl OpenMessages {
     /// Files one row (on `line`) under its message; a row that cannot be read is an error. A
     /// row that opens one message too many completes the oldest, which it returns.
-    fn row(&mut self, record: &Record<'_>, line: usize) -> Result<Option<TraceRows>, RowError> {
+    fn row(&mut self, record: &Record<'_>, line: usize) -> Result<Option<Rows>, RowError> {
         // Fewer fields than the header: a cut or mangled row (a quote left open at the end of a
         // truncated file swallows the rest of it).
         if record.width() < self.width {
@@ -579,21 +616,24 @@ impl OpenMessages {
     }
 
     /// Completes the oldest open message, if any.
-    fn complete_oldest(&mut self) -> Option<TraceRows> {
+    fn complete_oldest(&mut self) -> Option<Rows> {
         let (hash, rows) = self.open.pop_front()?;
         let seq = self.first as u32;
         self.first += 1;
         if let Ok(entry) = self.index.find_entry(hash, |&s| s == seq) {
             entry.remove();
         }
-        Some(TraceRows {
-            // Rows come in file order: the first is the message's first line.
-            line: rows.first.line,
-            rows,
+        Some(rows)
+    }
+
+    /// Completed messages as one group, sharing this file's layout.
+    fn group(&self, messages: Vec<Rows>) -> TraceRows {
+        TraceRows {
+            messages,
             layout: Arc::clone(&self.layout),
             format: self.format,
             exchange: self.exchange,
-        })
+        }
     }
 }
 
@@ -947,9 +987,11 @@ mod tests {
         let path = std::env::temp_dir().join(format!("mxtrace-group-{}.csv", std::process::id()));
         std::fs::write(&path, csv).unwrap();
         let mut reader = TraceReader::open(&path, Format::MessageTrace).unwrap();
-        let messages: Vec<(usize, usize)> = reader
-            .by_ref()
-            .map(|m| m.map(|m| (m.line, m.rows.len())).unwrap())
+        let groups: Vec<TraceRows> = reader.by_ref().map(Result::unwrap).collect();
+        assert!(groups.iter().all(|g| !g.is_empty() && g.len() <= GROUP));
+        let messages: Vec<(usize, usize)> = groups
+            .iter()
+            .flat_map(|g| g.messages.iter().map(|rows| (rows.first.line, rows.len())))
             .collect();
         std::fs::remove_file(&path).unwrap();
         // Completed messages leave the index.
