@@ -205,22 +205,27 @@ fn analyse<'a>(
     if hops.is_empty() {
         notes.push("no Received fields: the path cannot be reconstructed".into());
     }
-    let message_id = block
-        .first("Message-ID")
-        .filter(|_| detail == Detail::Full)
-        .map(|f| f.unfolded().trim_matches(['<', '>', ' ']).to_string());
-    Diagnosis {
-        message_id: message_id.filter(|m| !m.is_empty()),
-        sender,
-        recipient: hops
+    // Only a full diagnosis shows the message id and recipient; nothing a summary counts reads them.
+    let (message_id, recipient) = if detail == Detail::Full {
+        let message_id = block
+            .first("Message-ID")
+            .map(|f| f.unfolded().trim_matches(['<', '>', ' ']).to_string());
+        let recipient = hops
             .iter()
-            .filter(|_| detail == Detail::Full)
             .find_map(|h| {
                 h.for_
                     .as_deref()
                     .map(|f| f.trim_matches(['<', '>']).to_string())
             })
-            .or(to.filter(|_| detail == Detail::Full)),
+            .or(to);
+        (message_id, recipient)
+    } else {
+        (None, None)
+    };
+    Diagnosis {
+        message_id: message_id.filter(|m| !m.is_empty()),
+        sender,
+        recipient,
         organization: None,
         connector: None,
         path: classify::path(&hops),

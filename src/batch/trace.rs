@@ -882,10 +882,10 @@ fn build<'r>(
     crate::hops::number(&mut hops);
     TraceMessage {
         line,
-        message_id: events
-            .iter()
-            .filter(|_| detail == Detail::Full)
-            .find_map(|e| e.message_id.map(|m| m.trim_matches(['<', '>']).to_string())),
+        message_id: (detail == Detail::Full)
+            .then(|| events.iter().find_map(|e| e.message_id))
+            .flatten()
+            .map(|m| m.trim_matches(['<', '>']).to_string()),
         sender: events.iter().find_map(|e| e.sender.map(Cow::Borrowed)),
         connector: events
             .iter()
