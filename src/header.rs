@@ -30,6 +30,23 @@ impl Field<'_> {
     }
 }
 
+/// [`collapse_whitespace`], borrowing `text` (trimmed) when it is already single-spaced.
+pub fn unfold(text: &str) -> Cow<'_, str> {
+    let trimmed = text.trim_ascii();
+    let mut after_space = false;
+    for &b in trimmed.as_bytes() {
+        if b.is_ascii_whitespace() {
+            if b != b' ' || after_space {
+                return Cow::Owned(collapse_whitespace(trimmed));
+            }
+            after_space = true;
+        } else {
+            after_space = false;
+        }
+    }
+    Cow::Borrowed(trimmed)
+}
+
 /// Collapses folding and whitespace runs to single spaces and trims the ends.
 pub fn collapse_whitespace(text: &str) -> String {
     let text = text.trim_ascii();
@@ -332,6 +349,7 @@ mod tests {
         fn collapsing_matches_joining_the_words(text in "[a b\t\r\n\x0c\u{e9}]{0,40}|([a b]{0,6}(\r?\n[ \t][a b]{0,6}){0,4})") {
             let words: Vec<&str> = text.split_ascii_whitespace().collect();
             proptest::prop_assert_eq!(collapse_whitespace(&text), words.join(" "));
+            proptest::prop_assert_eq!(unfold(&text), words.join(" "));
         }
     }
 

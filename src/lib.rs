@@ -89,7 +89,7 @@ pub struct Diagnosis<'a> {
     /// The mail-flow scenario the path shows.
     pub topology: Topology,
     /// Microsoft stamps and authentication results, newest first.
-    pub stamps: Stamps,
+    pub stamps: Stamps<'a>,
     /// Findings, worst first.
     pub findings: Vec<Finding>,
     /// What was repaired or noticed while reading the input.

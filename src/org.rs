@@ -74,12 +74,12 @@ pub fn infer(
     block: &HeaderBlock<'_>,
     hops: &[Hop<'_>],
     entry: Option<usize>,
-    stamps: &Stamps,
+    stamps: &Stamps<'_>,
     mut assumptions: Option<&mut Vec<String>>,
 ) -> Org {
     let tenant_id = stamps
         .recipient("X-MS-Exchange-CrossTenant-Id")
-        .map(|s| s.value.clone())
+        .map(|s| s.value.to_string())
         .filter(|v| !v.is_empty());
     if !profile.domains.is_empty() {
         return Org {

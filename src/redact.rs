@@ -72,9 +72,9 @@ impl Redactor {
             hop.raw = std::borrow::Cow::Owned(self.redact(&hop.raw));
         }
         for stamp in &mut d.stamps.0 {
-            stamp.value = self.redact(&stamp.value);
+            stamp.value = Cow::Owned(self.redact(&stamp.value));
             for (_, value) in stamp.decoded.iter_mut().flatten() {
-                *value = self.redact(value);
+                *value = Cow::Owned(self.redact(value));
             }
         }
         for finding in &mut d.findings {

@@ -7,9 +7,10 @@
 //! written before the message reached the receiving organisation), or unverified (no Microsoft or
 //! Exchange hop of the receiving organisation exists, so anyone could have written it).
 
-use crate::header::{Field, HeaderBlock, collapse_whitespace};
+use crate::header::{Field, HeaderBlock, unfold};
 use crate::hops::Hop;
 use serde::{Serialize, Serializer};
+use std::borrow::Cow;
 
 /// Header names mxtrace decodes (ASCII case-insensitive), with their `-Untrusted`/`-Original` forms.
 pub const STAMP_NAMES: &[&str] = &[
@@ -45,15 +46,18 @@ pub enum View {
     Unverified,
 }
 
+/// A decoded `key: value` part of a stamp, borrowed from the header text where it can be.
+pub type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
 /// One decoded stamp.
 #[derive(Debug, Clone, Serialize)]
-pub struct Stamp {
+pub struct Stamp<'a> {
     /// The canonical name (from [`STAMP_NAMES`]), without any `-Untrusted`/`-Original` suffix.
     pub name: &'static str,
     /// The name as written in the message.
-    pub header: String,
+    pub header: &'a str,
     /// The value, unfolded.
-    pub value: String,
+    pub value: Cow<'a, str>,
     /// Whose view it is.
     pub view: View,
     /// The hop it belongs to (1-based): the nearest `Received` below it, or for stamps filed below
@@ -63,24 +67,21 @@ pub struct Stamp {
     pub line: usize,
     /// Decoded `key: value` parts (for the antispam report, Authentication-Results, skip listing).
     #[serde(serialize_with = "ser_pairs")]
-    pub decoded: Option<Vec<(String, String)>>,
+    pub decoded: Option<Vec<Pair<'a>>>,
 }
 
-impl Stamp {
+impl Stamp<'_> {
     /// A decoded part by key (ASCII case-insensitive).
     pub fn part(&self, key: &str) -> Option<&str> {
         self.decoded
             .as_ref()?
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 }
 
-fn ser_pairs<S: Serializer>(
-    pairs: &Option<Vec<(String, String)>>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
+fn ser_pairs<S: Serializer>(pairs: &Option<Vec<Pair<'_>>>, s: S) -> Result<S::Ok, S::Error> {
     match pairs {
         Some(pairs) => s.collect_map(pairs.iter().map(|(k, v)| (k, v))),
         None => s.serialize_none(),
@@ -90,18 +91,18 @@ fn ser_pairs<S: Serializer>(
 /// All stamps of a message, newest first.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(transparent)]
-pub struct Stamps(pub Vec<Stamp>);
+pub struct Stamps<'a>(pub Vec<Stamp<'a>>);
 
-impl Stamps {
+impl<'a> Stamps<'a> {
     /// The receiving organisation's value of `name`: the newest instance with the recipient view.
-    pub fn recipient(&self, name: &str) -> Option<&Stamp> {
+    pub fn recipient(&self, name: &str) -> Option<&Stamp<'a>> {
         self.0
             .iter()
             .find(|s| s.view == View::Recipient && s.name.eq_ignore_ascii_case(name))
     }
 
     /// Every instance of `name`, newest first.
-    pub fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Stamp> + 's {
+    pub fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Stamp<'a>> + 's {
         self.0
             .iter()
             .filter(move |s| s.name.eq_ignore_ascii_case(name))
@@ -148,7 +149,7 @@ fn strip_prefix_ci<'n>(name: &'n str, prefix: &str) -> Option<&'n str> {
 
 /// Collects and decodes the stamps. `entry` is the 0-based entry hop of the receiving
 /// organisation (see [`crate::classify::entry_hop`]).
-pub fn collect(block: &HeaderBlock<'_>, hops: &[Hop<'_>], entry: Option<usize>) -> Stamps {
+pub fn collect<'a>(block: &HeaderBlock<'a>, hops: &[Hop<'_>], entry: Option<usize>) -> Stamps<'a> {
     // Received field lines, newest first, to find the hop below each stamp.
     let mut stamps = Vec::new();
     for field in &block.fields {
@@ -177,23 +178,26 @@ pub fn collect(block: &HeaderBlock<'_>, hops: &[Hop<'_>], entry: Option<usize>) 
     Stamps(stamps)
 }
 
-fn decode(name: &'static str, field: &Field<'_>, view: View, hop: Option<usize>) -> Stamp {
-    let value = field.unfolded();
-    let decoded = match name {
-        "X-Forefront-Antispam-Report" => Some(split_pairs(&value, ';', ':')),
-        "Authentication-Results" => Some(decode_auth_results(&value)),
-        "X-MS-Exchange-SkipListedInternetSender"
-        | "X-MS-Exchange-ExternalOriginalInternetSender" => Some(
-            split_pairs(&value, ';', '=')
-                .into_iter()
-                .map(|(k, v)| (k, v.trim_matches(['[', ']']).to_string()))
-                .collect(),
-        ),
-        _ => None,
+fn decode<'a>(name: &'static str, field: &Field<'a>, view: View, hop: Option<usize>) -> Stamp<'a> {
+    // Values and parts borrow from the header text; a field repaired into an owned value (rare)
+    // gives owned ones.
+    let (value, decoded) = match &field.value {
+        Cow::Borrowed(text) => decode_value(name, text),
+        Cow::Owned(text) => {
+            let (value, decoded) = decode_value(name, text);
+            let owned = |text: Cow<'_, str>| Cow::Owned(text.into_owned());
+            let decoded = decoded.map(|pairs| {
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (owned(k), owned(v)))
+                    .collect()
+            });
+            (owned(value), decoded)
+        }
     };
     Stamp {
         name,
-        header: field.name.to_string(),
+        header: field.name,
         value,
         view,
         hop,
@@ -202,21 +206,47 @@ fn decode(name: &'static str, field: &Field<'_>, view: View, hop: Option<usize>)
     }
 }
 
-/// `k:v;k:v` (or `k=v;...`) into pairs; empty keys are dropped, duplicate keys kept.
-fn split_pairs(value: &str, separator: char, assign: char) -> Vec<(String, String)> {
+/// A stamp's value unfolded, and its decoded parts for the stamps that have them.
+fn decode_value<'t>(name: &str, text: &'t str) -> (Cow<'t, str>, Option<Vec<Pair<'t>>>) {
+    let decoded = match name {
+        "X-Forefront-Antispam-Report" => Some(split_pairs(text, ';', ':')),
+        "Authentication-Results" => Some(decode_auth_results(text)),
+        "X-MS-Exchange-SkipListedInternetSender"
+        | "X-MS-Exchange-ExternalOriginalInternetSender" => Some(
+            split_pairs(text, ';', '=')
+                .into_iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Cow::Borrowed(v) => Cow::Borrowed(v.trim_matches(['[', ']'])),
+                        Cow::Owned(v) => Cow::Owned(v.trim_matches(['[', ']']).to_string()),
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        _ => None,
+    };
+    (unfold(text), decoded)
+}
+
+/// `k:v;k:v` (or `k=v;...`) into pairs, each trimmed and unfolded; empty keys are dropped,
+/// duplicate keys kept. Splitting the folded text and unfolding each part gives what unfolding
+/// first would: the separators are not whitespace.
+fn split_pairs(value: &str, separator: char, assign: char) -> Vec<Pair<'_>> {
     value
         .split(separator)
         .filter_map(|part| {
             let (k, v) = part.split_once(assign)?;
             let k = k.trim();
-            (!k.is_empty()).then(|| (k.to_string(), v.trim().to_string()))
+            (!k.is_empty()).then(|| (unfold(k), unfold(v.trim())))
         })
         .collect()
 }
 
 /// Decodes the methods of an `Authentication-Results` value: `spf`, `dkim`, `dmarc`, `compauth`,
-/// `reason`, `action`, `smtp.mailfrom`, `header.d`, `header.from`, and `sender_ip`.
-pub fn decode_auth_results(value: &str) -> Vec<(String, String)> {
+/// `reason`, `action`, `smtp.mailfrom`, `header.d`, `header.from`, and `sender_ip`. Values are
+/// words of `value` (no whitespace in them), so they borrow from it whether it is folded or not.
+pub fn decode_auth_results<'t>(value: &'t str) -> Vec<Pair<'t>> {
     const KEYS: [&str; 10] = [
         "spf",
         "dkim",
@@ -229,23 +259,21 @@ pub fn decode_auth_results(value: &str) -> Vec<(String, String)> {
         "header.from",
         "arc",
     ];
-    let text = collapse_whitespace(value);
-    let mut out: Vec<(String, String)> = Vec::new();
-    let mut push = |k: &str, v: &str| {
+    let mut out: Vec<Pair<'t>> = Vec::new();
+    let mut push = |k: &'static str, v: &'t str| {
         let v = v.trim_end_matches([';', ',', ')']);
         if !v.is_empty() && !out.iter().any(|(key, _)| key == k) {
-            out.push((k.to_string(), v.to_string()));
+            out.push((Cow::Borrowed(k), Cow::Borrowed(v)));
         }
     };
-    if let Some(pos) = find_ascii_ci(&text, "sender ip is ") {
-        let ip = &text[pos + 13..];
-        push("sender_ip", ip.split([')', ' ']).next().unwrap_or(""));
+    if let Some(ip) = sender_ip(value) {
+        push("sender_ip", ip);
     }
-    // Words split on spaces and `;`, byte by byte (both are ASCII, so every cut is a char
+    // Words split on whitespace and `;`, byte by byte (both are ASCII, so every cut is a char
     // boundary); a word is read only outside comments.
-    let bytes = text.as_bytes();
+    let bytes = value.as_bytes();
     let mut depth = 0i32;
-    for word in bytes.split(|&b| b == b' ' || b == b';') {
+    for word in bytes.split(|&b| b.is_ascii_whitespace() || b == b';') {
         let (opens, closes) = word.iter().fold((0, 0), |(o, c), &b| {
             (o + i32::from(b == b'('), c + i32::from(b == b')'))
         });
@@ -262,20 +290,28 @@ pub fn decode_auth_results(value: &str) -> Vec<(String, String)> {
             .find(|k| k.as_bytes().eq_ignore_ascii_case(&word[..eq]))
         {
             let start = word.as_ptr() as usize - bytes.as_ptr() as usize;
-            push(key, &text[start + eq + 1..start + word.len()]);
+            push(key, &value[start + eq + 1..start + word.len()]);
         }
     }
     out
 }
 
-/// Byte offset of the first ASCII-case-insensitive occurrence of `needle` (ASCII) in `haystack`.
-fn find_ascii_ci(haystack: &str, needle: &str) -> Option<usize> {
-    let needle = needle.as_bytes();
-    let first = needle.first()?.to_ascii_lowercase();
-    haystack
-        .as_bytes()
-        .windows(needle.len())
-        .position(|w| w[0].to_ascii_lowercase() == first && w.eq_ignore_ascii_case(needle))
+/// The address in `(sender IP is 40.107.236.40)`: the word after the words `sender IP is` (the
+/// first may have more before it, such as the comment's parenthesis), up to a `)`.
+fn sender_ip(value: &str) -> Option<&str> {
+    let is = |word: &str, what: &str| word.eq_ignore_ascii_case(what);
+    let ends_sender = |word: &str| {
+        let at = word.len().saturating_sub(6);
+        word.len() >= 6 && word.as_bytes()[at..].eq_ignore_ascii_case(b"sender")
+    };
+    let (mut first, mut second, mut third) = ("", "", "");
+    for word in value.split_ascii_whitespace() {
+        if ends_sender(first) && is(second, "ip") && is(third, "is") {
+            return word.split(')').next();
+        }
+        (first, second, third) = (second, third, word);
+    }
+    None
 }
 
 #[cfg(test)]
@@ -291,7 +327,7 @@ mod tests {
             pairs
                 .iter()
                 .find(|(key, _)| key == k)
-                .map(|(_, v)| v.as_str())
+                .map(|(_, v)| v.as_ref())
         };
         assert_eq!(get("spf"), Some("pass"));
         assert_eq!(get("sender_ip"), Some("40.107.236.40"));
@@ -301,6 +337,54 @@ mod tests {
         assert_eq!(get("header.from"), Some("463719584197083889.com"));
         assert_eq!(get("compauth"), Some("fail"));
         assert_eq!(get("reason"), Some("001"));
+    }
+
+    /// The definitions the borrowing decoders must match: unfold the whole value, then split.
+    fn pairs_of_unfolded(value: &str, separator: char, assign: char) -> Vec<(String, String)> {
+        crate::header::collapse_whitespace(value)
+            .split(separator)
+            .filter_map(|part| {
+                let (k, v) = part.split_once(assign)?;
+                let k = k.trim();
+                (!k.is_empty()).then(|| (k.to_string(), v.trim().to_string()))
+            })
+            .collect()
+    }
+
+    fn sender_ip_of_unfolded(value: &str) -> Option<String> {
+        let text = crate::header::collapse_whitespace(value).to_ascii_lowercase();
+        let start = text.find("sender ip is ")? + 13;
+        let original = crate::header::collapse_whitespace(value);
+        Some(
+            original[start..]
+                .split([')', ' '])
+                .next()
+                .unwrap_or("")
+                .to_string(),
+        )
+    }
+
+    fn owned(pairs: Vec<Pair<'_>>) -> Vec<(String, String)> {
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        #[test]
+        fn borrowing_decoders_match_unfolding_first(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "spf=pass", "dkim", "=", ";", ":", " ", "  ", "\r\n ", "\t", "\u{3000}", "(", ")",
+                "(sender IP is 1.2.3.4)", "sender", "Xsender", "IP", "is", "header.d=a.b", "x", "[y]",
+            ]), 0..30)
+        ) {
+            let text = pieces.concat();
+            proptest::prop_assert_eq!(owned(split_pairs(&text, ';', ':')), pairs_of_unfolded(&text, ';', ':'));
+            proptest::prop_assert_eq!(owned(split_pairs(&text, ';', '=')), pairs_of_unfolded(&text, ';', '='));
+            proptest::prop_assert_eq!(sender_ip(&text).map(str::to_string), sender_ip_of_unfolded(&text));
+        }
     }
 
     #[test]

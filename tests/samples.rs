@@ -62,7 +62,7 @@ fn exchange_online_inbound_from_gmail() {
             .stamps
             .recipient("X-MS-Exchange-Organization-AuthAs")
             .unwrap();
-        assert_eq!((auth.value.as_str(), auth.hop), ("Anonymous", Some(2)));
+        assert_eq!((&*auth.value, auth.hop), ("Anonymous", Some(2)));
         let report = d.stamps.recipient("X-Forefront-Antispam-Report").unwrap();
         assert_eq!(report.part("CIP"), Some("209.85.208.43"));
         assert_eq!(report.part("DIR"), Some("INB"));
@@ -97,7 +97,7 @@ fn onprem_exchange_2019_internal() {
             .recipient("X-MS-Exchange-Organization-AuthAs")
             .unwrap();
         assert_eq!(
-            (auth.value.as_str(), auth.view),
+            (&*auth.value, auth.view),
             ("Internal", View::Recipient)
         );
     });
@@ -119,7 +119,7 @@ fn hybrid_onprem_to_exchange_online() {
         assert_eq!(
             d.stamps
                 .recipient("X-MS-Exchange-CrossTenant-FromEntityHeader")
-                .map(|s| s.value.as_str()),
+                .map(|s| &*s.value),
             Some("HybridOnPrem")
         );
         assert!(

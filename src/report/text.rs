@@ -213,7 +213,7 @@ fn write_hops(out: &mut dyn Write, d: &Diagnosis<'_>, style: Style) -> io::Resul
     Ok(())
 }
 
-fn short_name(stamp: &Stamp) -> &str {
+fn short_name<'s>(stamp: &Stamp<'s>) -> &'static str {
     stamp
         .name
         .strip_prefix("X-MS-Exchange-Organization-")
@@ -257,7 +257,7 @@ fn write_stamps(out: &mut dyn Write, d: &Diagnosis<'_>, style: Style) -> io::Res
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect::<Vec<_>>()
                     .join(" "),
-                _ => s.value.clone(),
+                _ => s.value.to_string(),
             };
             writeln!(
                 out,

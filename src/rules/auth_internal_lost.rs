@@ -20,7 +20,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     if entry.role != Role::EopFrontend {
         return;
     }
-    let value = |name: &str| ctx.stamps.recipient(name).map(|s| s.value.as_str());
+    let value = |name: &str| ctx.stamps.recipient(name).map(|s| s.value.as_ref());
     let from_entity = value("X-MS-Exchange-CrossTenant-FromEntityHeader");
     let hybrid_connector = from_entity.is_some_and(|v| v.eq_ignore_ascii_case("HybridOnPrem"));
     let relayed_out = ctx

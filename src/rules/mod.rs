@@ -115,7 +115,7 @@ pub struct Context<'d, 'a> {
     /// The header block.
     pub block: &'d HeaderBlock<'a>,
     /// Decoded stamps.
-    pub stamps: &'d Stamps,
+    pub stamps: &'d Stamps<'a>,
     /// 0-based entry hop of the receiving organisation.
     pub entry: Option<usize>,
     /// The organisation profile.
