@@ -14,7 +14,7 @@
 //! `None` and goes through the general parser; a test checks both give the same hop on every
 //! such field of the real corpus.
 
-use super::{BySide, Clauses, FromSide, Hop, Tls, decimal as number, protocol_of, via_of};
+use super::{BySide, Clauses, FromSide, Hop, Tls, decimal as number, via_of};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -67,7 +67,12 @@ pub(super) fn read<'t>(c: &Clauses<'t>) -> Option<Hop<'t>> {
             host: Some(Cow::Borrowed(by_host)),
             ip: by_ip,
         },
-        protocol: protocol_of(with),
+        // What `protocol_of` gives for these two shapes, without reading the words again.
+        protocol: Some(if smtp {
+            Cow::Borrowed("Microsoft SMTP Server")
+        } else {
+            Cow::Borrowed(server.trim())
+        }),
         tls,
         id,
         via,
@@ -78,38 +83,62 @@ pub(super) fn read<'t>(c: &Clauses<'t>) -> Option<Hop<'t>> {
 
 /// `HOST` or `HOST (IP)`: a host name and the address in the comment after it.
 fn host_and_ip(clause: &str) -> Option<(&str, Option<IpAddr>)> {
-    let end = clause
-        .bytes()
-        .position(|b| b.is_ascii_whitespace())
-        .unwrap_or(clause.len());
-    let (host, rest) = (&clause[..end], clause[end..].trim());
-    // A name that could be an address is the general parser's to judge.
-    if !is_host(host) || is_address_like(host) {
+    // One pass over the name, one table lookup per byte: where it ends, whether it is a host
+    // name, whether it could be an address (which is the general parser's to judge).
+    let bytes = clause.as_bytes();
+    let mut kinds = HOST | ADDRESS;
+    let mut end = bytes.len();
+    for (i, &b) in bytes.iter().enumerate() {
+        let kind = BYTE_KINDS[usize::from(b)];
+        if kind & SPACE != 0 {
+            end = i;
+            break;
+        }
+        kinds &= kind;
+    }
+    if end == 0 || kinds & HOST == 0 || kinds & ADDRESS != 0 {
         return None;
     }
+    let (name, rest) = (&clause[..end], clause[end..].trim());
     if rest.is_empty() {
-        return Some((host, None));
+        return Some((name, None));
     }
     let ip = rest.strip_prefix('(')?.strip_suffix(')')?;
-    if !is_address_like(ip) {
+    if !ip
+        .bytes()
+        .all(|b| BYTE_KINDS[usize::from(b)] & ADDRESS != 0)
+    {
         return None;
     }
-    Some((host, Some(crate::net::address(ip)?)))
+    Some((name, Some(crate::net::address(ip)?)))
 }
 
-/// Only hex digits, `:` and `.`: what an IPv4 or IPv6 address is written with.
-fn is_address_like(text: &str) -> bool {
-    text.bytes()
-        .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
-}
+/// ASCII whitespace.
+const SPACE: u8 = 1;
+/// A byte of a host name as Exchange writes it: a letter, digit, `.`, `-` or `_`.
+const HOST: u8 = 2;
+/// A byte an IPv4 or IPv6 address is written with: a hex digit, `:` or `.`.
+const ADDRESS: u8 = 4;
 
-/// A host name as Exchange writes it (letters, digits, `.`, `-`, `_`).
-fn is_host(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
-}
+/// [`SPACE`], [`HOST`] and [`ADDRESS`] of every byte.
+static BYTE_KINDS: [u8; 256] = {
+    let mut kinds = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if b.is_ascii_whitespace() {
+            kinds[i] |= SPACE;
+        }
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
+            kinds[i] |= HOST;
+        }
+        if b.is_ascii_hexdigit() || b == b':' || b == b'.' {
+            kinds[i] |= ADDRESS;
+        }
+        i += 1;
+    }
+    kinds
+};
 
 /// A build number or message id (`15.20.6792.28`).
 fn is_token(text: &str) -> bool {
@@ -139,12 +168,83 @@ fn version_and_cipher(comment: &str) -> Option<Tls<'_>> {
     })
 }
 
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
 /// `Tue, 19 Sep 2023 18:36:44 +0000` (the weekday optional), the only date form Exchange writes.
 fn date(text: &str) -> Option<DateTime<Utc>> {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    // Folding may fall anywhere between the words.
+    single_spaced_date(text).or_else(|| folded_date(text))
+}
+
+/// [`date`] written on one line with single spaces, as nearly every field has it: read at fixed
+/// places. `None` for any other layout, which [`folded_date`] then reads (a test checks both
+/// agree wherever this one reads a date).
+fn single_spaced_date(text: &str) -> Option<DateTime<Utc>> {
+    let mut rest = text.as_bytes();
+    if let [a, b, c, b',', b' ', after @ ..] = rest
+        && [a, b, c].iter().all(|x| x.is_ascii_alphabetic())
+    {
+        rest = after;
+    }
+    let (day, rest) = match rest {
+        [d, b' ', rest @ ..] => (digits(&[*d])?, rest),
+        [d1, d2, b' ', rest @ ..] => (digits(&[*d1, *d2])?, rest),
+        _ => return None,
+    };
+    let [
+        m1,
+        m2,
+        m3,
+        b' ',
+        y1,
+        y2,
+        y3,
+        y4,
+        b' ',
+        h1,
+        h2,
+        b':',
+        n1,
+        n2,
+        b':',
+        s1,
+        s2,
+        b' ',
+        sign,
+        z1,
+        z2,
+        z3,
+        z4,
+    ] = *rest
+    else {
+        return None;
+    };
+    let month = MONTHS.iter().position(|m| m.as_bytes() == [m1, m2, m3])? as u32 + 1;
+    let sign = match sign {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    utc(
+        digits(&[y1, y2, y3, y4])?,
+        month,
+        day,
+        [digits(&[h1, h2])?, digits(&[n1, n2])?, digits(&[s1, s2])?],
+        sign,
+        digits(&[z1, z2, z3, z4])?,
+    )
+}
+
+/// `bytes` as a decimal number when they are all ASCII digits.
+fn digits(bytes: &[u8]) -> Option<u32> {
+    bytes.iter().try_fold(0, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+    })
+}
+
+/// [`date`] word by word: folding may fall anywhere between the words.
+fn folded_date(text: &str) -> Option<DateTime<Utc>> {
     let mut words = text.split_ascii_whitespace().peekable();
     if words
         .next_if(|w| w.len() == 4 && w.ends_with(','))
@@ -162,7 +262,7 @@ fn date(text: &str) -> Option<DateTime<Utc>> {
     let minute = number(time.next()?, 2..=2)?;
     let second = number(time.next()?, 2..=2)?;
     let zone = words.next()?;
-    if words.next().is_some() || time.next().is_some() || second > 59 {
+    if words.next().is_some() || time.next().is_some() {
         return None;
     }
     let (sign, zone) = match zone.split_at_checked(1)? {
@@ -170,7 +270,29 @@ fn date(text: &str) -> Option<DateTime<Utc>> {
         ("-", zone) => (-1, zone),
         _ => return None,
     };
-    let zone = i64::from(number(zone, 4..=4)?);
+    utc(
+        year,
+        month,
+        day,
+        [hour, minute, second],
+        sign,
+        number(zone, 4..=4)?,
+    )
+}
+
+/// The instant of a date and time at the `sign`ed `hhmm` offset `zone`.
+fn utc(
+    year: u32,
+    month: u32,
+    day: u32,
+    [hour, minute, second]: [u32; 3],
+    sign: i64,
+    zone: u32,
+) -> Option<DateTime<Utc>> {
+    if second > 59 {
+        return None;
+    }
+    let zone = i64::from(zone);
     let offset = sign * (zone / 100 * 3600 + zone % 100 * 60);
     let local = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?
         .and_hms_opt(hour, minute, second)?;
@@ -232,6 +354,24 @@ mod tests {
         }
         eprintln!("{read_directly} of {fields} corpus Received fields read directly");
         assert!(read_directly * 2 > fields, "{read_directly} of {fields}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        #[test]
+        fn single_spaced_dates_read_as_word_by_word(
+            text in "((Tue|Xy1|tue), ?)?[0-9]{1,2} (Sep|sep|Feb) [0-9]{4,5} [0-2][0-9]:[0-5][0-9]:[0-6][0-9] [+-][0-9]{4}",
+            fold in proptest::option::of(0usize..30),
+        ) {
+            // Also folded somewhere, which only the word-by-word reader may read.
+            let mut text = text;
+            if let Some(at) = fold.filter(|&at| text.is_char_boundary(at.min(text.len()))) {
+                text.insert_str(at.min(text.len()), "\r\n ");
+            }
+            if let Some(fast) = single_spaced_date(&text) {
+                proptest::prop_assert_eq!(Some(fast), folded_date(&text), "{}", text);
+            }
+        }
     }
 
     #[test]
