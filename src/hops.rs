@@ -399,27 +399,24 @@ fn split_clauses(text: &str) -> Clauses<'_> {
             };
             i += next;
         }
-        match bytes[i] {
-            b' ' | b'\t' | b'\n' | b'\r' | 0x0c => boundary = true,
-            b'(' => {
+        match CLAUSE_BYTES[usize::from(bytes[i])] {
+            SPACE => boundary = true,
+            OPEN => {
                 depth += 1;
                 boundary = false;
             }
-            b')' => {
+            CLOSE => {
                 depth = depth.saturating_sub(1);
                 boundary = true;
             }
-            b';' => {
+            SEMICOLON => {
                 if depth == 0 {
                     last_semicolon = Some(i);
                     close_clause(text, current.take(), i, &mut clauses);
                 }
                 boundary = false;
             }
-            // Every keyword starts with one of these letters.
-            b'f' | b'F' | b'b' | b'B' | b'w' | b'W' | b'v' | b'V' | b'i' | b'I'
-                if boundary && depth == 0 =>
-            {
+            KEYWORD_START if boundary && depth == 0 => {
                 boundary = false;
                 let keyword = KEYWORDS.into_iter().find(|k| {
                     let end = i + k.len();
@@ -436,7 +433,15 @@ fn split_clauses(text: &str) -> Clauses<'_> {
                     continue;
                 }
             }
-            _ => boundary = false,
+            _ => {
+                // Inside a word: skip to its end at once.
+                boundary = false;
+                i += 1;
+                while i < bytes.len() && CLAUSE_BYTES[usize::from(bytes[i])] <= KEYWORD_START {
+                    i += 1;
+                }
+                continue;
+            }
         }
         i += 1;
     }
@@ -453,6 +458,34 @@ fn split_clauses(text: &str) -> Clauses<'_> {
             .is_some_and(u8::is_ascii_whitespace);
     clauses
 }
+
+/// Kinds of bytes for [`split_clauses`]: a byte of a word, the first letter of a keyword,
+/// whitespace, parentheses, `;`.
+const WORD: u8 = 0;
+const KEYWORD_START: u8 = 1;
+const SPACE: u8 = 2;
+const OPEN: u8 = 3;
+const CLOSE: u8 = 4;
+const SEMICOLON: u8 = 5;
+
+/// The kind of every byte (see [`WORD`]).
+static CLAUSE_BYTES: [u8; 256] = {
+    let mut kinds = [WORD; 256];
+    let mut i = 0;
+    while i < 256 {
+        kinds[i] = match i as u8 {
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0c => SPACE,
+            b'(' => OPEN,
+            b')' => CLOSE,
+            b';' => SEMICOLON,
+            // Every keyword starts with one of these letters.
+            b'f' | b'F' | b'b' | b'B' | b'w' | b'W' | b'v' | b'V' | b'i' | b'I' => KEYWORD_START,
+            _ => WORD,
+        };
+        i += 1;
+    }
+    kinds
+};
 
 /// Stores the clause that started at `current` and ends at `end` (the first of each keyword wins).
 fn close_clause<'t>(
