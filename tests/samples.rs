@@ -96,10 +96,7 @@ fn onprem_exchange_2019_internal() {
             .stamps
             .recipient("X-MS-Exchange-Organization-AuthAs")
             .unwrap();
-        assert_eq!(
-            (&*auth.value, auth.view),
-            ("Internal", View::Recipient)
-        );
+        assert_eq!((&*auth.value, auth.view), ("Internal", View::Recipient));
     });
 }
 

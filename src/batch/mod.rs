@@ -353,7 +353,7 @@ fn failure(source: Source, error: String) -> Analysed {
 
 /// Bytes of a file's head read first: enough to tell its format and to hold most header blocks
 /// whole (a shorter head is the whole file, and nothing more is read).
-const FIRST_READ: u64 = 16 * 1024;
+const FIRST_READ: usize = 16 * 1024;
 
 /// A reused buffer larger than this is dropped rather than kept for the next file.
 const KEPT_BUFFER: usize = 1024 * 1024;
@@ -363,12 +363,34 @@ thread_local! {
     static HEAD: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-/// Gives a header block's buffer back to this thread for the next file.
-fn recycle(mut buffer: Vec<u8>) {
+/// Gives a header block's buffer back to this thread for the next file. Its bytes stay: the
+/// next head is read over them, so only room beyond them is zeroed first.
+fn recycle(buffer: Vec<u8>) {
     if buffer.capacity() <= KEPT_BUFFER {
-        buffer.clear();
         HEAD.set(buffer);
     }
+}
+
+/// Reads up to [`FIRST_READ`] bytes of `file` into this thread's reused buffer: one `read` for
+/// the whole head where the standard `read_to_end` would split it at 8 KiB, and a last one that
+/// finds the end of a shorter file.
+fn read_head(file: &mut std::fs::File) -> std::io::Result<Vec<u8>> {
+    let mut head = HEAD.take();
+    head.resize(FIRST_READ, 0);
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read(&mut head[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                recycle(head);
+                return Err(e);
+            }
+        }
+    }
+    head.truncate(filled);
+    Ok(head)
 }
 
 /// Opens a file once: sniffs its format from the head read first, then reads a single message on
@@ -380,12 +402,7 @@ fn file(
     forced: Option<Format>,
     headers: &dyn Fn(Source, &input::RawHeaders) -> Analysed,
 ) -> Step {
-    let head = std::fs::File::open(&path).and_then(|mut file| {
-        // `read_to_end` fills the reused buffer's spare room without zeroing it first.
-        let mut head = HEAD.take();
-        (&mut file).take(FIRST_READ).read_to_end(&mut head)?;
-        Ok((head, file))
-    });
+    let head = std::fs::File::open(&path).and_then(|mut file| Ok((read_head(&mut file)?, file)));
     let (head, mut file) = match head {
         Ok((head, _)) if head.is_empty() => {
             recycle(head);
@@ -399,7 +416,7 @@ fn file(
     let analysed = match format {
         Some(Format::Headers) if !utf16 => {
             // A head shorter than asked for is the whole file.
-            let raw = if (head.len() as u64) < FIRST_READ {
+            let raw = if head.len() < FIRST_READ {
                 Ok(input::header_block_in(head))
             } else {
                 input::continue_header_block(head, &mut file)
