@@ -139,20 +139,17 @@ fn split(text: &str, short_ways: bool) -> Result<HeaderBlock<'_>, InputError> {
     // Where the last field's value starts and ends while it is still a slice of `text` that the
     // short way may widen (`usize::MAX` when the last field is not one).
     let (mut value_start, mut value_end) = (0, usize::MAX);
-    let (mut start, mut line_no) = (0, 0);
+    let mut line_no = 0;
 
-    while start < bytes.len() {
+    for (line_start, offset) in crate::lines::ranges(bytes) {
         line_no += 1;
-        let offset = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i + 1);
         if bytes[offset - 1] == b'\n' {
-            if offset - start > 1 && bytes[offset - 2] == b'\r' {
+            if offset - line_start > 1 && bytes[offset - 2] == b'\r' {
                 crlf += 1;
             } else {
                 lf += 1;
             }
         }
-        let line_start = start;
-        start = offset;
         let raw = &bytes[line_start..offset];
         // The common lines take a short way: a folded continuation (indent, then a visible
         // byte) and, once fields have started, a line starting with a field name.

@@ -82,7 +82,7 @@ fn read_block<R: Read>(
     let (mut start, mut scanned) = (0, 0);
     loop {
         let mut line_start = scanned;
-        for newline in memchr::memchr_iter(b'\n', &bytes[scanned..]) {
+        for newline in crate::lines::LineEnds::new(&bytes[scanned..]) {
             let newline = scanned + newline;
             if is_blank(&bytes[line_start..newline]) {
                 if line_start == start {

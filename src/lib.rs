@@ -11,6 +11,7 @@ pub mod classify;
 pub mod header;
 pub mod hops;
 pub mod input;
+pub mod lines;
 pub mod lockdown;
 pub mod net;
 pub mod org;
