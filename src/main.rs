@@ -12,10 +12,10 @@ fn main() {
     std::process::exit(cli::run());
 }
 
-/// Turns transparent huge pages off for this process. mimalloc asks for them, and the kernel then
-/// zeroes 2 MiB at a time: more than a header scan's whole working set (a fifth of a corpus
-/// scan's time went to zeroing pages in profiles). Without them the corpus scan's peak memory
-/// falls from 44 MB to 17 MB; trace scans are unchanged.
+/// Turns transparent huge pages off for this process. Zeroing a 2 MiB page costs more than a
+/// header scan's whole working set (a fifth of a corpus scan's time went to it in profiles). The
+/// `no_thp` build of mimalloc no longer asks for them, which covers the allocations made before
+/// `main`; this covers the rest where the system hands them out unasked (THP `always`).
 fn no_huge_pages() {
     #[cfg(target_os = "linux")]
     // SAFETY: `PR_SET_THP_DISABLE` only sets a flag of this process; no memory is touched.
