@@ -19,14 +19,17 @@ pub struct Field<'a> {
 }
 
 impl Field<'_> {
-    /// The value with folding and runs of whitespace collapsed to single spaces.
-    pub fn unfolded(&self) -> String {
-        collapse_whitespace(&self.value)
+    /// The value with folding and runs of whitespace collapsed to single spaces (borrowed when
+    /// there are none).
+    pub fn unfolded(&self) -> Cow<'_, str> {
+        unfold(&self.value)
     }
 
     /// True when the field is called `name` (ASCII case-insensitive).
+    #[inline]
     pub fn is(&self, name: &str) -> bool {
-        self.name.eq_ignore_ascii_case(name)
+        // Most fields differ in length: turned away without comparing a byte.
+        self.name.len() == name.len() && self.name.eq_ignore_ascii_case(name)
     }
 }
 

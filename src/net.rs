@@ -112,11 +112,14 @@ pub fn address(text: &str) -> Option<IpAddr> {
     if let Some(v4) = ipv4(bytes) {
         return Some(IpAddr::V4(v4));
     }
-    // Addresses are short: plain scans beat setting up vectorised searches.
-    if !bytes.contains(&b':') {
+    // Addresses are short: one plain scan beats setting up vectorised searches.
+    let (colon, dot) = bytes.iter().fold((false, false), |(colon, dot), &b| {
+        (colon | (b == b':'), dot | (b == b'.'))
+    });
+    if !colon {
         return None;
     }
-    if bytes.contains(&b'.') {
+    if dot {
         // An IPv4 tail (`::ffff:192.0.2.1`): rare enough for the standard parser.
         return text.parse().ok();
     }
