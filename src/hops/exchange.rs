@@ -81,7 +81,8 @@ pub(super) fn read<'t>(c: &Clauses<'t>) -> Option<Hop<'t>> {
     })
 }
 
-/// `HOST` or `HOST (IP)`: a host name and the address in the comment after it.
+/// `HOST`, `HOST (IP)` or `HOST ([IP%zone])`: a host name and the address in the comment after
+/// it.
 fn host_and_ip(clause: &str) -> Option<(&str, Option<IpAddr>)> {
     // One pass over the name, one table lookup per byte: where it ends, whether it is a host
     // name, whether it could be an address (which is the general parser's to judge).
@@ -104,6 +105,12 @@ fn host_and_ip(clause: &str) -> Option<(&str, Option<IpAddr>)> {
         return Some((name, None));
     }
     let ip = rest.strip_prefix('(')?.strip_suffix(')')?;
+    // A mailbox server's link-local address is bracketed, the receiving side's with its zone:
+    // `([fe80::1%6])`.
+    let ip = match ip.strip_prefix('[').and_then(|ip| ip.strip_suffix(']')) {
+        Some(bracketed) => bracketed.split_once('%').map_or(bracketed, |(ip, _)| ip),
+        None => ip,
+    };
     if !ip
         .bytes()
         .all(|b| BYTE_KINDS[usize::from(b)] & ADDRESS != 0)
@@ -312,6 +319,7 @@ mod tests {
             "from thcultarfdes.co.uk (89.144.44.2) by DB8EUR06FT032.mail.protection.outlook.com (10.233.253.34) with Microsoft SMTP Server id 15.20.6768.30 via Frontend Transport; Fri, 8 Sep 2023 05:47:04 -0700",
             "from EXCH01.corp.example (10.0.0.5) by EXCH02.corp.example (10.0.0.6) with Microsoft SMTP Server (TLS) id 15.0.1497.2; Thu, 6 Nov 2025 08:15:28 +0000",
             "from SN7PR20MB6346.namprd20.prod.outlook.com (::1) by\n SN7PR20MB5311.namprd20.prod.outlook.com with HTTPS; Tue, 4 Nov 2025 10:12:11\n +0000\n",
+            "from MW4PR04MB7412.namprd04.prod.outlook.com ([fe80::56f3:5435:9a39:ebe2]) by MW4PR04MB7412.namprd04.prod.outlook.com ([fe80::56f3:5435:9a39:ebe2%6]) with mapi id 15.20.6631.046; Sat, 5 Aug 2023 01:49:39 +0000",
         ] {
             let clauses = split_clauses(text);
             let fast = read(&clauses).expect("an Exchange field");
