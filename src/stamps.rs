@@ -269,28 +269,34 @@ pub fn decode_auth_results<'t>(value: &'t str) -> Vec<Pair<'t>> {
     if let Some(ip) = sender_ip(value) {
         push("sender_ip", ip);
     }
-    // Words split on whitespace and `;`, byte by byte (both are ASCII, so every cut is a char
-    // boundary); a word is read only outside comments.
+    // Words split on whitespace and `;`, in one pass over the bytes (both are ASCII, so every
+    // cut is a char boundary); a word is read only outside comments.
     let bytes = value.as_bytes();
-    let mut depth = 0i32;
-    for word in bytes.split(|&b| b.is_ascii_whitespace() || b == b';') {
-        let (opens, closes) = word.iter().fold((0, 0), |(o, c), &b| {
-            (o + i32::from(b == b'('), c + i32::from(b == b')'))
-        });
-        let at_top = depth == 0 && word.first() != Some(&b'(');
-        depth = (depth + opens - closes).max(0);
-        if !at_top {
-            continue;
-        }
-        let Some(eq) = memchr::memchr(b'=', word) else {
-            continue;
-        };
-        if let Some(key) = KEYS
-            .iter()
-            .find(|k| k.as_bytes().eq_ignore_ascii_case(&word[..eq]))
-        {
-            let start = word.as_ptr() as usize - bytes.as_ptr() as usize;
-            push(key, &value[start + eq + 1..start + word.len()]);
+    let (mut depth, mut start) = (0i32, 0);
+    let (mut opens, mut closes, mut assign) = (0, 0, None);
+    for (i, b) in bytes
+        .iter()
+        .copied()
+        .enumerate()
+        .chain([(bytes.len(), b' ')])
+    {
+        match b {
+            b'(' => opens += 1,
+            b')' => closes += 1,
+            b'=' if assign.is_none() => assign = Some(i),
+            b';' | b' ' | b'\t' | b'\r' | b'\n' | 0x0c => {
+                let at_top = depth == 0 && bytes.get(start) != Some(&b'(');
+                depth = (depth + opens - closes).max(0);
+                if let Some(eq) = assign.filter(|_| at_top)
+                    && let Some(key) = KEYS
+                        .iter()
+                        .find(|k| k.as_bytes().eq_ignore_ascii_case(&bytes[start..eq]))
+                {
+                    push(key, &value[eq + 1..i]);
+                }
+                (start, opens, closes, assign) = (i + 1, 0, 0, None);
+            }
+            _ => {}
         }
     }
     out
@@ -364,6 +370,45 @@ mod tests {
         )
     }
 
+    /// The word-by-word definition the one-pass reader must match.
+    fn auth_results_by_words(value: &str) -> Vec<(String, String)> {
+        const KEYS: [&str; 10] = [
+            "spf",
+            "dkim",
+            "dmarc",
+            "compauth",
+            "reason",
+            "action",
+            "smtp.mailfrom",
+            "header.d",
+            "header.from",
+            "arc",
+        ];
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut push = |k: &str, v: &str| {
+            let v = v.trim_end_matches([';', ',', ')']);
+            if !v.is_empty() && !out.iter().any(|(key, _)| key == k) {
+                out.push((k.to_string(), v.to_string()));
+            }
+        };
+        if let Some(ip) = sender_ip(value) {
+            push("sender_ip", ip);
+        }
+        let mut depth = 0i32;
+        for word in value.split(|c: char| c.is_ascii_whitespace() || c == ';') {
+            let opens = word.matches('(').count() as i32;
+            let closes = word.matches(')').count() as i32;
+            let at_top = depth == 0 && !word.starts_with('(');
+            depth = (depth + opens - closes).max(0);
+            if let Some((key, v)) = word.split_once('=').filter(|_| at_top)
+                && let Some(key) = KEYS.iter().find(|k| k.eq_ignore_ascii_case(key))
+            {
+                push(key, v);
+            }
+        }
+        out
+    }
+
     fn owned(pairs: Vec<Pair<'_>>) -> Vec<(String, String)> {
         pairs
             .into_iter()
@@ -378,12 +423,14 @@ mod tests {
             pieces in proptest::collection::vec(proptest::sample::select(vec![
                 "spf=pass", "dkim", "=", ";", ":", " ", "  ", "\r\n ", "\t", "\u{3000}", "(", ")",
                 "(sender IP is 1.2.3.4)", "sender", "Xsender", "IP", "is", "header.d=a.b", "x", "[y]",
+                "compauth=fail", "reason=001", "=x", ",", "\u{e9}",
             ]), 0..30)
         ) {
             let text = pieces.concat();
             proptest::prop_assert_eq!(owned(split_pairs(&text, ';', ':')), pairs_of_unfolded(&text, ';', ':'));
             proptest::prop_assert_eq!(owned(split_pairs(&text, ';', '=')), pairs_of_unfolded(&text, ';', '='));
             proptest::prop_assert_eq!(sender_ip(&text).map(str::to_string), sender_ip_of_unfolded(&text));
+            proptest::prop_assert_eq!(owned(decode_auth_results(&text)), auth_results_by_words(&text));
         }
     }
 
