@@ -270,8 +270,7 @@ pub fn number(hops: &mut [Hop<'_>]) {
 /// Exchange's own fields, which it writes in one fixed shape, are read directly
 /// (`exchange::read`); every other field goes through mail-parser and `fill_gaps`.
 pub fn parse_received(text: &str, line: usize) -> Hop<'_> {
-    let clauses = split_clauses(text);
-    let mut hop = exchange::read(&clauses).unwrap_or_else(|| general(text, &clauses));
+    let mut hop = exchange::read(text).unwrap_or_else(|| general(text, &split_clauses(text)));
     hop.line = line;
     hop.raw = Cow::Borrowed(text);
     hop.exchange = exchange_product(hop.id.as_deref(), hop.protocol.as_deref());
@@ -373,8 +372,6 @@ struct Clauses<'t> {
     for_: Option<&'t str>,
     date: Option<&'t str>,
     comment_only: bool,
-    /// The field opens with its `from` clause.
-    starts_with_from: bool,
 }
 
 /// Splits `text` on the keywords `from`, `by`, `with`, `via`, `id`, `for` at comment depth 0, and
@@ -450,12 +447,6 @@ fn split_clauses(text: &str) -> Clauses<'_> {
         .and_then(|p| text.get(p + 1..))
         .map(str::trim);
     clauses.comment_only = !saw_keyword && text.trim_start().starts_with('(');
-    clauses.starts_with_from = starts_with_ci(text.trim_start(), "from")
-        && text
-            .trim_start()
-            .as_bytes()
-            .get(4)
-            .is_some_and(u8::is_ascii_whitespace);
     clauses
 }
 

@@ -14,47 +14,76 @@
 //! `None` and goes through the general parser; a test checks both give the same hop on every
 //! such field of the real corpus.
 
-use super::{BySide, Clauses, FromSide, Hop, Tls, decimal as number, via_of};
+use super::{BySide, FromSide, Hop, Tls, decimal as number, via_of};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-/// The hop of an Exchange-written field, or `None` for any other field.
-pub(super) fn read<'t>(c: &Clauses<'t>) -> Option<Hop<'t>> {
-    if c.comment_only || c.for_.is_some() || !c.starts_with_from {
+/// The hop of an Exchange-written field, read token by token, or `None` for any other field.
+///
+/// The reader is strict: every token must be where the shape puts it, and none of them may be a
+/// clause keyword (`from`, `by`, `with`, `via`, `id`, `for`), so the general parser would cut the
+/// field into the same clauses.
+pub(super) fn read(text: &str) -> Option<Hop<'_>> {
+    let mut at = Cursor { text, at: 0 };
+    at.space();
+    at.keyword("from")?;
+    let (from_host, from_ip) = at.host_and_ip()?;
+    at.keyword("by")?;
+    let (by_host, by_ip) = at.host_and_ip()?;
+    at.keyword("with")?;
+    // `Microsoft SMTP Server`, possibly folded between its words; or a mailbox's `HTTPS`/`mapi`.
+    let server = at.token();
+    let smtp = server == "Microsoft"
+        && {
+            at.space();
+            at.token() == "SMTP"
+        }
+        && {
+            at.space();
+            at.token() == "Server"
+        };
+    // The last hop of a message delivered to an Exchange Online mailbox, or a client's submission.
+    let mailbox = matches!(server, "HTTPS" | "mapi");
+    if !smtp && !mailbox {
         return None;
     }
-    let (from_host, from_ip) = host_and_ip(c.from?)?;
-    let (by_host, by_ip) = host_and_ip(c.by?)?;
-    let with = c.with?;
-    let (server, comment) = match with.split_once('(') {
-        Some((server, rest)) => (server, Some(rest.trim_end().strip_suffix(')')?)),
-        None => (with, None),
-    };
-    let smtp = server
-        .split_ascii_whitespace()
-        .eq(["Microsoft", "SMTP", "Server"]);
-    // The last hop of a message delivered to an Exchange Online mailbox, or a client's submission.
-    let mailbox = matches!(server.trim(), "HTTPS" | "mapi");
-    let tls = match comment {
-        None if smtp || mailbox => None,
-        Some("TLS") if smtp => Some(Tls {
+    at.space();
+    let tls = match at.comment()? {
+        None => None,
+        Some(_) if mailbox => return None,
+        Some("TLS") => Some(Tls {
             version: Cow::Borrowed("TLS"),
             cipher: None,
         }),
-        Some(comment) if smtp => Some(version_and_cipher(comment)?),
-        _ => return None,
+        Some(comment) => Some(version_and_cipher(comment)?),
     };
-    let id = match c.id {
-        Some(id) if is_token(id) => Some(Cow::Borrowed(id)),
-        None if mailbox => None,
-        _ => return None,
+    let id = if at.keyword("id").is_some() {
+        let id = at.token();
+        if !is_token(id) || is_keyword(id) {
+            return None;
+        }
+        at.space();
+        Some(Cow::Borrowed(id))
+    } else if mailbox {
+        None
+    } else {
+        return None;
     };
-    let via = match c.via {
-        Some(via) if via.contains(['(', ')']) => return None,
-        Some(via) => via_of(via),
-        None => None,
+    let via = if at.keyword("via").is_some() {
+        let end = at.at + memchr::memchr(b';', at.rest().as_bytes())?;
+        let via = &text[at.at..end];
+        let plain = !via.contains(['(', ')']) && !via.split_ascii_whitespace().any(is_keyword);
+        at.at = end;
+        Some(via_of(via).filter(|_| plain)?)
+    } else {
+        None
     };
+    // The date after the one `;`, and nothing else.
+    let date_text = at.rest().strip_prefix(';')?;
+    if date_text.contains(';') {
+        return None;
+    }
     let host = Cow::Borrowed(from_host);
     Some(Hop {
         from: FromSide {
@@ -67,80 +96,143 @@ pub(super) fn read<'t>(c: &Clauses<'t>) -> Option<Hop<'t>> {
             host: Some(Cow::Borrowed(by_host)),
             ip: by_ip,
         },
-        // What `protocol_of` gives for these two shapes, without reading the words again.
-        protocol: Some(if smtp {
-            Cow::Borrowed("Microsoft SMTP Server")
+        // What `protocol_of` gives for these two shapes.
+        protocol: Some(Cow::Borrowed(if smtp {
+            "Microsoft SMTP Server"
         } else {
-            Cow::Borrowed(server.trim())
-        }),
+            server
+        })),
         tls,
         id,
         via,
-        time: Some(date(c.date?)?),
+        time: Some(date(date_text.trim())?),
         ..Hop::default()
     })
 }
 
-/// `HOST`, `HOST (IP)` or `HOST ([IP%zone])`: a host name and the address in the comment after
-/// it.
-fn host_and_ip(clause: &str) -> Option<(&str, Option<IpAddr>)> {
-    // One pass over the name, one table lookup per byte: where it ends, whether it is a host
-    // name, whether it could be an address (which is the general parser's to judge).
-    let bytes = clause.as_bytes();
-    let mut kinds = HOST | ADDRESS;
-    let mut end = bytes.len();
-    for (i, &b) in bytes.iter().enumerate() {
-        let kind = BYTE_KINDS[usize::from(b)];
-        if kind & SPACE != 0 {
-            end = i;
-            break;
-        }
-        kinds &= kind;
-    }
-    if end == 0 || kinds & HOST == 0 || kinds & ADDRESS != 0 {
-        return None;
-    }
-    let (name, rest) = (&clause[..end], clause[end..].trim());
-    if rest.is_empty() {
-        return Some((name, None));
-    }
-    let ip = rest.strip_prefix('(')?.strip_suffix(')')?;
-    // A mailbox server's link-local address is bracketed, the receiving side's with its zone:
-    // `([fe80::1%6])`.
-    let ip = match ip.strip_prefix('[').and_then(|ip| ip.strip_suffix(']')) {
-        Some(bracketed) => bracketed.split_once('%').map_or(bracketed, |(ip, _)| ip),
-        None => ip,
-    };
-    if !ip
-        .bytes()
-        .all(|b| BYTE_KINDS[usize::from(b)] & ADDRESS != 0)
-    {
-        return None;
-    }
-    Some((name, Some(crate::net::address(ip)?)))
+/// Where the reader is in a field.
+struct Cursor<'t> {
+    text: &'t str,
+    at: usize,
 }
 
-/// ASCII whitespace.
-const SPACE: u8 = 1;
-/// A byte of a host name as Exchange writes it: a letter, digit, `.`, `-` or `_`.
-const HOST: u8 = 2;
-/// A byte an IPv4 or IPv6 address is written with: a hex digit, `:` or `.`.
-const ADDRESS: u8 = 4;
+impl<'t> Cursor<'t> {
+    /// What is left to read.
+    fn rest(&self) -> &'t str {
+        &self.text[self.at..]
+    }
 
-/// [`SPACE`], [`HOST`] and [`ADDRESS`] of every byte.
+    /// Skips whitespace (folding included); true when there was some.
+    fn space(&mut self) -> bool {
+        let skipped = self
+            .rest()
+            .bytes()
+            .take_while(u8::is_ascii_whitespace)
+            .count();
+        self.at += skipped;
+        skipped > 0
+    }
+
+    /// The bytes up to the next whitespace, `(`, `)` or `;`.
+    fn token(&mut self) -> &'t str {
+        let rest = self.rest();
+        let len = rest
+            .bytes()
+            .position(|b| BYTE_KINDS[usize::from(b)] & TOKEN_END != 0)
+            .unwrap_or(rest.len());
+        self.at += len;
+        &rest[..len]
+    }
+
+    /// `keyword` (as Exchange writes it) and the whitespace after it, or nothing read.
+    fn keyword(&mut self, keyword: &str) -> Option<()> {
+        let rest = self.rest().as_bytes();
+        let follows = rest.get(keyword.len()).is_some_and(u8::is_ascii_whitespace);
+        if !(rest.starts_with(keyword.as_bytes()) && follows) {
+            return None;
+        }
+        self.at += keyword.len();
+        self.space();
+        Some(())
+    }
+
+    /// A comment without comments inside it, and the whitespace after it; `Some(None)` when
+    /// there is none, `None` when it is not closed or nests.
+    fn comment(&mut self) -> Option<Option<&'t str>> {
+        let Some(inside) = self.rest().strip_prefix('(') else {
+            return Some(None);
+        };
+        let end = memchr::memchr2(b')', b'(', inside.as_bytes())?;
+        if inside.as_bytes()[end] == b'(' {
+            return None;
+        }
+        self.at += end + 2;
+        self.space();
+        Some(Some(&inside[..end]))
+    }
+
+    /// `HOST`, `HOST (IP)` or `HOST ([IP%zone])` and the whitespace after it: a host name and the
+    /// address in the comment after it.
+    fn host_and_ip(&mut self) -> Option<(&'t str, Option<IpAddr>)> {
+        let host = self.token();
+        // One table lookup per byte: whether it is a host name, whether it could be an address
+        // (which is the general parser's to judge).
+        let kinds = host.bytes().fold(HOST | ADDRESS, |kinds, b| {
+            kinds & BYTE_KINDS[usize::from(b)]
+        });
+        if host.is_empty() || kinds & HOST == 0 || kinds & ADDRESS != 0 || is_keyword(host) {
+            return None;
+        }
+        if !self.space() {
+            return None;
+        }
+        let Some(ip) = self.comment()? else {
+            return Some((host, None));
+        };
+        // A mailbox server's link-local address is bracketed, the receiving side's with its
+        // zone: `([fe80::1%6])`.
+        let ip = match ip.strip_prefix('[').and_then(|ip| ip.strip_suffix(']')) {
+            Some(bracketed) => bracketed.split_once('%').map_or(bracketed, |(ip, _)| ip),
+            None => ip,
+        };
+        if !ip
+            .bytes()
+            .all(|b| BYTE_KINDS[usize::from(b)] & ADDRESS != 0)
+        {
+            return None;
+        }
+        Some((host, Some(crate::net::address(ip)?)))
+    }
+}
+
+/// A clause keyword of a `Received` field, in any case.
+fn is_keyword(word: &str) -> bool {
+    ["from", "by", "with", "via", "id", "for"]
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(word))
+}
+
+/// A byte of a host name as Exchange writes it: a letter, digit, `.`, `-` or `_`.
+const HOST: u8 = 1;
+/// A byte an IPv4 or IPv6 address is written with: a hex digit, `:` or `.`.
+const ADDRESS: u8 = 2;
+/// A byte that ends a token: whitespace, `(`, `)` or `;`.
+const TOKEN_END: u8 = 4;
+
+/// [`HOST`], [`ADDRESS`] and [`TOKEN_END`] of every byte.
 static BYTE_KINDS: [u8; 256] = {
     let mut kinds = [0u8; 256];
     let mut i = 0;
     while i < 256 {
         let b = i as u8;
-        if b.is_ascii_whitespace() {
-            kinds[i] |= SPACE;
-        }
         if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
             kinds[i] |= HOST;
         }
         if b.is_ascii_hexdigit() || b == b':' || b == b'.' {
             kinds[i] |= ADDRESS;
+        }
+        if b.is_ascii_whitespace() || matches!(b, b'(' | b')' | b';') {
+            kinds[i] |= TOKEN_END;
         }
         i += 1;
     }
@@ -179,62 +271,36 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// `Tue, 19 Sep 2023 18:36:44 +0000` (the weekday optional), the only date form Exchange writes.
+/// `Tue, 19 Sep 2023 18:36:44 +0000` (the weekday optional), the only date form Exchange writes;
+/// folding may fall anywhere between the words.
 fn date(text: &str) -> Option<DateTime<Utc>> {
-    single_spaced_date(text).or_else(|| folded_date(text))
-}
-
-/// [`date`] written on one line with single spaces, as nearly every field has it: read at fixed
-/// places. `None` for any other layout, which [`folded_date`] then reads (a test checks both
-/// agree wherever this one reads a date).
-fn single_spaced_date(text: &str) -> Option<DateTime<Utc>> {
-    let mut rest = text.as_bytes();
-    if let [a, b, c, b',', b' ', after @ ..] = rest
-        && [a, b, c].iter().all(|x| x.is_ascii_alphabetic())
-    {
-        rest = after;
+    let mut words = text.split_ascii_whitespace();
+    let mut day = words.next()?;
+    if day.len() == 4 && day.ends_with(',') {
+        day = words.next()?;
+    } else if text.contains(',') {
+        return None;
     }
-    let (day, rest) = match rest {
-        [d, b' ', rest @ ..] => (digits(&[*d])?, rest),
-        [d1, d2, b' ', rest @ ..] => (digits(&[*d1, *d2])?, rest),
-        _ => return None,
-    };
-    let [
-        m1,
-        m2,
-        m3,
-        b' ',
-        y1,
-        y2,
-        y3,
-        y4,
-        b' ',
-        h1,
-        h2,
-        b':',
-        n1,
-        n2,
-        b':',
-        s1,
-        s2,
-        b' ',
-        sign,
-        z1,
-        z2,
-        z3,
-        z4,
-    ] = *rest
-    else {
+    let day = number(day, 1..=2)?;
+    let month = words.next()?;
+    let month = MONTHS.iter().position(|m| *m == month)? as u32 + 1;
+    let year = number(words.next()?, 4..=4)?;
+    let &[h1, h2, b':', n1, n2, b':', s1, s2] = words.next()?.as_bytes() else {
         return None;
     };
-    let month = MONTHS.iter().position(|m| m.as_bytes() == [m1, m2, m3])? as u32 + 1;
+    let &[sign, z1, z2, z3, z4] = words.next()?.as_bytes() else {
+        return None;
+    };
+    if words.next().is_some() {
+        return None;
+    }
     let sign = match sign {
         b'+' => 1,
         b'-' => -1,
         _ => return None,
     };
     utc(
-        digits(&[y1, y2, y3, y4])?,
+        year,
         month,
         day,
         [digits(&[h1, h2])?, digits(&[n1, n2])?, digits(&[s1, s2])?],
@@ -248,43 +314,6 @@ fn digits(bytes: &[u8]) -> Option<u32> {
     bytes.iter().try_fold(0, |n, &b| {
         b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
     })
-}
-
-/// [`date`] word by word: folding may fall anywhere between the words.
-fn folded_date(text: &str) -> Option<DateTime<Utc>> {
-    let mut words = text.split_ascii_whitespace().peekable();
-    if words
-        .next_if(|w| w.len() == 4 && w.ends_with(','))
-        .is_none()
-        && text.contains(',')
-    {
-        return None;
-    }
-    let day = number(words.next()?, 1..=2)?;
-    let month = words.next()?;
-    let month = MONTHS.iter().position(|m| *m == month)? as u32 + 1;
-    let year = number(words.next()?, 4..=4)?;
-    let mut time = words.next()?.split(':');
-    let hour = number(time.next()?, 2..=2)?;
-    let minute = number(time.next()?, 2..=2)?;
-    let second = number(time.next()?, 2..=2)?;
-    let zone = words.next()?;
-    if words.next().is_some() || time.next().is_some() {
-        return None;
-    }
-    let (sign, zone) = match zone.split_at_checked(1)? {
-        ("+", zone) => (1, zone),
-        ("-", zone) => (-1, zone),
-        _ => return None,
-    };
-    utc(
-        year,
-        month,
-        day,
-        [hour, minute, second],
-        sign,
-        number(zone, 4..=4)?,
-    )
 }
 
 /// The instant of a date and time at the `sign`ed `hhmm` offset `zone`.
@@ -321,9 +350,8 @@ mod tests {
             "from SN7PR20MB6346.namprd20.prod.outlook.com (::1) by\n SN7PR20MB5311.namprd20.prod.outlook.com with HTTPS; Tue, 4 Nov 2025 10:12:11\n +0000\n",
             "from MW4PR04MB7412.namprd04.prod.outlook.com ([fe80::56f3:5435:9a39:ebe2]) by MW4PR04MB7412.namprd04.prod.outlook.com ([fe80::56f3:5435:9a39:ebe2%6]) with mapi id 15.20.6631.046; Sat, 5 Aug 2023 01:49:39 +0000",
         ] {
-            let clauses = split_clauses(text);
-            let fast = read(&clauses).expect("an Exchange field");
-            let general = general(text, &clauses);
+            let fast = read(text).expect("an Exchange field");
+            let general = general(text, &split_clauses(text));
             assert_eq!(format!("{fast:?}"), format!("{general:?}"), "{text}");
         }
     }
@@ -347,10 +375,9 @@ mod tests {
             };
             for (_, field) in block.all("Received") {
                 fields += 1;
-                let clauses = split_clauses(&field.value);
-                if let Some(fast) = read(&clauses) {
+                if let Some(fast) = read(&field.value) {
                     read_directly += 1;
-                    let general = general(&field.value, &clauses);
+                    let general = general(&field.value, &split_clauses(&field.value));
                     assert_eq!(
                         format!("{fast:?}"),
                         format!("{general:?}"),
@@ -367,17 +394,25 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
         #[test]
-        fn single_spaced_dates_read_as_word_by_word(
-            text in "((Tue|Xy1|tue), ?)?[0-9]{1,2} (Sep|sep|Feb) [0-9]{4,5} [0-2][0-9]:[0-5][0-9]:[0-6][0-9] [+-][0-9]{4}",
+        fn dates_read_as_rfc_2822_says(
+            text in "((Tue|Xy1|tue), ?)?[0-9]{1,2} (Sep|sep|Feb) (19|20)[0-9]{2,3} [0-2][0-9]:[0-5][0-9]:[0-6][0-9] [+-](0[0-9]|1[0-3])(00|30|45)",
             fold in proptest::option::of(0usize..30),
         ) {
-            // Also folded somewhere, which only the word-by-word reader may read.
+            // Also folded somewhere, between words or inside one.
             let mut text = text;
             if let Some(at) = fold.filter(|&at| text.is_char_boundary(at.min(text.len()))) {
                 text.insert_str(at.min(text.len()), "\r\n ");
             }
-            if let Some(fast) = single_spaced_date(&text) {
-                proptest::prop_assert_eq!(Some(fast), folded_date(&text), "{}", text);
+            if let Some(read) = date(&text) {
+                // The weekday is not checked against the date (chrono would).
+                let words: Vec<&str> = text
+                    .split_ascii_whitespace()
+                    .skip_while(|w| w.ends_with(','))
+                    .collect();
+                let standard = DateTime::parse_from_rfc2822(&words.join(" "))
+                    .map(|t| t.with_timezone(&Utc))
+                    .ok();
+                proptest::prop_assert_eq!(Some(read), standard, "{}", text);
             }
         }
     }
@@ -391,7 +426,7 @@ mod tests {
             "from a (fe80::1%12) by b with Microsoft SMTP Server id 15.20.1.2; Tue, 4 Nov 2025 10:12:09 +0000",
             "by b (5.6.7.8) with Microsoft SMTP Server id 15.20.1.2; Tue, 4 Nov 2025 10:12:09 +0000",
         ] {
-            assert!(read(&split_clauses(text)).is_none(), "{text}");
+            assert!(read(text).is_none(), "{text}");
         }
     }
 }
