@@ -45,12 +45,13 @@ pub const EXO_SUFFIXES: &[&str] = &[
 /// `AMS0EPF000001AC`, `BN8NAM11FT066`, `VI1EUR04FT029`).
 pub fn is_eop_frontend_label(label: &str) -> bool {
     let upper = label.as_bytes();
-    let contains = |needle: &[u8]| {
-        upper
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
-    };
-    if contains(b"PEPF") || contains(b"EPF0") {
+    // `PEPF` or `EPF0`: both hold `EPF`, looked for once.
+    let current = upper.windows(3).enumerate().any(|(i, w)| {
+        w.eq_ignore_ascii_case(b"EPF")
+            && ((i > 0 && upper[i - 1].eq_ignore_ascii_case(&b'P'))
+                || upper.get(i + 3) == Some(&b'0'))
+    });
+    if current {
         return true;
     }
     // Legacy frontends: `<site><n><REGION><nn>FT<nnn>`, e.g. BN8NAM11FT066, SN1NAM02FT0029.
@@ -219,7 +220,7 @@ pub fn gateway_label(name: &str) -> Cow<'static, str> {
 pub fn vendor_for_host(host: &str) -> Option<&'static Vendor> {
     VENDORS
         .iter()
-        .find(|v| v.host_suffixes.iter().any(|s| host_has_suffix(host, s)))
+        .find(|v| host_matches_any(host, v.host_suffixes))
 }
 
 /// Finds the vendor that stamps a header called `name`.
@@ -261,20 +262,27 @@ pub fn starts_with_ci(text: &str, prefix: &str) -> bool {
 
 /// True when `host` equals `suffix` or ends with `.suffix` (ASCII case-insensitive).
 pub fn host_has_suffix(host: &str, suffix: &str) -> bool {
-    let host = host.trim_end_matches('.');
-    if host.len() < suffix.len() {
-        return false;
-    }
-    let split = host.len() - suffix.len();
-    let Some(tail) = host.get(split..) else {
-        return false;
-    };
-    tail.eq_ignore_ascii_case(suffix) && (split == 0 || host.as_bytes()[split - 1] == b'.')
+    ends_with_labels(host.trim_end_matches('.').as_bytes(), suffix.as_bytes())
 }
 
 /// True when `host` ends with any of `suffixes`.
 pub fn host_matches_any(host: &str, suffixes: &[&str]) -> bool {
-    suffixes.iter().any(|s| host_has_suffix(host, s))
+    let host = host.trim_end_matches('.').as_bytes();
+    suffixes
+        .iter()
+        .any(|s| ends_with_labels(host, s.as_bytes()))
+}
+
+/// [`host_has_suffix`] for a host without its trailing dots.
+fn ends_with_labels(host: &[u8], suffix: &[u8]) -> bool {
+    let Some(split) = host.len().checked_sub(suffix.len()) else {
+        return false;
+    };
+    let tail = &host[split..];
+    // The last bytes first: most suffixes are turned away by them without a call.
+    tail.last().map(u8::to_ascii_lowercase) == suffix.last().map(u8::to_ascii_lowercase)
+        && tail.eq_ignore_ascii_case(suffix)
+        && (split == 0 || host[split - 1] == b'.')
 }
 
 static SMTP_RANGES: LazyLock<Vec<Cidr>> = LazyLock::new(|| parse_all(MICROSOFT_SMTP_RANGES));
@@ -303,6 +311,15 @@ pub fn is_microsoft_internal_ip(ip: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn current_frontend_labels_are_those_holding_pepf_or_epf0(label in "[PEFpef0X]{0,9}") {
+            // No label of this alphabet has the legacy shape (it needs `FT` and digits).
+            let holds = |needle: &str| label.to_ascii_uppercase().contains(needle);
+            proptest::prop_assert_eq!(is_eop_frontend_label(&label), holds("PEPF") || holds("EPF0"));
+        }
+    }
 
     #[test]
     fn eop_frontend_is_never_a_gateway() {

@@ -140,7 +140,8 @@ fn split(text: &str, short_ways: bool) -> Result<HeaderBlock<'_>, InputError> {
     let mut lf = 0usize;
     let mut started = false;
     // Where the last field's value starts and ends while it is still a slice of `text` that the
-    // short way may widen (`usize::MAX` when the last field is not one).
+    // short way widens (`usize::MAX` when the last field is not one); written back to the field
+    // by `settle` before anything else reads or changes the fields.
     let (mut value_start, mut value_end) = (0, usize::MAX);
     let mut line_no = 0;
 
@@ -159,17 +160,18 @@ fn split(text: &str, short_ways: bool) -> Result<HeaderBlock<'_>, InputError> {
         if short_ways && started {
             match raw[0] {
                 b' ' | b'\t' => {
-                    let visible = raw
-                        .iter()
-                        .find(|&&b| b != b' ' && b != b'\t')
-                        .is_some_and(u8::is_ascii_graphic);
+                    // Nearly always one space, then the text.
+                    let visible = raw.get(1).is_some_and(u8::is_ascii_graphic)
+                        || raw
+                            .iter()
+                            .find(|&&b| b != b' ' && b != b'\t')
+                            .is_some_and(u8::is_ascii_graphic);
                     if visible {
                         if value_end == line_start {
                             value_end = offset;
-                            if let Some(field) = block.fields.last_mut() {
-                                field.value = Cow::Borrowed(&text[value_start..value_end]);
-                            }
                         } else {
+                            settle(&mut block, text, value_start, value_end);
+                            value_end = usize::MAX;
                             extend(&mut block, text, line_start, offset, None);
                         }
                         continue;
@@ -177,6 +179,7 @@ fn split(text: &str, short_ways: bool) -> Result<HeaderBlock<'_>, InputError> {
                 }
                 first if first.is_ascii_graphic() => {
                     if let Some(name) = field_name(&text[line_start..offset]) {
+                        settle(&mut block, text, value_start, value_end);
                         (value_start, value_end) = (line_start + name.len() + 1, offset);
                         block.fields.push(Field {
                             name,
@@ -205,6 +208,7 @@ fn split(text: &str, short_ways: bool) -> Result<HeaderBlock<'_>, InputError> {
             continue;
         }
         // Whatever follows changes the last field other than by widening it.
+        settle(&mut block, text, value_start, value_end);
         value_end = usize::MAX;
         if !started && line.starts_with("From ") && !line.starts_with("From: ") {
             block.notes.push(format!(
@@ -250,6 +254,7 @@ fn split(text: &str, short_ways: bool) -> Result<HeaderBlock<'_>, InputError> {
         extend(&mut block, text, line_start, offset, Some(line));
     }
 
+    settle(&mut block, text, value_start, value_end);
     if block.fields.is_empty() {
         return Err(InputError::NoHeader);
     }
@@ -269,6 +274,16 @@ fn split(text: &str, short_ways: bool) -> Result<HeaderBlock<'_>, InputError> {
         ));
     }
     Ok(block)
+}
+
+/// Writes the widened value `text[value_start..value_end]` back to the last field (nothing when
+/// `value_end` is `usize::MAX`).
+fn settle<'a>(block: &mut HeaderBlock<'a>, text: &'a str, value_start: usize, value_end: usize) {
+    if value_end != usize::MAX
+        && let Some(field) = block.fields.last_mut()
+    {
+        field.value = Cow::Borrowed(&text[value_start..value_end]);
+    }
 }
 
 /// Appends the line `text[start..end]` to the last field's value.

@@ -151,7 +151,8 @@ fn strip_prefix_ci<'n>(name: &'n str, prefix: &str) -> Option<&'n str> {
 /// organisation (see [`crate::classify::entry_hop`]).
 pub fn collect<'a>(block: &HeaderBlock<'a>, hops: &[Hop<'_>], entry: Option<usize>) -> Stamps<'a> {
     // Received field lines, newest first, to find the hop below each stamp.
-    let mut stamps = Vec::new();
+    // A message from Exchange Online carries a dozen or two.
+    let mut stamps = Vec::with_capacity(16);
     for field in &block.fields {
         let Some((name, renamed)) = canonical(field.name) else {
             continue;
