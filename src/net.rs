@@ -158,43 +158,51 @@ fn ipv4(bytes: &[u8]) -> Option<std::net::Ipv4Addr> {
 /// Up to eight groups of one to four hex digits, with at most one `::` standing for at least one
 /// zero group.
 fn ipv6(bytes: &[u8]) -> Option<std::net::Ipv6Addr> {
-    fn groups(part: &[u8], out: &mut [u16; 8]) -> Option<usize> {
-        if part.is_empty() {
-            return Some(0);
-        }
-        let mut count = 0;
-        for group in part.split(|&b| b == b':') {
-            if group.is_empty() || group.len() > 4 || count >= 8 {
+    let mut groups = [0u16; 8];
+    // Groups read; groups read before the `::`, if there is one; the group being read.
+    let (mut count, mut gap) = (0, None);
+    let (mut value, mut digits) = (0u16, 0);
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b':' {
+            let digit = char::from(bytes[i]).to_digit(16)?;
+            if digits == 4 {
                 return None;
             }
-            let mut value = 0u16;
-            for &b in group {
-                let digit = match b {
-                    b'0'..=b'9' => b - b'0',
-                    b'a'..=b'f' => b - b'a' + 10,
-                    b'A'..=b'F' => b - b'A' + 10,
-                    _ => return None,
-                };
-                value = value << 4 | u16::from(digit);
-            }
-            out[count] = value;
-            count += 1;
+            (value, digits) = (value << 4 | digit as u16, digits + 1);
+            i += 1;
+            continue;
         }
-        Some(count)
+        let double = bytes.get(i + 1) == Some(&b':');
+        // A single `:` ends a group, and another must follow it; `::` may end one.
+        if !double && (digits == 0 || i + 1 == bytes.len()) || double && gap.is_some() {
+            return None;
+        }
+        if digits > 0 {
+            *groups.get_mut(count)? = value;
+            (count, value, digits) = (count + 1, 0, 0);
+        }
+        if double {
+            gap = Some(count);
+            i += 2;
+        } else {
+            i += 1;
+        }
     }
-    let mut head = [0u16; 8];
-    match bytes.windows(2).position(|pair| pair == b"::") {
-        None => (groups(bytes, &mut head)? == 8).then(|| head.into()),
-        Some(gap) => {
-            let head_len = groups(&bytes[..gap], &mut head)?;
-            let mut tail = [0u16; 8];
-            let tail_len = groups(&bytes[gap + 2..], &mut tail)?;
-            if head_len + tail_len > 7 {
-                return None;
-            }
-            head[8 - tail_len..].copy_from_slice(&tail[..tail_len]);
-            Some(head.into())
+    if digits > 0 {
+        *groups.get_mut(count)? = value;
+        count += 1;
+    }
+    match gap {
+        None => (count == 8).then(|| groups.into()),
+        // `::` stands for at least one group of zeros.
+        Some(gap) if count < 8 => {
+            let tail = count - gap;
+            groups.copy_within(gap..count, 8 - tail);
+            groups[gap..8 - tail].fill(0);
+            Some(groups.into())
         }
+        Some(_) => None,
     }
 }
 
