@@ -38,20 +38,29 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     }
     let mut evidence = Vec::new();
     let mut hops = Vec::new();
+    // Which hops are local hand-offs, decided once per hop.
+    let handoffs: Vec<bool> = ctx.hops.iter().map(local_handoff).collect();
     for (i, hop) in ctx.hops.iter().enumerate() {
         let Some(host) = hop.by.host.as_deref() else {
             continue;
         };
-        let same = |h: &&Hop<'_>| {
+        // Names of another length are turned away without a call.
+        let same = |h: &Hop<'_>| {
             h.by.host
                 .as_deref()
-                .is_some_and(|b| b.eq_ignore_ascii_case(host))
+                .is_some_and(|b| b.len() == host.len() && b.eq_ignore_ascii_case(host))
         };
         // Each server is counted once, at its first hop.
-        if ctx.hops[..i].iter().any(|h| same(&h)) {
+        if ctx.hops[..i].iter().any(same) {
             continue;
         }
-        let received = || ctx.hops.iter().filter(|h| !local_handoff(h) && same(h));
+        let received = || {
+            ctx.hops
+                .iter()
+                .zip(&handoffs)
+                .filter(|&(h, &handoff)| !handoff && same(h))
+                .map(|(h, _)| h)
+        };
         if received().count() < REPEATS {
             continue;
         }
