@@ -36,18 +36,10 @@ impl Field<'_> {
 /// [`collapse_whitespace`], borrowing `text` (trimmed) when it is already single-spaced.
 pub fn unfold(text: &str) -> Cow<'_, str> {
     let trimmed = text.trim_ascii();
-    let mut after_space = false;
-    for &b in trimmed.as_bytes() {
-        if b.is_ascii_whitespace() {
-            if b != b' ' || after_space {
-                return Cow::Owned(collapse_whitespace(trimmed));
-            }
-            after_space = true;
-        } else {
-            after_space = false;
-        }
+    match next_run(trimmed.as_bytes()) {
+        None => Cow::Borrowed(trimmed),
+        Some(_) => Cow::Owned(collapse_whitespace(trimmed)),
     }
-    Cow::Borrowed(trimmed)
 }
 
 /// Collapses folding and whitespace runs to single spaces and trims the ends.
@@ -55,27 +47,95 @@ pub fn collapse_whitespace(text: &str) -> String {
     let text = text.trim_ascii();
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    // Copy the text between whitespace runs; a run that is already one space stays in place.
-    let (mut copied, mut i) = (0, 0);
-    while i < bytes.len() {
-        if !bytes[i].is_ascii_whitespace() {
-            i += 1;
-            continue;
-        }
-        let run_end = bytes[i..]
+    // Copy the text between the runs that change; a run that is already one space stays.
+    let mut copied = 0;
+    while let Some(run) = next_run(&bytes[copied..]) {
+        let start = copied + run;
+        let end = bytes[start..]
             .iter()
             .position(|b| !b.is_ascii_whitespace())
-            .map_or(bytes.len(), |n| i + n);
-        if bytes[i] != b' ' || run_end > i + 1 {
-            out.push_str(&text[copied..i]);
-            out.push(' ');
-            copied = run_end;
-        }
-        i = run_end;
+            .map_or(bytes.len(), |n| start + n);
+        out.push_str(&text[copied..start]);
+        out.push(' ');
+        copied = end;
     }
     out.push_str(&text[copied..]);
     out
 }
+
+/// Where the first whitespace run that collapsing changes starts: a whitespace byte other than a
+/// space, or one followed by more whitespace (the first byte of such a run is always one of
+/// these). Looked for 64 bytes at a time.
+fn next_run(bytes: &[u8]) -> Option<usize> {
+    let mut block = 0;
+    while block < bytes.len() {
+        let (white, space) = whitespace_masks(&bytes[block..]);
+        let next_white = bytes.get(block + 64).is_some_and(u8::is_ascii_whitespace);
+        let followed = (white >> 1) | u64::from(next_white) << 63;
+        let changed = white & (!space | followed);
+        if changed != 0 {
+            return Some(block + changed.trailing_zeros() as usize);
+        }
+        block += 64;
+    }
+    None
+}
+
+/// Masks of the first 64 bytes of `bytes` (fewer at the end), one bit per byte: ASCII
+/// whitespace, and spaces.
+fn whitespace_masks(bytes: &[u8]) -> (u64, u64) {
+    match bytes.first_chunk::<64>() {
+        Some(block) => block_whitespace(block),
+        None => {
+            // Padded with NUL, which is neither.
+            let mut block = [0u8; 64];
+            block[..bytes.len()].copy_from_slice(bytes);
+            block_whitespace(&block)
+        }
+    }
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn block_whitespace(block: &[u8; 64]) -> (u64, u64) {
+    use safe_arch::{
+        bitandnot_m128i, bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, min_u8_m128i,
+        move_mask_i8_m128i, set_splat_i8_m128i, sub_i8_m128i,
+    };
+    let splat = |b: u8| set_splat_i8_m128i(b as i8);
+    let (lanes, _) = block.as_chunks::<16>();
+    lanes
+        .iter()
+        .enumerate()
+        .fold((0, 0), |(white, space), (i, lane)| {
+            let v = load_unaligned_m128i(lane);
+            let spaces = cmp_eq_mask_i8_m128i(v, splat(b' '));
+            // `\t \n \x0b \x0c \r` are 9 to 13; `\x0b` is not ASCII whitespace.
+            let from_tab = sub_i8_m128i(v, splat(b'\t'));
+            let controls = cmp_eq_mask_i8_m128i(min_u8_m128i(from_tab, splat(4)), from_tab);
+            let tab_to_return = bitandnot_m128i(cmp_eq_mask_i8_m128i(v, splat(0x0b)), controls);
+            let whites = bitor_m128i(spaces, tab_to_return);
+            // The movemasks are 16 bits wide: reinterpret them, do not sign-extend.
+            let bits = |mask| u64::from(move_mask_i8_m128i(mask) as u16) << (16 * i);
+            (white | bits(whites), space | bits(spaces))
+        })
+}
+
+/// [`block_whitespace`] a byte at a time: the definition, and what other processors use.
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+fn portable_block_whitespace(block: &[u8; 64]) -> (u64, u64) {
+    block
+        .iter()
+        .enumerate()
+        .fold((0, 0), |(white, space), (i, &b)| {
+            (
+                white | u64::from(b.is_ascii_whitespace()) << i,
+                space | u64::from(b == b' ') << i,
+            )
+        })
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+use portable_block_whitespace as block_whitespace;
 
 /// All fields of a header block, in file order (newest `Received` first), plus repair notes.
 #[derive(Debug, Default)]
@@ -403,7 +463,21 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn collapsing_matches_joining_the_words(text in "[a b\t\r\n\x0c\u{e9}]{0,40}|([a b]{0,6}(\r?\n[ \t][a b]{0,6}){0,4})") {
+        fn collapsing_matches_joining_the_words(text in "[a b\t\r\n\x0b\x0c\u{e9}]{0,200}|([a b]{0,30}(\r?\n[ \t][a b]{0,30}){0,8})") {
+            let words: Vec<&str> = text.split_ascii_whitespace().collect();
+            proptest::prop_assert_eq!(collapse_whitespace(&text), words.join(" "));
+            proptest::prop_assert_eq!(unfold(&text), words.join(" "));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn collapsing_is_right_across_64_byte_blocks(
+            lead in 1usize..140,
+            runs in "[a b\t\r\n\x0c]{0,12}",
+        ) {
+            // The runs land at every offset around the 64-byte blocks the scan reads.
+            let text = format!("{}{runs}a", "a".repeat(lead));
             let words: Vec<&str> = text.split_ascii_whitespace().collect();
             proptest::prop_assert_eq!(collapse_whitespace(&text), words.join(" "));
             proptest::prop_assert_eq!(unfold(&text), words.join(" "));
@@ -444,6 +518,17 @@ mod tests {
             // Mostly name bytes first, so runs end in every lane position.
             let bytes: Vec<u8> = std::iter::repeat_n(b'k', run).chain(bytes).collect();
             proptest::prop_assert_eq!(name_length(&bytes), portable_name_length(&bytes));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn whitespace_masks_match_a_byte_by_byte_look(
+            block in proptest::collection::vec(proptest::sample::select(
+                b" \t\n\x0b\x0c\r\x08\x0e\x1f!a\xa0\xff".to_vec()), 64),
+        ) {
+            let block: [u8; 64] = block.try_into().unwrap();
+            proptest::prop_assert_eq!(block_whitespace(&block), portable_block_whitespace(&block));
         }
     }
 
