@@ -148,8 +148,9 @@ pub fn items(inputs: &[PathBuf], forced: Option<Format>) -> impl Iterator<Item =
 }
 
 fn source_of(path: &Path) -> Source {
+    // What `Path::display` shows, without the formatting machinery.
     Source {
-        file: path.display().to_string().into(),
+        file: path.to_string_lossy().into(),
         line: None,
     }
 }
