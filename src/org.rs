@@ -53,6 +53,11 @@ impl Org {
 
 /// The domain of an address such as `Alex <alex@contoso.com>` or `alex@contoso.com`.
 pub fn domain_of(address: &str) -> Option<String> {
+    domain_in(address).map(str::to_ascii_lowercase)
+}
+
+/// [`domain_of`] as written, borrowed from `address`.
+fn domain_in(address: &str) -> Option<&str> {
     // Addresses are short: plain byte scans beat the character searchers.
     let at = address.bytes().rposition(|b| b == b'@')?;
     let domain = &address[at + 1..];
@@ -63,7 +68,7 @@ pub fn domain_of(address: &str) -> Option<String> {
     } else {
         domain.trim_matches(|c: char| c == '>' || c == '"' || c.is_whitespace() || c == ';')
     };
-    (!domain.is_empty() && domain.bytes().any(|b| b == b'.')).then(|| domain.to_ascii_lowercase())
+    (!domain.is_empty() && domain.bytes().any(|b| b == b'.')).then_some(domain)
 }
 
 /// Infers the organisation from the profile and the message, and pushes what was assumed (unless
@@ -89,30 +94,30 @@ pub fn infer(
         };
     }
     let mut domains: Vec<String> = Vec::new();
-    let mut source = DomainSource::None;
-    let envelope = hops[entry.unwrap_or(0).min(hops.len())..]
-        .iter()
-        .filter_map(|h| h.for_.as_deref().and_then(domain_of));
-    let headers = block
-        .fields
-        .iter()
-        .filter(|f| f.is("To") || f.is("Cc") || f.is("Delivered-To"))
-        .flat_map(|f| {
-            f.unfolded()
-                .split(',')
-                .filter_map(domain_of)
-                .collect::<Vec<_>>()
-        });
-    for (domain, from) in envelope
-        .map(|d| (d, DomainSource::Envelope))
-        .chain(headers.map(|d| (d, DomainSource::Headers)))
-    {
-        if source != DomainSource::None && from != source {
-            break; // envelope recipients, when present, are the whole answer
+    // Each domain once, lowercased only when it is new.
+    let mut add = |domain: &str| {
+        if !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+            domains.push(domain.to_ascii_lowercase());
         }
-        source = from;
-        if !domains.contains(&domain) {
-            domains.push(domain);
+    };
+    let mut source = DomainSource::None;
+    // Envelope recipients, when present, are the whole answer.
+    for hop in &hops[entry.unwrap_or(0).min(hops.len())..] {
+        if let Some(domain) = hop.for_.as_deref().and_then(domain_in) {
+            source = DomainSource::Envelope;
+            add(domain);
+        }
+    }
+    if source == DomainSource::None {
+        let recipients = block
+            .fields
+            .iter()
+            .filter(|f| f.is("To") || f.is("Cc") || f.is("Delivered-To"));
+        for field in recipients {
+            for domain in field.unfolded().split(',').filter_map(domain_in) {
+                source = DomainSource::Headers;
+                add(domain);
+            }
         }
     }
     if let Some(assumptions) = assumptions.as_deref_mut()
