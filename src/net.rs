@@ -155,6 +155,18 @@ fn ipv4(bytes: &[u8]) -> Option<std::net::Ipv4Addr> {
     Some(octets.into())
 }
 
+/// The value of every hex digit byte; 0xFF for every other byte.
+static HEX_DIGITS: [u8; 256] = {
+    let mut values = [0xFF; 256];
+    let mut i = 0;
+    while i < 16 {
+        values[b"0123456789abcdef"[i] as usize] = i as u8;
+        values[b"0123456789ABCDEF"[i] as usize] = i as u8;
+        i += 1;
+    }
+    values
+};
+
 /// Up to eight groups of one to four hex digits, with at most one `::` standing for at least one
 /// zero group.
 fn ipv6(bytes: &[u8]) -> Option<std::net::Ipv6Addr> {
@@ -165,11 +177,11 @@ fn ipv6(bytes: &[u8]) -> Option<std::net::Ipv6Addr> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] != b':' {
-            let digit = char::from(bytes[i]).to_digit(16)?;
-            if digits == 4 {
+            let digit = HEX_DIGITS[usize::from(bytes[i])];
+            if digit > 15 || digits == 4 {
                 return None;
             }
-            (value, digits) = (value << 4 | digit as u16, digits + 1);
+            (value, digits) = (value << 4 | u16::from(digit), digits + 1);
             i += 1;
             continue;
         }

@@ -207,9 +207,11 @@ impl<'t> Cursor<'t> {
 
 /// A clause keyword of a `Received` field, in any case.
 fn is_keyword(word: &str) -> bool {
-    ["from", "by", "with", "via", "id", "for"]
-        .iter()
-        .any(|k| k.eq_ignore_ascii_case(word))
+    // Keywords are two to four letters: longer words are turned away without a comparison.
+    word.len() <= 4
+        && ["from", "by", "with", "via", "id", "for"]
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(word))
 }
 
 /// A byte of a host name as Exchange writes it: a letter, digit, `.`, `-` or `_`.
