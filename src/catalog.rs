@@ -218,9 +218,12 @@ pub fn gateway_label(name: &str) -> Cow<'static, str> {
 
 /// Finds the vendor whose relay host names include `host`.
 pub fn vendor_for_host(host: &str) -> Option<&'static Vendor> {
-    VENDORS
-        .iter()
-        .find(|v| host_matches_any(host, v.host_suffixes))
+    let host = host.trim_end_matches('.').as_bytes();
+    VENDORS.iter().find(|v| {
+        v.host_suffixes
+            .iter()
+            .any(|s| ends_with_labels(host, s.as_bytes()))
+    })
 }
 
 /// Finds the vendor that stamps a header called `name`.
