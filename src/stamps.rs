@@ -119,14 +119,12 @@ fn canonical(name: &str) -> Option<(&'static str, bool)> {
     ) {
         return None;
     }
-    let (base, renamed) = if let Some(b) = strip_suffix_ci(name, "-Untrusted") {
-        (b, true)
-    } else if let Some(b) = strip_suffix_ci(name, "-Original") {
-        (b, true)
-    } else if let Some(b) = strip_prefix_ci(name, "Original-") {
-        (b, true)
-    } else {
-        (name, false)
+    // The renames are told by their last (or first) letter before they are compared.
+    let (base, renamed) = match name.as_bytes() {
+        [.., b'd' | b'D'] if let Some(b) = strip_suffix_ci(name, "-Untrusted") => (b, true),
+        [.., b'l' | b'L'] if let Some(b) = strip_suffix_ci(name, "-Original") => (b, true),
+        [b'O' | b'o', ..] if let Some(b) = strip_prefix_ci(name, "Original-") => (b, true),
+        _ => (name, false),
     };
     STAMP_NAMES
         .iter()
@@ -306,14 +304,15 @@ pub fn decode_auth_results<'t>(value: &'t str) -> Vec<Pair<'t>> {
 /// The address in `(sender IP is 40.107.236.40)`: the word after the words `sender IP is` (the
 /// first may have more before it, such as the comment's parenthesis), up to a `)`.
 fn sender_ip(value: &str) -> Option<&str> {
-    let is = |word: &str, what: &str| word.eq_ignore_ascii_case(what);
+    // Lengths first: most words are turned away without a comparison.
+    let is = |word: &str, what: &str| word.len() == what.len() && word.eq_ignore_ascii_case(what);
     let ends_sender = |word: &str| {
         let at = word.len().saturating_sub(6);
         word.len() >= 6 && word.as_bytes()[at..].eq_ignore_ascii_case(b"sender")
     };
     let (mut first, mut second, mut third) = ("", "", "");
     for word in value.split_ascii_whitespace() {
-        if ends_sender(first) && is(second, "ip") && is(third, "is") {
+        if is(third, "is") && is(second, "ip") && ends_sender(first) {
             return word.split(')').next();
         }
         (first, second, third) = (second, third, word);
