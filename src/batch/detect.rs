@@ -101,6 +101,11 @@ pub fn detect(head: &[u8]) -> Option<Format> {
 /// The first 4 KiB as text: the valid UTF-8 prefix, or a lossy copy when it is not UTF-8 at all.
 fn prefix_text(bytes: &[u8]) -> Cow<'_, str> {
     let bytes = &bytes[..bytes.len().min(4096)];
+    // Nearly always valid: checked with SIMD first, and by the standard reader (which says where
+    // the valid part ends) only when not.
+    if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
+        return Cow::Borrowed(text);
+    }
     match std::str::from_utf8(bytes) {
         Ok(text) => Cow::Borrowed(text),
         Err(e) if e.valid_up_to() > 0 => {
