@@ -148,7 +148,10 @@ pub struct HeaderBlock<'a> {
 
 impl<'a> HeaderBlock<'a> {
     /// Fields named `name`, in file order.
-    pub fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = (usize, &'s Field<'a>)> + 's {
+    pub fn all<'s>(
+        &'s self,
+        name: &'s str,
+    ) -> impl DoubleEndedIterator<Item = (usize, &'s Field<'a>)> + 's {
         self.fields
             .iter()
             .enumerate()

@@ -238,14 +238,17 @@ fn ser_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::
 
 /// Builds the hops of a header block, oldest first, with delays and clock-skew flags.
 pub fn extract<'a>(block: &HeaderBlock<'a>) -> Vec<Hop<'a>> {
-    let mut hops: Vec<Hop<'a>> = block
-        .all("Received")
-        .map(|(_, field)| match &field.value {
-            Cow::Borrowed(text) => parse_received(text, field.line),
-            Cow::Owned(text) => parse_received(text, field.line).into_owned(),
-        })
-        .collect();
-    hops.reverse();
+    // Newest first in the block: read from the bottom up, each hop built in its place.
+    let mut hops: Vec<Hop<'a>> = Vec::with_capacity(8);
+    hops.extend(
+        block
+            .all("Received")
+            .rev()
+            .map(|(_, field)| match &field.value {
+                Cow::Borrowed(text) => parse_received(text, field.line),
+                Cow::Owned(text) => parse_received(text, field.line).into_owned(),
+            }),
+    );
     number(&mut hops);
     hops
 }
