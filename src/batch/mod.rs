@@ -120,9 +120,9 @@ pub fn items(inputs: &[PathBuf], forced: Option<Format>) -> impl Iterator<Item =
                 Some((path, is_dir))
             })
             .collect();
-        // Siblings share their parent: ordering them by name orders their paths, and compares
-        // fewer bytes.
-        paths.sort_unstable_by(|a, b| a.0.file_name().cmp(&b.0.file_name()));
+        // Siblings share their parent, so comparing whole paths as bytes orders them by name
+        // (and is cheaper than comparing component by component).
+        paths.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
         for (path, is_dir) in paths {
             if is_dir {
                 walk(&path, out, forced);
