@@ -250,9 +250,9 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn buffered_reading_matches_line_by_line(
-            bytes in proptest::collection::vec(proptest::sample::select(b"a: \t\r\n".to_vec()), 0..80),
+            bytes in proptest::collection::vec(proptest::sample::select(b"a: \t\r\n".to_vec()), 0..200),
             capacity in 1usize..9,
-            head in 0usize..80,
+            head in 0usize..200,
         ) {
             let expected = read_line_by_line(&bytes[..]);
             // The first `head` bytes already read (a sniffed head), the rest `capacity` at a time.
