@@ -17,6 +17,7 @@ use std::net::IpAddr;
 use std::sync::LazyLock;
 
 mod exchange;
+mod gmail;
 
 /// A delay above this many seconds between two hops is implausible and reported as clock skew.
 pub const IMPLAUSIBLE_DELAY_SECS: i64 = 7 * 24 * 3600;
@@ -273,11 +274,17 @@ pub fn number(hops: &mut [Hop<'_>]) {
 /// Exchange's own fields, which it writes in one fixed shape, are read directly
 /// (`exchange::read`); every other field goes through mail-parser and `fill_gaps`.
 pub fn parse_received(text: &str, line: usize) -> Hop<'_> {
-    let mut hop = exchange::read(text).unwrap_or_else(|| general(text, &split_clauses(text)));
+    let mut hop = direct(text).unwrap_or_else(|| general(text, &split_clauses(text)));
     hop.line = line;
     hop.raw = Cow::Borrowed(text);
     hop.exchange = exchange_product(hop.id.as_deref(), hop.protocol.as_deref());
     hop
+}
+
+/// The hop of a field in one of the machine-made shapes read directly (Exchange's, Gmail's
+/// submission hop), or `None` for the general parser.
+fn direct(text: &str) -> Option<Hop<'_>> {
+    exchange::read(text).or_else(|| gmail::read(text))
 }
 
 /// Any `Received` field: mail-parser's reading, completed by [`fill_gaps`].
@@ -674,6 +681,49 @@ pub fn exchange_product(id: Option<&str>, protocol: Option<&str>) -> Option<&'st
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every field of the real corpus that a direct reader accepts gives the general parser's
+    /// hop, field for field.
+    #[test]
+    fn direct_readers_agree_with_the_general_parser_on_the_corpus() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/phishing_pot");
+        let entries = std::fs::read_dir(&dir).expect("the corpus (see README)");
+        let (mut fields, mut exchange, mut gmail) = (0, 0, 0);
+        for entry in entries {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            let raw = crate::input::read_header_block(&bytes[..]).unwrap();
+            let Ok(message) = crate::Message::from_raw(&raw) else {
+                continue;
+            };
+            let Ok(block) = crate::header::parse(&message.text) else {
+                continue;
+            };
+            for (_, field) in block.all("Received") {
+                fields += 1;
+                let text = &field.value;
+                let fast = match (exchange::read(text), gmail::read(text)) {
+                    (Some(hop), None) => {
+                        exchange += 1;
+                        hop
+                    }
+                    (None, Some(hop)) => {
+                        gmail += 1;
+                        hop
+                    }
+                    (None, None) => continue,
+                    (Some(_), Some(_)) => panic!("two readers took {text}"),
+                };
+                let general = general(text, &split_clauses(text));
+                assert_eq!(format!("{fast:?}"), format!("{general:?}"), "{text}");
+            }
+        }
+        eprintln!(
+            "of {fields} corpus Received fields, {exchange} read as Exchange's, {gmail} as Gmail's"
+        );
+        assert!(exchange * 2 > fields, "{exchange} of {fields}");
+        assert!(gmail > 1000, "{gmail} of {fields}");
+    }
 
     #[test]
     fn exchange_online_frontend_hop() {
