@@ -171,39 +171,43 @@ static HEX_DIGITS: [u8; 256] = {
 /// zero group.
 fn ipv6(bytes: &[u8]) -> Option<std::net::Ipv6Addr> {
     let mut groups = [0u16; 8];
-    // Groups read; groups read before the `::`, if there is one; the group being read.
+    // Groups read; groups read before the `::`, if there is one.
     let (mut count, mut gap) = (0, None);
-    let (mut value, mut digits) = (0u16, 0);
     let mut i = 0;
+    if bytes.starts_with(b"::") {
+        gap = Some(0);
+        i = 2;
+    }
+    // Group by group: one to four hex digits, then `:` (or `::`) before the next one.
     while i < bytes.len() {
-        if bytes[i] != b':' {
-            let digit = HEX_DIGITS[usize::from(bytes[i])];
-            if digit > 15 || digits == 4 {
-                return None;
-            }
-            (value, digits) = (value << 4 | u16::from(digit), digits + 1);
+        let start = i;
+        let mut value = 0u16;
+        while let Some(&digit) = bytes.get(i).map(|&b| &HEX_DIGITS[usize::from(b)])
+            && digit < 16
+            && i - start < 4
+        {
+            value = value << 4 | u16::from(digit);
             i += 1;
-            continue;
         }
-        let double = bytes.get(i + 1) == Some(&b':');
-        // A single `:` ends a group, and another must follow it; `::` may end one.
-        if !double && (digits == 0 || i + 1 == bytes.len()) || double && gap.is_some() {
+        if i == start || bytes.get(i).is_some_and(|&b| b != b':') {
             return None;
         }
-        if digits > 0 {
-            *groups.get_mut(count)? = value;
-            (count, value, digits) = (count + 1, 0, 0);
-        }
-        if double {
-            gap = Some(count);
-            i += 2;
-        } else {
-            i += 1;
-        }
-    }
-    if digits > 0 {
         *groups.get_mut(count)? = value;
         count += 1;
+        if i == bytes.len() {
+            break;
+        }
+        // A `:`: another group follows, unless it is a `::` (at most one, perhaps at the end).
+        i += 1;
+        if bytes.get(i) == Some(&b':') {
+            if gap.is_some() {
+                return None;
+            }
+            gap = Some(count);
+            i += 1;
+        } else if i == bytes.len() {
+            return None;
+        }
     }
     match gap {
         None => (count == 8).then(|| groups.into()),

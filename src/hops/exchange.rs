@@ -73,7 +73,8 @@ pub(super) fn read(text: &str) -> Option<Hop<'_>> {
     let via = if at.keyword("via").is_some() {
         let end = at.at + memchr::memchr(b';', at.rest().as_bytes())?;
         let via = &text[at.at..end];
-        let plain = !via.contains(['(', ')']) && !via.split_ascii_whitespace().any(is_keyword);
+        let plain = !via.bytes().any(|b| b == b'(' || b == b')')
+            && !via.split_ascii_whitespace().any(is_keyword);
         at.at = end;
         Some(via_of(via).filter(|_| plain)?)
     } else {
@@ -178,13 +179,21 @@ impl<'t> Cursor<'t> {
 
     /// A host name and the whitespace after it.
     pub(super) fn host(&mut self) -> Option<&'t str> {
-        let host = self.token();
-        // One table lookup per byte: whether it is a host name, whether it could be an address
-        // (which is the general parser's to judge).
-        let kinds = host.bytes().fold(HOST | ADDRESS, |kinds, b| {
-            kinds & BYTE_KINDS[usize::from(b)]
-        });
-        let name = !host.is_empty() && kinds & HOST != 0 && kinds & ADDRESS == 0;
+        // One pass, one table lookup per byte: where the token ends, whether it is a host name,
+        // whether it could be an address (which is the general parser's to judge).
+        let rest = self.rest();
+        let (mut kinds, mut len) = (HOST | ADDRESS, rest.len());
+        for (i, &b) in rest.as_bytes().iter().enumerate() {
+            let kind = BYTE_KINDS[usize::from(b)];
+            if kind & TOKEN_END != 0 {
+                len = i;
+                break;
+            }
+            kinds &= kind;
+        }
+        self.at += len;
+        let host = &rest[..len];
+        let name = len > 0 && kinds & HOST != 0 && kinds & ADDRESS == 0;
         (name && !is_keyword(host) && self.space()).then_some(host)
     }
 
@@ -263,12 +272,15 @@ fn version_and_cipher(comment: &str) -> Option<Tls<'_>> {
         _ => return None,
     };
     let cipher = cipher.trim().strip_prefix("cipher=")?;
-    let suite = cipher.starts_with("TLS_")
-        && cipher.len() > 6
-        && cipher.bytes().any(|b| b.is_ascii_digit())
-        && cipher
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    // Upper-case letters, digits and `_` only, with a digit somewhere: one pass.
+    let (plain, digit) = cipher.bytes().fold((true, false), |(plain, digit), b| {
+        let is_digit = b.is_ascii_digit();
+        (
+            plain & (b.is_ascii_uppercase() | is_digit | (b == b'_')),
+            digit | is_digit,
+        )
+    });
+    let suite = cipher.starts_with("TLS_") && cipher.len() > 6 && plain && digit;
     suite.then_some(Tls {
         version: Cow::Borrowed(version),
         cipher: Some(Cow::Borrowed(cipher)),
