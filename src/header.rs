@@ -67,6 +67,13 @@ pub fn collapse_whitespace(text: &str) -> String {
 /// space, or one followed by more whitespace (the first byte of such a run is always one of
 /// these). Looked for 64 bytes at a time.
 fn next_run(bytes: &[u8]) -> Option<usize> {
+    // Short values (most decoded parts) are looked at a byte at a time: no block to fill.
+    if bytes.len() < 32 {
+        return bytes.iter().enumerate().position(|(i, &b)| {
+            b.is_ascii_whitespace()
+                && (b != b' ' || bytes.get(i + 1).is_some_and(u8::is_ascii_whitespace))
+        });
+    }
     let mut block = 0;
     while block < bytes.len() {
         let (white, space) = whitespace_masks(&bytes[block..]);

@@ -258,67 +258,87 @@ pub fn decode_auth_results<'t>(value: &'t str) -> Vec<Pair<'t>> {
         "header.from",
         "arc",
     ];
-    let mut out: Vec<Pair<'t>> = Vec::new();
-    let mut push = |k: &'static str, v: &'t str| {
-        let v = v.trim_end_matches([';', ',', ')']);
-        if !v.is_empty() && !out.iter().any(|(key, _)| key == k) {
-            out.push((Cow::Borrowed(k), Cow::Borrowed(v)));
-        }
-    };
-    if let Some(ip) = sender_ip(value) {
-        push("sender_ip", ip);
-    }
+    // About as many parts as there are methods: the list rarely grows.
+    let mut out: Vec<Pair<'t>> = Vec::with_capacity(8);
+    let trimmed = |v: &'t str| Some(v.trim_end_matches([';', ',', ')'])).filter(|v| !v.is_empty());
     // Words split on whitespace and `;`, in one pass over the bytes (both are ASCII, so every
-    // cut is a char boundary); a word is read only outside comments.
+    // cut is a char boundary); a word is read only outside comments. The same pass keeps the
+    // last three words between whitespace alone, for `(sender IP is 40.107.236.40)`.
     let bytes = value.as_bytes();
     let (mut depth, mut start) = (0i32, 0);
     let (mut opens, mut closes, mut assign) = (0, 0, None);
-    for (i, b) in bytes
-        .iter()
-        .copied()
-        .enumerate()
-        .chain([(bytes.len(), b' ')])
-    {
-        match b {
+    let (mut recent, mut word_start, mut sender_ip) = (["", "", ""], 0, None);
+    let mut i = 0;
+    loop {
+        while i < bytes.len() && AUTH_BYTES[usize::from(bytes[i])] == 0 {
+            i += 1;
+        }
+        // The end of the value ends the last word.
+        match bytes.get(i).copied().unwrap_or(b' ') {
             b'(' => opens += 1,
             b')' => closes += 1,
-            b'=' if assign.is_none() => assign = Some(i),
-            b';' | b' ' | b'\t' | b'\r' | b'\n' | 0x0c => {
+            b'=' => assign = assign.or(Some(i)),
+            separator => {
                 let at_top = depth == 0 && bytes.get(start) != Some(&b'(');
                 depth = (depth + opens - closes).max(0);
                 if let Some(eq) = assign.filter(|_| at_top)
+                    && let name = &bytes[start..eq]
                     && let Some(key) = KEYS
                         .iter()
-                        .find(|k| k.as_bytes().eq_ignore_ascii_case(&bytes[start..eq]))
+                        .find(|k| k.len() == name.len() && k.as_bytes().eq_ignore_ascii_case(name))
+                    && let Some(v) = trimmed(&value[eq + 1..i])
+                    && !out.iter().any(|(k, _)| k == key)
                 {
-                    push(key, &value[eq + 1..i]);
+                    out.push((Cow::Borrowed(*key), Cow::Borrowed(v)));
                 }
                 (start, opens, closes, assign) = (i + 1, 0, 0, None);
+                if separator != b';' {
+                    let word = &value[word_start..i];
+                    if !word.is_empty() {
+                        if sender_ip.is_none() && follows_sender_ip_is(recent) {
+                            sender_ip = Some(word.split(')').next().unwrap_or(""));
+                        }
+                        recent = [recent[1], recent[2], word];
+                    }
+                    word_start = i + 1;
+                }
             }
-            _ => {}
         }
+        if i >= bytes.len() {
+            break;
+        }
+        i += 1;
+    }
+    if let Some(ip) = sender_ip.and_then(trimmed) {
+        out.insert(0, (Cow::Borrowed("sender_ip"), Cow::Borrowed(ip)));
     }
     out
 }
 
-/// The address in `(sender IP is 40.107.236.40)`: the word after the words `sender IP is` (the
-/// first may have more before it, such as the comment's parenthesis), up to a `)`.
-fn sender_ip(value: &str) -> Option<&str> {
+/// True when three words read `…sender IP is` (in any case; the first may have more before it,
+/// such as the comment's parenthesis): the next word is the sender's address.
+fn follows_sender_ip_is([first, second, third]: [&str; 3]) -> bool {
     // Lengths first: most words are turned away without a comparison.
     let is = |word: &str, what: &str| word.len() == what.len() && word.eq_ignore_ascii_case(what);
-    let ends_sender = |word: &str| {
-        let at = word.len().saturating_sub(6);
-        word.len() >= 6 && word.as_bytes()[at..].eq_ignore_ascii_case(b"sender")
-    };
-    let (mut first, mut second, mut third) = ("", "", "");
-    for word in value.split_ascii_whitespace() {
-        if is(third, "is") && is(second, "ip") && ends_sender(first) {
-            return word.split(')').next();
-        }
-        (first, second, third) = (second, third, word);
-    }
-    None
+    let at = first.len().saturating_sub(6);
+    is(third, "is")
+        && is(second, "ip")
+        && first.len() >= 6
+        && first.as_bytes()[at..].eq_ignore_ascii_case(b"sender")
 }
+
+/// The bytes [`decode_auth_results`] stops at: parentheses, `=`, `;` and whitespace.
+static AUTH_BYTES: [u8; 256] = {
+    let mut stops = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        if matches!(i as u8, b'(' | b')' | b'=' | b';') || (i as u8).is_ascii_whitespace() {
+            stops[i] = 1;
+        }
+        i += 1;
+    }
+    stops
+};
 
 #[cfg(test)]
 mod tests {
@@ -355,6 +375,17 @@ mod tests {
                 (!k.is_empty()).then(|| (k.to_string(), v.trim().to_string()))
             })
             .collect()
+    }
+
+    /// `sender IP is` word by word: the definition the one-pass reader must match.
+    fn sender_ip(value: &str) -> Option<&str> {
+        let words: Vec<&str> = value.split_ascii_whitespace().collect();
+        words.windows(4).find_map(|w| {
+            let sender = w[0].len() >= 6
+                && w[0].as_bytes()[w[0].len() - 6..].eq_ignore_ascii_case(b"sender");
+            (sender && w[1].eq_ignore_ascii_case("ip") && w[2].eq_ignore_ascii_case("is"))
+                .then(|| w[3].split(')').next().unwrap_or(""))
+        })
     }
 
     fn sender_ip_of_unfolded(value: &str) -> Option<String> {
