@@ -35,7 +35,10 @@ fn classify_side(
             return (Role::EopOutbound, None, false);
         }
         if catalog::host_matches_any(host, catalog::EXO_SUFFIXES) {
-            let first_label = host.split('.').next().unwrap_or(host);
+            let first_label = host
+                .bytes()
+                .position(|b| b == b'.')
+                .map_or(host, |dot| &host[..dot]);
             let role = if catalog::is_eop_frontend_label(first_label) {
                 Role::EopFrontend
             } else {

@@ -661,12 +661,18 @@ pub fn exchange_product(id: Option<&str>, protocol: Option<&str>) -> Option<&'st
     if !exchange_protocol {
         return None;
     }
-    let mut parts = id?.split('.');
-    let major: u32 = parts.next()?.parse().ok()?;
-    let minor: u32 = parts.next()?.parse().ok()?;
-    if parts.count() != 2 {
+    // `major.minor.build.revision`: exactly three dots, found with a plain byte scan.
+    let id = id?;
+    let mut dots = id
+        .bytes()
+        .enumerate()
+        .filter_map(|(i, b)| (b == b'.').then_some(i));
+    let (first, second, _) = (dots.next()?, dots.next()?, dots.next()?);
+    if dots.next().is_some() {
         return None;
     }
+    let major: u32 = id[..first].parse().ok()?;
+    let minor: u32 = id[first + 1..second].parse().ok()?;
     Some(match (major, minor) {
         (15, 20) => "Exchange Online",
         (15, 2) => "Exchange 2019/SE",
