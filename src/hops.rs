@@ -1,6 +1,8 @@
 //! Hops: one per `Received` field, oldest first, with times normalised to UTC and delays.
 //!
-//! mail-parser 0.11 reads the fields it gets right (from/HELO/rDNS/IP, `for`, `id`, TLS from
+//! Fields in the machine-made shapes of Exchange (`hops/exchange.rs`) and of Gmail's submission
+//! hop (`hops/gmail.rs`) are read directly, token by token; every other field goes the general
+//! way: mail-parser 0.11 reads the fields it gets right (from/HELO/rDNS/IP, `for`, `id`, TLS from
 //! Postfix/Exim/Sendmail comments, the date). `fill_gaps` adds what it misses, in one place:
 //! the `by` IP, the protocol as written (`Microsoft SMTP Server`, `mapi`), `via`, Exchange 2013's
 //! bare `(TLS)`, IPv6 zone ids, comment-only (qmail) fields and dates written without a `;`.

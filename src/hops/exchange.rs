@@ -12,7 +12,7 @@
 //! general tokenizer is most of the speed of hop extraction. Anything that departs from the shape
 //! in the least (another protocol, a `for` clause, a comment elsewhere, an unusual date) returns
 //! `None` and goes through the general parser; a test checks both give the same hop on every
-//! such field of the real corpus.
+//! such field of the real corpus. The reader's cursor and date are shared with [`super::gmail`].
 
 use super::{BySide, FromSide, Hop, Tls, decimal as number, via_of};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
