@@ -91,15 +91,8 @@ fn next_run(bytes: &[u8]) -> Option<usize> {
 /// Masks of the first 64 bytes of `bytes` (fewer at the end), one bit per byte: ASCII
 /// whitespace, and spaces.
 fn whitespace_masks(bytes: &[u8]) -> (u64, u64) {
-    match bytes.first_chunk::<64>() {
-        Some(block) => block_whitespace(block),
-        None => {
-            // Padded with NUL, which is neither.
-            let mut block = [0u8; 64];
-            block[..bytes.len()].copy_from_slice(bytes);
-            block_whitespace(&block)
-        }
-    }
+    // Padded with NUL, which is neither.
+    crate::lines::in_block(bytes, 0, block_whitespace)
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]

@@ -205,15 +205,8 @@ pub fn decode<'a>(bytes: &'a [u8], notes: &mut Vec<String>) -> Result<Cow<'a, st
 fn control_bytes(bytes: &[u8]) -> (usize, Option<usize>) {
     let (mut count, mut first) = (0, None);
     for (i, block) in bytes.chunks(64).enumerate() {
-        let mask = match block.first_chunk::<64>() {
-            Some(block) => block_controls(block),
-            None => {
-                // Padded with a letter, which is none.
-                let mut padded = [b'a'; 64];
-                padded[..block.len()].copy_from_slice(block);
-                block_controls(&padded)
-            }
-        };
+        // Padded with a letter, which is none.
+        let mask = crate::lines::in_block(block, b'a', block_controls);
         if mask != 0 {
             first = first.or(Some(i * 64 + mask.trailing_zeros() as usize));
             count += mask.count_ones() as usize;

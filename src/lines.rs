@@ -63,12 +63,18 @@ pub fn ranges(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
 
 /// One bit per byte of the first 64 bytes of `bytes` (fewer at the end), set for `\n`.
 fn line_feeds(bytes: &[u8]) -> u64 {
+    in_block(bytes, 0, block_line_feeds)
+}
+
+/// `scan` of the first 64 bytes of `bytes`; fewer at the end are first copied into a block
+/// filled up with `padding` (a byte the scan does not look for).
+pub(crate) fn in_block<T>(bytes: &[u8], padding: u8, scan: impl FnOnce(&[u8; 64]) -> T) -> T {
     match bytes.first_chunk::<64>() {
-        Some(block) => block_line_feeds(block),
+        Some(block) => scan(block),
         None => {
-            let mut block = [0u8; 64];
+            let mut block = [padding; 64];
             block[..bytes.len()].copy_from_slice(bytes);
-            block_line_feeds(&block)
+            scan(&block)
         }
     }
 }

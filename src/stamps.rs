@@ -242,22 +242,24 @@ fn split_pairs(value: &str, separator: char, assign: char) -> Vec<Pair<'_>> {
         .collect()
 }
 
+/// The methods [`decode_auth_results`] reads.
+const AUTH_METHODS: [&str; 10] = [
+    "spf",
+    "dkim",
+    "dmarc",
+    "compauth",
+    "reason",
+    "action",
+    "smtp.mailfrom",
+    "header.d",
+    "header.from",
+    "arc",
+];
+
 /// Decodes the methods of an `Authentication-Results` value: `spf`, `dkim`, `dmarc`, `compauth`,
 /// `reason`, `action`, `smtp.mailfrom`, `header.d`, `header.from`, and `sender_ip`. Values are
 /// words of `value` (no whitespace in them), so they borrow from it whether it is folded or not.
 pub fn decode_auth_results<'t>(value: &'t str) -> Vec<Pair<'t>> {
-    const KEYS: [&str; 10] = [
-        "spf",
-        "dkim",
-        "dmarc",
-        "compauth",
-        "reason",
-        "action",
-        "smtp.mailfrom",
-        "header.d",
-        "header.from",
-        "arc",
-    ];
     // About as many parts as there are methods: the list rarely grows.
     let mut out: Vec<Pair<'t>> = Vec::with_capacity(8);
     let trimmed = |v: &'t str| Some(v.trim_end_matches([';', ',', ')'])).filter(|v| !v.is_empty());
@@ -283,7 +285,7 @@ pub fn decode_auth_results<'t>(value: &'t str) -> Vec<Pair<'t>> {
                 depth = (depth + opens - closes).max(0);
                 if let Some(eq) = assign.filter(|_| at_top)
                     && let name = &bytes[start..eq]
-                    && let Some(key) = KEYS
+                    && let Some(key) = AUTH_METHODS
                         .iter()
                         .find(|k| k.len() == name.len() && k.as_bytes().eq_ignore_ascii_case(name))
                     && let Some(v) = trimmed(&value[eq + 1..i])
@@ -403,18 +405,6 @@ mod tests {
 
     /// The word-by-word definition the one-pass reader must match.
     fn auth_results_by_words(value: &str) -> Vec<(String, String)> {
-        const KEYS: [&str; 10] = [
-            "spf",
-            "dkim",
-            "dmarc",
-            "compauth",
-            "reason",
-            "action",
-            "smtp.mailfrom",
-            "header.d",
-            "header.from",
-            "arc",
-        ];
         let mut out: Vec<(String, String)> = Vec::new();
         let mut push = |k: &str, v: &str| {
             let v = v.trim_end_matches([';', ',', ')']);
@@ -432,7 +422,7 @@ mod tests {
             let at_top = depth == 0 && !word.starts_with('(');
             depth = (depth + opens - closes).max(0);
             if let Some((key, v)) = word.split_once('=').filter(|_| at_top)
-                && let Some(key) = KEYS.iter().find(|k| k.eq_ignore_ascii_case(key))
+                && let Some(key) = AUTH_METHODS.iter().find(|k| k.eq_ignore_ascii_case(key))
             {
                 push(key, v);
             }
