@@ -3,7 +3,8 @@
 //! A header block is a few hundred short lines; finding each line's end with a fresh `memchr`
 //! call costs more in set-up than in searching. [`LineEnds`] compares a whole 64-byte block at
 //! once (SSE2 on x86-64, where every processor has it) into a mask with one bit per byte, and then
-//! hands out the line feeds by counting trailing zeros.
+//! hands out the line feeds by counting trailing zeros. `in_block` pads the short last block,
+//! for this scan and the other 64-byte scans (whitespace runs, control bytes).
 
 /// The offsets of the line feeds (`\n`) in a byte string, in order.
 #[derive(Debug, Clone)]
