@@ -38,19 +38,23 @@ pub fn unfold(text: &str) -> Cow<'_, str> {
     let trimmed = text.trim_ascii();
     match next_run(trimmed.as_bytes()) {
         None => Cow::Borrowed(trimmed),
-        Some(_) => Cow::Owned(collapse_whitespace(trimmed)),
+        Some(first) => Cow::Owned(collapse_from(trimmed, first)),
     }
 }
 
 /// Collapses folding and whitespace runs to single spaces and trims the ends.
 pub fn collapse_whitespace(text: &str) -> String {
-    let text = text.trim_ascii();
+    unfold(text).into_owned()
+}
+
+/// Collapses the runs of `text` (trimmed), the first of which starts at `first`.
+fn collapse_from(text: &str, first: usize) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     // Copy the text between the runs that change; a run that is already one space stays.
-    let mut copied = 0;
-    while let Some(run) = next_run(&bytes[copied..]) {
-        let start = copied + run;
+    let (mut copied, mut run) = (0, Some(first));
+    while let Some(found) = run {
+        let start = copied + found;
         let end = bytes[start..]
             .iter()
             .position(|b| !b.is_ascii_whitespace())
@@ -58,6 +62,7 @@ pub fn collapse_whitespace(text: &str) -> String {
         out.push_str(&text[copied..start]);
         out.push(' ');
         copied = end;
+        run = next_run(&bytes[copied..]);
     }
     out.push_str(&text[copied..]);
     out

@@ -8,7 +8,7 @@
 //! bare `(TLS)`, IPv6 zone ids, comment-only (qmail) fields and dates written without a `;`.
 
 use crate::catalog::starts_with_ci;
-use crate::header::{HeaderBlock, collapse_whitespace};
+use crate::header::{HeaderBlock, collapse_whitespace, unfold};
 use crate::net::parse_ip;
 use chrono::{DateTime, TimeZone, Utc};
 use mail_parser::parsers::MessageStream;
@@ -596,7 +596,7 @@ fn protocol_of(with: &str) -> Option<Cow<'_, str>> {
             let end = words.take(2).last().map_or(first.len(), |w| {
                 w.as_ptr() as usize + w.len() - before_comment.as_ptr() as usize
             });
-            Some(tidy(&before_comment[..end]))
+            Some(unfold(&before_comment[..end]))
         }
         Some(first) => Some(Cow::Borrowed(first)),
         None => None,
@@ -606,7 +606,7 @@ fn protocol_of(with: &str) -> Option<Cow<'_, str>> {
 /// The `via` clause before any comment (`Frontend Transport`), single-spaced.
 fn via_of(via: &str) -> Option<Cow<'_, str>> {
     let via = via.split('(').next().unwrap_or("").trim();
-    (!via.is_empty()).then(|| tidy(via))
+    (!via.is_empty()).then(|| unfold(via))
 }
 
 /// `text` as a decimal number when it is only ASCII digits, as many as `digits` allows (the
@@ -614,16 +614,6 @@ fn via_of(via: &str) -> Option<Cow<'_, str>> {
 pub(crate) fn decimal(text: &str, digits: std::ops::RangeInclusive<usize>) -> Option<u32> {
     let ok = digits.contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit());
     ok.then(|| text.bytes().fold(0, |n, b| n * 10 + u32::from(b - b'0')))
-}
-
-/// Borrows `text` when it is already single-spaced, else collapses its folding into an owned copy.
-fn tidy(text: &str) -> Cow<'_, str> {
-    let folded = text.contains(['\r', '\n', '\t']) || text.contains("  ");
-    if folded {
-        Cow::Owned(collapse_whitespace(text))
-    } else {
-        Cow::Borrowed(text)
-    }
 }
 
 /// The first token of `text` that parses as an IP address.

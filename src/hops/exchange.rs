@@ -75,8 +75,11 @@ pub(super) fn read(text: &str) -> Option<Hop<'_>> {
         let via = &text[at.at..end];
         let plain = !via.bytes().any(|b| b == b'(' || b == b')')
             && !via.split_ascii_whitespace().any(is_keyword);
+        if !plain {
+            return None;
+        }
         at.at = end;
-        Some(via_of(via).filter(|_| plain)?)
+        Some(via_of(via)?)
     } else {
         None
     };
