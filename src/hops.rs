@@ -11,12 +11,12 @@ use crate::catalog::starts_with_ci;
 use crate::header::{HeaderBlock, collapse_whitespace, unfold};
 use crate::net::parse_ip;
 use chrono::{DateTime, TimeZone, Utc};
+use exchange::digits;
 use mail_parser::parsers::MessageStream;
 use mail_parser::{Host, TlsVersion};
 use serde::{Serialize, Serializer};
 use std::borrow::Cow;
 use std::net::IpAddr;
-use std::sync::LazyLock;
 
 mod exchange;
 mod gmail;
@@ -514,11 +514,6 @@ fn close_clause<'t>(
     }
 }
 
-static ISO_DATE: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2}|UTC|GMT)?")
-        .unwrap_or_else(|_| unreachable!("constant regex"))
-});
-
 /// Fills what mail-parser leaves out; see the module documentation.
 fn fill_gaps<'t>(text: &'t str, clauses: &Clauses<'t>, hop: &mut Hop<'t>) {
     if clauses.comment_only {
@@ -622,19 +617,24 @@ fn first_ip(text: &str) -> Option<IpAddr> {
         .find_map(parse_ip)
 }
 
+/// The first ISO 8601 date and time in `text` (`2023-07-28 19:32:25.928 +0000`, `...T...Z`,
+/// `... UTC`), as SendGrid and Go programs write it; a zone not stated is UTC.
 fn iso_date(text: &str) -> Option<DateTime<Utc>> {
-    let caps = ISO_DATE.captures(text)?;
-    let number = |i: usize| caps.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
-    let naive =
-        chrono::NaiveDate::from_ymd_opt(i32::try_from(number(1)?).ok()?, number(2)?, number(3)?)?
-            .and_hms_opt(number(4)?, number(5)?, number(6)?)?;
-    let offset_secs = match caps.get(7).map(|m| m.as_str()) {
-        Some(tz) if tz.starts_with(['+', '-']) => {
-            let digits: String = tz.chars().filter(char::is_ascii_digit).collect();
-            let hours: i32 = digits.get(..2)?.parse().ok()?;
-            let minutes: i32 = digits.get(2..)?.parse().ok()?;
-            let secs = hours * 3600 + minutes * 60;
-            if tz.starts_with('-') { -secs } else { secs }
+    let date = find_iso_date(text.as_bytes())?;
+    let naive = chrono::NaiveDate::from_ymd_opt(
+        i32::try_from(date.ymd[0]).ok()?,
+        date.ymd[1],
+        date.ymd[2],
+    )?
+    .and_hms_opt(date.hms[0], date.hms[1], date.hms[2])?;
+    let offset_secs = match date.zone {
+        Some(&[sign, h1, h2, ref minutes @ ..]) if matches!(sign, b'+' | b'-') => {
+            let (hours, minutes) = (
+                digits(&[h1, h2])?,
+                digits(minutes.strip_prefix(b":").unwrap_or(minutes))?,
+            );
+            let secs = i32::try_from(hours * 3600 + minutes * 60).ok()?;
+            if sign == b'-' { -secs } else { secs }
         }
         _ => 0,
     };
@@ -643,6 +643,82 @@ fn iso_date(text: &str) -> Option<DateTime<Utc>> {
         .from_local_datetime(&naive)
         .single()
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// The parts of an ISO 8601 date as [`find_iso_date`] finds them.
+#[derive(Debug, PartialEq)]
+struct IsoDate<'t> {
+    /// Year, month, day.
+    ymd: [u32; 3],
+    /// Hour, minute, second.
+    hms: [u32; 3],
+    /// `Z`, `+hh:mm`, `+hhmm`, `UTC` or `GMT`, when stated.
+    zone: Option<&'t [u8]>,
+}
+
+/// The leftmost `YYYY-MM-DD[ T]hh:mm:ss[.fraction] [zone]` in `text` (ASCII digits): every match
+/// has its first `-` four bytes in, so only the `-`s are tried.
+fn find_iso_date(text: &[u8]) -> Option<IsoDate<'_>> {
+    memchr::memchr_iter(b'-', text).find_map(|dash| {
+        let at = text.get(dash.checked_sub(4)?..)?;
+        let &[
+            y1,
+            y2,
+            y3,
+            y4,
+            b'-',
+            m1,
+            m2,
+            b'-',
+            d1,
+            d2,
+            sep,
+            h1,
+            h2,
+            b':',
+            n1,
+            n2,
+            b':',
+            s1,
+            s2,
+            ref rest @ ..,
+        ] = at
+        else {
+            return None;
+        };
+        if !matches!(sep, b' ' | b'T') {
+            return None;
+        }
+        let ymd = [
+            digits(&[y1, y2, y3, y4])?,
+            digits(&[m1, m2])?,
+            digits(&[d1, d2])?,
+        ];
+        let hms = [digits(&[h1, h2])?, digits(&[n1, n2])?, digits(&[s1, s2])?];
+        // A fraction of a second, then any whitespace, then the zone.
+        let rest = match rest {
+            [b'.', fraction @ ..] if fraction.first().is_some_and(u8::is_ascii_digit) => {
+                let digits = fraction.iter().take_while(|b| b.is_ascii_digit()).count();
+                &fraction[digits..]
+            }
+            _ => rest,
+        };
+        let rest = &rest[rest
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace() || **b == 0x0b)
+            .count()..];
+        let zone = match rest {
+            [b'Z', ..] => Some(&rest[..1]),
+            [b'+' | b'-', a, b, b':', c, d, ..] | [b'+' | b'-', a, b, c, d, ..]
+                if [a, b, c, d].iter().all(|x| x.is_ascii_digit()) =>
+            {
+                Some(&rest[..if rest[3] == b':' { 6 } else { 5 }])
+            }
+            [b'U', b'T', b'C', ..] | [b'G', b'M', b'T', ..] => Some(&rest[..3]),
+            _ => None,
+        };
+        Some(IsoDate { ymd, hms, zone })
+    })
 }
 
 /// Names the Exchange product from an `id` that is an Exchange build (`15.20.9298.8`, `15.02.1544.014`).
@@ -771,6 +847,42 @@ mod tests {
             1,
         );
         assert_eq!(hop.time.unwrap().to_rfc3339(), "2025-06-17T16:39:24+00:00");
+    }
+
+    /// The ISO date as a regular expression reads it: the definition `find_iso_date` follows.
+    fn iso_date_by_regex(text: &str) -> Option<DateTime<Utc>> {
+        let pattern = r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2}|UTC|GMT)?";
+        let caps = regex::Regex::new(pattern).unwrap().captures(text)?;
+        let number = |i: usize| caps.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+        let naive = chrono::NaiveDate::from_ymd_opt(number(1)? as i32, number(2)?, number(3)?)?
+            .and_hms_opt(number(4)?, number(5)?, number(6)?)?;
+        let offset_secs = match caps.get(7).map(|m| m.as_str()) {
+            Some(tz) if tz.starts_with(['+', '-']) => {
+                let digits: String = tz.chars().filter(char::is_ascii_digit).collect();
+                let secs =
+                    digits[..2].parse::<i32>().ok()? * 3600 + digits[2..].parse::<i32>().ok()? * 60;
+                if tz.starts_with('-') { -secs } else { secs }
+            }
+            _ => 0,
+        };
+        let offset = chrono::FixedOffset::east_opt(offset_secs)?;
+        offset
+            .from_local_datetime(&naive)
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        #[test]
+        fn iso_dates_read_as_the_regular_expression_does(
+            noise in "[-a-z0-9 :.]{0,12}",
+            date in "[0-9]{3,5}-(0[1-9]|1[0-2]|1x|13)-(0[1-9]|[12][0-9]|3[01])[ Tt]([01][0-9]|2[0-4]):[0-6][0-9]:[0-6][0-9](\\.[0-9]{0,3})?[ \t\x0b]{0,2}(Z|[+-][01][0-9]:?[0-9x]{2}|UTC|GMT|utc)?[ a-z]{0,3}",
+            second in proptest::option::of("[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"),
+        ) {
+            let text = format!("{noise}{date} {}", second.unwrap_or_default());
+            proptest::prop_assert_eq!(iso_date(&text), iso_date_by_regex(&text), "{}", text);
+        }
     }
 
     #[test]

@@ -333,7 +333,7 @@ pub(super) fn date(text: &str) -> Option<DateTime<Utc>> {
 }
 
 /// `bytes` as a decimal number when they are all ASCII digits.
-fn digits(bytes: &[u8]) -> Option<u32> {
+pub(super) fn digits(bytes: &[u8]) -> Option<u32> {
     bytes.iter().try_fold(0, |n, &b| {
         b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
     })
