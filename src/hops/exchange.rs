@@ -115,6 +115,7 @@ pub(super) fn read(text: &str) -> Option<Hop<'_>> {
 }
 
 /// Where a direct reader is in a field.
+#[derive(Clone)]
 pub(super) struct Cursor<'t> {
     text: &'t str,
     at: usize,
