@@ -1,11 +1,12 @@
 //! Hops: one per `Received` field, oldest first, with times normalised to UTC and delays.
 //!
-//! Fields in the machine-made shapes of Exchange (`hops/exchange.rs`) and of Gmail's submission
-//! and mailbox hops (`hops/gmail.rs`) are read directly, token by token; every other field goes the general
-//! way: mail-parser 0.11 reads the fields it gets right (from/HELO/rDNS/IP, `for`, `id`, TLS from
-//! Postfix/Exim/Sendmail comments, the date). `fill_gaps` adds what it misses, in one place:
-//! the `by` IP, the protocol as written (`Microsoft SMTP Server`, `mapi`), `via`, Exchange 2013's
-//! bare `(TLS)`, IPv6 zone ids, comment-only (qmail) fields and dates written without a `;`.
+//! Fields in the machine-made shapes of Exchange (`hops/exchange.rs`), Gmail's submission and
+//! mailbox hops (`hops/gmail.rs`) and Postfix (`hops/postfix.rs`) are read directly, token by
+//! token; every other field goes the general way: mail-parser 0.11 reads the fields it gets
+//! right (from/HELO/rDNS/IP, `for`, `id`, TLS from Postfix/Exim/Sendmail comments, the date).
+//! `fill_gaps` adds what it misses, in one place: the `by` IP, the protocol as written
+//! (`Microsoft SMTP Server`, `mapi`), `via`, Exchange 2013's bare `(TLS)`, IPv6 zone ids,
+//! comment-only (qmail) fields and dates written without a `;`.
 
 use crate::catalog::starts_with_ci;
 use crate::header::{HeaderBlock, collapse_whitespace, unfold};
@@ -20,6 +21,7 @@ use std::net::IpAddr;
 
 mod exchange;
 mod gmail;
+mod postfix;
 
 /// A delay above this many seconds between two hops is implausible and reported as clock skew.
 pub const IMPLAUSIBLE_DELAY_SECS: i64 = 7 * 24 * 3600;
@@ -283,10 +285,12 @@ pub fn parse_received(text: &str, line: usize) -> Hop<'_> {
     hop
 }
 
-/// The hop of a field in one of the machine-made shapes read directly (Exchange's, Gmail's
-/// submission and mailbox hops), or `None` for the general parser.
+/// The hop of a field in one of the machine-made shapes read directly (Exchange's, Gmail's,
+/// Postfix's), or `None` for the general parser.
 fn direct(text: &str) -> Option<Hop<'_>> {
-    exchange::read(text).or_else(|| gmail::read(text))
+    exchange::read(text)
+        .or_else(|| gmail::read(text))
+        .or_else(|| postfix::read(text))
 }
 
 /// Any `Received` field: mail-parser's reading, completed by [`fill_gaps`].
@@ -325,6 +329,20 @@ fn general<'t>(text: &'t str, clauses: &Clauses<'t>) -> Hop<'t> {
     }
     fill_gaps(text, clauses, &mut hop);
     hop
+}
+
+/// An address of letters, digits and `. - _ +` around one `@`, which every reader takes whole.
+fn plain_address(text: &str) -> bool {
+    let (mut at_signs, mut letter) = (0, false);
+    for b in text.bytes() {
+        match b {
+            b'@' => at_signs += 1,
+            b'a'..=b'z' | b'A'..=b'Z' => letter = true,
+            b'0'..=b'9' | b'.' | b'-' | b'_' | b'+' => {}
+            _ => return false,
+        }
+    }
+    at_signs == 1 && letter
 }
 
 /// Converts a parsed date to UTC.
@@ -763,7 +781,13 @@ mod tests {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/phishing_pot");
         let entries = std::fs::read_dir(&dir).expect("the corpus (see README)");
-        let (mut fields, mut exchange, mut gmail) = (0, 0, 0);
+        type Reader = fn(&str) -> Option<Hop<'_>>;
+        let readers: [(&str, Reader); 3] = [
+            ("Exchange's", exchange::read),
+            ("Gmail's", gmail::read),
+            ("Postfix's", postfix::read),
+        ];
+        let (mut fields, mut taken) = (0, [0; 3]);
         for entry in entries {
             let bytes = std::fs::read(entry.unwrap().path()).unwrap();
             let raw = crate::input::read_header_block(&bytes[..]).unwrap();
@@ -776,27 +800,32 @@ mod tests {
             for (_, field) in block.all("Received") {
                 fields += 1;
                 let text = &field.value;
-                let fast = match (exchange::read(text), gmail::read(text)) {
-                    (Some(hop), None) => {
-                        exchange += 1;
-                        hop
-                    }
-                    (None, Some(hop)) => {
-                        gmail += 1;
-                        hop
-                    }
-                    (None, None) => continue,
-                    (Some(_), Some(_)) => panic!("two readers took {text}"),
+                let mut read = readers
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, (_, read))| Some((i, read(text)?)));
+                let Some((reader, fast)) = read.next() else {
+                    continue;
                 };
+                assert!(read.next().is_none(), "two readers took {text}");
+                taken[reader] += 1;
                 let general = general(text, &split_clauses(text));
                 assert_eq!(format!("{fast:?}"), format!("{general:?}"), "{text}");
             }
         }
+        let counts: Vec<String> = readers
+            .iter()
+            .zip(taken)
+            .map(|((name, _), n)| format!("{n} as {name}"))
+            .collect();
         eprintln!(
-            "of {fields} corpus Received fields, {exchange} read as Exchange's, {gmail} as Gmail's"
+            "of {fields} corpus Received fields, read directly: {}",
+            counts.join(", ")
         );
+        let [exchange, gmail, postfix] = taken;
         assert!(exchange * 2 > fields, "{exchange} of {fields}");
         assert!(gmail > 1500, "{gmail} of {fields}");
+        assert!(postfix > 1000, "{postfix} of {fields}");
     }
 
     #[test]

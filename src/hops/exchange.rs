@@ -168,7 +168,7 @@ impl<'t> Cursor<'t> {
 
     /// A comment without comments inside it, and the whitespace after it; `Some(None)` when
     /// there is none, `None` when it is not closed or nests.
-    fn comment(&mut self) -> Option<Option<&'t str>> {
+    pub(super) fn comment(&mut self) -> Option<Option<&'t str>> {
         let Some(inside) = self.rest().strip_prefix('(') else {
             return Some(None);
         };

@@ -16,7 +16,7 @@
 //! checks that every such field of the corpus gives the general parser's hop.
 
 use super::exchange::{Cursor, date, is_keyword};
-use super::{BySide, Hop};
+use super::{BySide, Hop, plain_address};
 use std::borrow::Cow;
 
 /// The hop of a Gmail submission or mailbox field, or `None` for any other field.
@@ -38,11 +38,7 @@ pub(super) fn read(text: &str) -> Option<Hop<'_>> {
     let for_ = if at.space() {
         at.keyword("for")?;
         let recipient = at.token().strip_prefix('<')?.strip_suffix('>')?;
-        let plain_recipient = !recipient.is_empty()
-            && recipient
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && !matches!(b, b'<' | b'>' | b'(' | b')' | b';'));
-        plain_recipient.then_some(())?;
+        plain_address(recipient).then_some(())?;
         Some(Cow::Borrowed(recipient))
     } else {
         None
