@@ -49,24 +49,39 @@ pub struct RawHeaders {
 
 /// Reads a header block from `reader`: skips leading blank lines, stops at the first empty line.
 pub fn read_header_block<R: Read>(reader: R) -> io::Result<RawHeaders> {
-    continue_header_block(Vec::new(), reader)
+    continue_header_block(Vec::new(), reader, BodyCheck::Read)
 }
 
 /// Bytes read at a time.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// Whether reading a header block finds out if a body follows it when the block ends exactly
+/// where the bytes read so far end: one more `read`, whose answer only feeds a note
+/// ([`RawHeaders::had_body`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyCheck {
+    /// Read on to find out.
+    Read,
+    /// Do not: `had_body` is then true only for a body already read.
+    Skip,
+}
+
 /// Reads a header block whose first bytes are already in `bytes` (a sniffed file head), the rest
 /// from `reader`. The block is found in place: line ends by a vectorised search, nothing copied,
 /// and the returned block is `bytes` itself, cut to size.
-pub fn continue_header_block<R: Read>(bytes: Vec<u8>, reader: R) -> io::Result<RawHeaders> {
-    read_block(bytes, reader, READ_CHUNK, false)
+pub fn continue_header_block<R: Read>(
+    bytes: Vec<u8>,
+    reader: R,
+    body: BodyCheck,
+) -> io::Result<RawHeaders> {
+    read_block(bytes, reader, READ_CHUNK, false, body)
 }
 
 /// The header block of `bytes`, which hold the whole input (a file read whole, an mbox message),
 /// found in place like [`continue_header_block`]'s.
 pub fn header_block_in(bytes: Vec<u8>) -> RawHeaders {
     // Nothing is read at the end of the input, so there is no error to report.
-    read_block(bytes, io::empty(), READ_CHUNK, true).unwrap_or_default()
+    read_block(bytes, io::empty(), READ_CHUNK, true, BodyCheck::Read).unwrap_or_default()
 }
 
 /// [`continue_header_block`], reading `chunk` bytes at a time; `eof`: `bytes` already hold the
@@ -76,6 +91,7 @@ fn read_block<R: Read>(
     mut reader: R,
     chunk: usize,
     mut eof: bool,
+    body: BodyCheck,
 ) -> io::Result<RawHeaders> {
     // `start`: where the block starts (after leading blank lines); `scanned`: the start of the
     // first line not yet looked at.
@@ -90,7 +106,8 @@ fn read_block<R: Read>(
                 } else {
                     // An empty line ends the block; anything after it is a body we do not need.
                     let more = newline + 1 < bytes.len();
-                    let had_body = more || !eof && reader.read(&mut [0u8])? > 0;
+                    let check = !eof && body == BodyCheck::Read;
+                    let had_body = more || check && reader.read(&mut [0u8])? > 0;
                     return Ok(finish(bytes, start, line_start, had_body));
                 }
             }
@@ -294,9 +311,14 @@ mod tests {
             let expected = read_line_by_line(&bytes[..]);
             // The first `head` bytes already read (a sniffed head), the rest `capacity` at a time.
             let head = head.min(bytes.len());
-            let got = read_block(bytes[..head].to_vec(), &bytes[head..], capacity, false).unwrap();
+            let read = |body| read_block(bytes[..head].to_vec(), &bytes[head..], capacity, false, body);
+            let got = read(BodyCheck::Read).unwrap();
             proptest::prop_assert_eq!(&got.bytes, &expected.bytes);
             proptest::prop_assert_eq!(got.had_body, expected.had_body);
+            // Without the body check: the same block, and a body only where one was read.
+            let unchecked = read(BodyCheck::Skip).unwrap();
+            proptest::prop_assert_eq!(&unchecked.bytes, &expected.bytes);
+            proptest::prop_assert!(!unchecked.had_body || expected.had_body);
             // The whole input in memory reads the same.
             let whole = header_block_in(bytes.clone());
             proptest::prop_assert_eq!(&whole.bytes, &expected.bytes);
@@ -335,7 +357,7 @@ mod tests {
         bytes.extend_from_slice(b"\r\nbody\r\n");
         for raw in [
             header_block_in(bytes.clone()),
-            read_block(Vec::new(), &bytes[..], bytes.len(), false).unwrap(),
+            read_block(Vec::new(), &bytes[..], bytes.len(), false, BodyCheck::Read).unwrap(),
         ] {
             assert!(raw.truncated && !raw.had_body);
             assert!(raw.bytes.len() <= MAX_HEADER_BYTES);
@@ -349,7 +371,7 @@ mod tests {
         let mut bytes = line.repeat(MAX_HEADER_BYTES / line.len() + 10).into_bytes();
         bytes.extend_from_slice(b"\r\nbody\r\n");
         let head = bytes[..1000].to_vec();
-        let raw = continue_header_block(head, &bytes[1000..]).unwrap();
+        let raw = continue_header_block(head, &bytes[1000..], BodyCheck::Read).unwrap();
         assert!(raw.truncated);
         assert!(raw.bytes.len() <= MAX_HEADER_BYTES);
         assert!(raw.bytes.ends_with(b"\r\n"));

@@ -296,7 +296,14 @@ pub fn analyse(item: Item, profile: &Profile, want: Want) -> Step {
         }
     };
     Step::Done(match item {
-        Item::File(path, forced) => return file(source_of(&path), path, forced, &headers),
+        Item::File(path, forced) => {
+            // Only a full diagnosis shows the note that a body followed.
+            let body = match detail {
+                Detail::Full => input::BodyCheck::Read,
+                Detail::Facts => input::BodyCheck::Skip,
+            };
+            return file(source_of(&path), path, forced, body, &headers);
+        }
         Item::Block(source, bytes) => {
             read_then(source, Ok(input::header_block_in(bytes)), &headers)
         }
@@ -353,7 +360,7 @@ fn failure(source: Source, error: String) -> Analysed {
 }
 
 /// Bytes of a file's head read first: enough to tell its format and to hold most header blocks
-/// whole (a shorter head is the whole file, and nothing more is read).
+/// whole.
 const FIRST_READ: usize = 16 * 1024;
 
 /// A reused buffer larger than this is dropped rather than kept for the next file.
@@ -372,35 +379,35 @@ fn recycle(buffer: Vec<u8>) {
     }
 }
 
-/// Reads up to [`FIRST_READ`] bytes of `file` into this thread's reused buffer: one `read` for
-/// the whole head where the standard `read_to_end` would split it at 8 KiB, and a last one that
-/// finds the end of a shorter file.
+/// Reads the head of `file`, up to [`FIRST_READ`] bytes, into this thread's reused buffer: one
+/// `read` (the standard `read_to_end` would split it at 8 KiB and read again to find the end).
+/// What the header block needs beyond it is read on demand.
 fn read_head(file: &mut std::fs::File) -> std::io::Result<Vec<u8>> {
     let mut head = HEAD.take();
     head.resize(FIRST_READ, 0);
-    let mut filled = 0;
-    while filled < head.len() {
-        match file.read(&mut head[filled..]) {
-            Ok(0) => break,
-            Ok(read) => filled += read,
+    let read = loop {
+        match file.read(&mut head) {
+            Ok(read) => break read,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => {
                 recycle(head);
                 return Err(e);
             }
         }
-    }
-    head.truncate(filled);
+    };
+    head.truncate(read);
     Ok(head)
 }
 
 /// Opens a file once: sniffs its format from the head read first, then reads a single message on
 /// from the same file (the head becomes the start of its header block), or hands a stream of
-/// messages back.
+/// messages back; `body`: whether to find out if a body follows a header block that ends the
+/// bytes read (only a note says so).
 fn file(
     source: Source,
     path: PathBuf,
     forced: Option<Format>,
+    body: input::BodyCheck,
     headers: &dyn Fn(Source, &input::RawHeaders) -> Analysed,
 ) -> Step {
     let head = std::fs::File::open(&path).and_then(|mut file| Ok((read_head(&mut file)?, file)));
@@ -416,12 +423,7 @@ fn file(
     let utf16 = detect::is_utf16(&head);
     let analysed = match format {
         Some(Format::Headers) if !utf16 => {
-            // A head shorter than asked for is the whole file.
-            let raw = if head.len() < FIRST_READ {
-                Ok(input::header_block_in(head))
-            } else {
-                input::continue_header_block(head, &mut file)
-            };
+            let raw = input::continue_header_block(head, &mut file, body);
             return Step::Done(read_then(source, raw, headers));
         }
         Some(Format::Headers) => read_then(
