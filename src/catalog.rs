@@ -229,24 +229,47 @@ pub fn vendor_for_host(host: &str) -> Option<&'static Vendor> {
 /// Finds the vendor that stamps a header called `name`.
 pub fn vendor_for_header(name: &str) -> Option<&'static Vendor> {
     let key = prefix_key(name.as_bytes().get(..5)?);
-    HEADER_PREFIXES
+    let prefixes = &*HEADER_PREFIXES;
+    // Most names are no vendor's: one bit of the filter turns them away.
+    let slot = key_slot(key);
+    if prefixes.filter[slot / 64] >> (slot % 64) & 1 == 0 {
+        return None;
+    }
+    prefixes
+        .list
         .iter()
         .find(|(k, prefix, _)| *k == key && starts_with_ci(name, prefix))
         .map(|(_, _, vendor)| *vendor)
 }
 
 /// Every vendor's header prefixes in catalog order, each with the key of its first five bytes
-/// (every prefix is longer): one integer comparison turns most names away.
-static HEADER_PREFIXES: LazyLock<Vec<(u64, &'static str, &'static Vendor)>> = LazyLock::new(|| {
-    VENDORS
+/// (every prefix is longer), and a 256-bit filter of those keys.
+struct HeaderPrefixes {
+    list: Vec<(u64, &'static str, &'static Vendor)>,
+    filter: [u64; 4],
+}
+
+static HEADER_PREFIXES: LazyLock<HeaderPrefixes> = LazyLock::new(|| {
+    let list: Vec<_> = VENDORS
         .iter()
         .flat_map(|v| {
             v.header_prefixes
                 .iter()
                 .map(move |p| (prefix_key(p.as_bytes()), *p, v))
         })
-        .collect()
+        .collect();
+    let mut filter = [0u64; 4];
+    for (key, _, _) in &list {
+        let slot = key_slot(*key);
+        filter[slot / 64] |= 1 << (slot % 64);
+    }
+    HeaderPrefixes { list, filter }
 });
+
+/// A key's bit in the filter: the top byte of a multiplicative hash.
+fn key_slot(key: u64) -> usize {
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize
+}
 
 /// The first five bytes, lowercased, as one integer.
 fn prefix_key(bytes: &[u8]) -> u64 {
@@ -396,5 +419,16 @@ mod tests {
             Some("cisco")
         );
         assert!(vendor_for_header("X-MS-Exchange-Organization-AuthAs").is_none());
+    }
+
+    #[test]
+    fn every_header_prefix_passes_the_filter() {
+        for vendor in VENDORS {
+            for prefix in vendor.header_prefixes {
+                for name in [format!("{prefix}Score"), prefix.to_ascii_lowercase()] {
+                    assert_eq!(vendor_for_header(&name).map(|v| v.name), Some(vendor.name));
+                }
+            }
+        }
     }
 }
