@@ -45,9 +45,6 @@ pub struct RawHeaders {
     pub had_body: bool,
     /// True when the block was cut at [`MAX_HEADER_BYTES`].
     pub truncated: bool,
-    /// True when the reader saw no control byte (other than `\t \n \r \x0c`) in the block, so
-    /// [`decode_block`] need not look for one.
-    pub(crate) no_controls: bool,
 }
 
 /// Reads a header block from `reader`: skips leading blank lines, stops at the first empty line.
@@ -98,32 +95,28 @@ fn read_block<R: Read>(
 ) -> io::Result<RawHeaders> {
     // `start`: where the block starts (after leading blank lines); `scanned`: the start of the
     // first line not yet looked at.
-    // `controls`: whether a control byte may lie in what was looked at (blank lines hold none).
-    let (mut start, mut scanned, mut controls) = (0, 0, false);
+    let (mut start, mut scanned) = (0, 0);
     loop {
         let mut line_start = scanned;
-        let mut lines = crate::lines::LineEnds::noting_controls(&bytes[scanned..]);
-        for newline in lines.by_ref() {
+        for newline in crate::lines::LineEnds::new(&bytes[scanned..]) {
             let newline = scanned + newline;
             if is_blank(&bytes[line_start..newline]) {
                 if line_start == start {
                     start = newline + 1;
                 } else {
                     // An empty line ends the block; anything after it is a body we do not need.
-                    let controls = controls || lines.controls_before(line_start - scanned);
                     let more = newline + 1 < bytes.len();
                     let check = !eof && body == BodyCheck::Read;
                     let had_body = more || check && reader.read(&mut [0u8])? > 0;
-                    return Ok(finish(bytes, start, line_start, had_body, controls));
+                    return Ok(finish(bytes, start, line_start, had_body));
                 }
             }
             line_start = newline + 1;
         }
-        controls |= lines.controls_before(usize::MAX);
         scanned = line_start;
         if bytes.len() - start > MAX_HEADER_BYTES {
             let end = bytes.len();
-            return Ok(finish(bytes, start, end, false, controls));
+            return Ok(finish(bytes, start, end, false));
         }
         if eof {
             // A last line of only whitespace without a line end is not a header line either.
@@ -133,7 +126,7 @@ fn read_block<R: Read>(
                 bytes.len()
             };
             let end = end.max(start);
-            return Ok(finish(bytes, start, end, false, controls));
+            return Ok(finish(bytes, start, end, false));
         }
         // One `read` at a time, so a block typed or pasted on a terminal ends at its empty line
         // rather than waiting for the end of input.
@@ -154,15 +147,8 @@ fn read_block<R: Read>(
 }
 
 /// The block `bytes[start..end]`, in the same buffer; one longer than [`MAX_HEADER_BYTES`] is cut
-/// after its last whole line within the limit (and what followed it is not a body); `controls`:
-/// whether it may hold a control byte.
-fn finish(
-    mut bytes: Vec<u8>,
-    start: usize,
-    end: usize,
-    had_body: bool,
-    controls: bool,
-) -> RawHeaders {
+/// after its last whole line within the limit (and what followed it is not a body).
+fn finish(mut bytes: Vec<u8>, start: usize, end: usize, had_body: bool) -> RawHeaders {
     let truncated = end - start > MAX_HEADER_BYTES;
     let end = if truncated {
         let limit = start + MAX_HEADER_BYTES;
@@ -176,7 +162,6 @@ fn finish(
         bytes,
         had_body: had_body && !truncated,
         truncated,
-        no_controls: !controls,
     }
 }
 
@@ -201,35 +186,14 @@ pub fn read_path(path: &Path) -> Result<RawHeaders, InputError> {
 
 /// Checks that `bytes` are text and decodes them, replacing invalid UTF-8 (reported in `notes`).
 pub fn decode<'a>(bytes: &'a [u8], notes: &mut Vec<String>) -> Result<Cow<'a, str>, InputError> {
-    text_of(bytes, notes, true)
-}
-
-/// [`decode`] for a block read by this module, which noted whether it holds control bytes.
-pub fn decode_block<'a>(
-    raw: &'a RawHeaders,
-    notes: &mut Vec<String>,
-) -> Result<Cow<'a, str>, InputError> {
-    text_of(&raw.bytes, notes, !raw.no_controls)
-}
-
-/// [`decode`]; without `look`, `bytes` are known to hold no control byte.
-fn text_of<'a>(
-    bytes: &'a [u8],
-    notes: &mut Vec<String>,
-    look: bool,
-) -> Result<Cow<'a, str>, InputError> {
     // Like git, judge control characters on a prefix: binary data shows itself early.
     let head = &bytes[..bytes.len().min(64 * 1024)];
     let prefix = &head[..head.len().min(8000)];
-    let (controls, first) = if look {
-        control_bytes(prefix)
-    } else {
-        (0, None)
-    };
+    let (controls, first) = control_bytes(prefix);
     // A NUL in the head is binary. A NUL is a control byte: without any in the prefix, only the
     // rest of the head can hold one.
     let unseen = if controls == 0 { prefix.len() } else { 0 };
-    if look && let Some(offset) = memchr::memchr(0, &head[unseen..]) {
+    if let Some(offset) = memchr::memchr(0, &head[unseen..]) {
         return Err(InputError::Binary {
             offset: unseen + offset,
         });
@@ -259,7 +223,7 @@ fn control_bytes(bytes: &[u8]) -> (usize, Option<usize>) {
     let (mut count, mut first) = (0, None);
     for (i, block) in bytes.chunks(64).enumerate() {
         // Padded with a letter, which is none.
-        let mask = crate::lines::in_block(block, b'a', crate::lines::block_controls);
+        let mask = crate::lines::in_block(block, b'a', block_controls);
         if mask != 0 {
             first = first.or(Some(i * 64 + mask.trailing_zeros() as usize));
             count += mask.count_ones() as usize;
@@ -267,6 +231,44 @@ fn control_bytes(bytes: &[u8]) -> (usize, Option<usize>) {
     }
     (count, first)
 }
+
+/// One bit per byte of a 64-byte block, set for a control byte other than `\t \n \r \x0c`
+/// (SSE2 compares).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn block_controls(block: &[u8; 64]) -> u64 {
+    use safe_arch::{
+        bitandnot_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, min_u8_m128i,
+        move_mask_i8_m128i, set_splat_i8_m128i, sub_i8_m128i,
+    };
+    let splat = |b: u8| set_splat_i8_m128i(b as i8);
+    // `x` is at most `top` (unsigned): the smaller of the two is `x` itself.
+    let at_most = |x, top| cmp_eq_mask_i8_m128i(min_u8_m128i(x, splat(top)), x);
+    let (lanes, _) = block.as_chunks::<16>();
+    lanes.iter().enumerate().fold(0, |mask, (i, lane)| {
+        let v = load_unaligned_m128i(lane);
+        let below_space = at_most(v, 0x1f);
+        // `\t \n \x0b \x0c \r` are 9 to 13; of them only `\x0b` is a control byte here.
+        let text_space = bitandnot_m128i(
+            cmp_eq_mask_i8_m128i(v, splat(0x0b)),
+            at_most(sub_i8_m128i(v, splat(b'\t')), 4),
+        );
+        let controls = bitandnot_m128i(text_space, below_space);
+        // The movemask is 16 bits wide: reinterpret it, do not sign-extend.
+        mask | u64::from(move_mask_i8_m128i(controls) as u16) << (16 * i)
+    })
+}
+
+/// [`block_controls`] a byte at a time: the definition, and what other processors use.
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+fn portable_block_controls(block: &[u8; 64]) -> u64 {
+    block.iter().enumerate().fold(0, |mask, (i, &b)| {
+        let control = b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c);
+        mask | u64::from(control) << i
+    })
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+use portable_block_controls as block_controls;
 
 #[cfg(test)]
 mod tests {
@@ -302,7 +304,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn buffered_reading_matches_line_by_line(
-            bytes in proptest::collection::vec(proptest::sample::select(b"a: \t\r\n\x01".to_vec()), 0..200),
+            bytes in proptest::collection::vec(proptest::sample::select(b"a: \t\r\n".to_vec()), 0..200),
             capacity in 1usize..9,
             head in 0usize..200,
         ) {
@@ -313,8 +315,6 @@ mod tests {
             let got = read(BodyCheck::Read).unwrap();
             proptest::prop_assert_eq!(&got.bytes, &expected.bytes);
             proptest::prop_assert_eq!(got.had_body, expected.had_body);
-            // Control bytes noted on the way exactly when the block holds one.
-            proptest::prop_assert_eq!(got.no_controls, control_bytes(&got.bytes).0 == 0);
             // Without the body check: the same block, and a body only where one was read.
             let unchecked = read(BodyCheck::Skip).unwrap();
             proptest::prop_assert_eq!(&unchecked.bytes, &expected.bytes);
@@ -323,7 +323,6 @@ mod tests {
             let whole = header_block_in(bytes.clone());
             proptest::prop_assert_eq!(&whole.bytes, &expected.bytes);
             proptest::prop_assert_eq!(whole.had_body, expected.had_body);
-            proptest::prop_assert_eq!(whole.no_controls, control_bytes(&whole.bytes).0 == 0);
         }
     }
 
@@ -397,6 +396,16 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn control_masks_match_the_portable_ones(
+            block in proptest::collection::vec(proptest::sample::select(
+                b"a\t\n\r\x0b\x0c\x00\x01\x08\x0e\x1f \x7f\x80\xff".to_vec()), 64),
+        ) {
+            let block: [u8; 64] = block.try_into().unwrap();
+            proptest::prop_assert_eq!(block_controls(&block), portable_block_controls(&block));
+        }
+    }
 
     #[test]
     fn a_nul_anywhere_in_the_head_is_binary_at_its_offset() {

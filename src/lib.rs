@@ -51,9 +51,7 @@ impl<'a> Message<'a> {
     /// Decodes a header block as read by [`input::read_header_block`], noting a skipped body
     /// and a block cut at [`input::MAX_HEADER_BYTES`].
     pub fn from_raw(raw: &'a input::RawHeaders) -> Result<Self, InputError> {
-        let mut notes = Vec::new();
-        let text = input::decode_block(raw, &mut notes)?;
-        let mut message = Message { text, notes };
+        let mut message = Message::from_bytes(&raw.bytes)?;
         if raw.had_body {
             message
                 .notes

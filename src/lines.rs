@@ -3,93 +3,46 @@
 //! A header block is a few hundred short lines; finding each line's end with a fresh `memchr`
 //! call costs more in set-up than in searching. [`LineEnds`] compares a whole 64-byte block at
 //! once (SSE2 on x86-64, where every processor has it) into a mask with one bit per byte, and then
-//! hands out the line feeds by counting trailing zeros; the reader that finds where a block ends
-//! also notes its control bytes on the way ([`LineEnds::noting_controls`]), so decoding need not
-//! look for them again. `in_block` pads the short last block, for these scans and the other
-//! 64-byte scans (whitespace runs).
+//! hands out the line feeds by counting trailing zeros. `in_block` pads the short last block,
+//! for this scan and the other 64-byte scans (whitespace runs, control bytes).
 
-/// The offsets of the line feeds (`\n`) in a byte string, in order; with `CONTROLS`, it also
-/// notes where control bytes (other than `\t \n \r \x0c`) are.
+/// The offsets of the line feeds (`\n`) in a byte string, in order.
 #[derive(Debug, Clone)]
-pub struct LineEnds<'b, const CONTROLS: bool = false> {
+pub struct LineEnds<'b> {
     bytes: &'b [u8],
     /// Offset of the 64-byte block `mask` describes.
     block: usize,
     /// The line feeds of that block not yet handed out, one bit per byte.
     mask: u64,
-    /// The control bytes of that block (with `CONTROLS`).
-    controls: u64,
-    /// Whether an earlier block held a control byte (with `CONTROLS`).
-    earlier: bool,
 }
 
 impl<'b> LineEnds<'b> {
     /// The line feeds of `bytes`.
     pub fn new(bytes: &'b [u8]) -> Self {
-        LineEnds::start(bytes)
-    }
-}
-
-impl<'b> LineEnds<'b, true> {
-    /// The line feeds of `bytes`, noting control bytes on the way.
-    pub fn noting_controls(bytes: &'b [u8]) -> Self {
-        LineEnds::start(bytes)
-    }
-
-    /// Whether a control byte may lie before `offset` among the bytes looked at so far: never
-    /// false when one does (it may be true for one in the current block's bytes before the
-    /// current line, which a caller cutting there has already passed).
-    pub fn controls_before(&self, offset: usize) -> bool {
-        let current = match offset.saturating_sub(self.block) {
-            0 => 0,
-            below @ 1..64 => self.controls & ((1 << below) - 1),
-            _ => self.controls,
-        };
-        self.earlier || current != 0
-    }
-}
-
-impl<'b, const CONTROLS: bool> LineEnds<'b, CONTROLS> {
-    fn start(bytes: &'b [u8]) -> Self {
-        let (mask, controls) = scan(bytes, CONTROLS);
         LineEnds {
             bytes,
             block: 0,
-            mask,
-            controls,
-            earlier: false,
+            mask: line_feeds(bytes),
         }
     }
 }
 
-impl<const CONTROLS: bool> Iterator for LineEnds<'_, CONTROLS> {
+impl Iterator for LineEnds<'_> {
     type Item = usize;
 
     fn next(&mut self) -> Option<usize> {
         while self.mask == 0 {
-            self.earlier |= self.controls != 0;
-            self.controls = 0;
             self.block += 64;
             let rest = self
                 .bytes
                 .get(self.block..)
                 .filter(|rest| !rest.is_empty())?;
-            (self.mask, self.controls) = scan(rest, CONTROLS);
+            self.mask = line_feeds(rest);
         }
         let bit = self.mask.trailing_zeros() as usize;
         self.mask &= self.mask - 1;
         Some(self.block + bit)
     }
-}
-
-/// The line feeds of the first 64 bytes of `bytes` (fewer at the end), and with `controls` their
-/// control bytes.
-fn scan(bytes: &[u8], controls: bool) -> (u64, u64) {
-    // Padded with a letter, which is neither.
-    in_block(bytes, b'a', |block| {
-        let feeds = block_line_feeds(block);
-        (feeds, if controls { block_controls(block) } else { 0 })
-    })
 }
 
 /// The lines of `bytes` as `(start, end)` byte ranges, each including its `\n` (the last one may
@@ -107,6 +60,11 @@ pub fn ranges(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
         start = end;
         Some(range)
     })
+}
+
+/// One bit per byte of the first 64 bytes of `bytes` (fewer at the end), set for `\n`.
+fn line_feeds(bytes: &[u8]) -> u64 {
+    in_block(bytes, 0, block_line_feeds)
 }
 
 /// `scan` of the first 64 bytes of `bytes`; fewer at the end are first copied into a block
@@ -146,44 +104,6 @@ fn portable_block_line_feeds(block: &[u8; 64]) -> u64 {
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 use portable_block_line_feeds as block_line_feeds;
 
-/// One bit per byte of a 64-byte block, set for a control byte other than `\t \n \r \x0c`
-/// (SSE2 compares).
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-pub(crate) fn block_controls(block: &[u8; 64]) -> u64 {
-    use safe_arch::{
-        bitandnot_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, min_u8_m128i,
-        move_mask_i8_m128i, set_splat_i8_m128i, sub_i8_m128i,
-    };
-    let splat = |b: u8| set_splat_i8_m128i(b as i8);
-    // `x` is at most `top` (unsigned): the smaller of the two is `x` itself.
-    let at_most = |x, top| cmp_eq_mask_i8_m128i(min_u8_m128i(x, splat(top)), x);
-    let (lanes, _) = block.as_chunks::<16>();
-    lanes.iter().enumerate().fold(0, |mask, (i, lane)| {
-        let v = load_unaligned_m128i(lane);
-        let below_space = at_most(v, 0x1f);
-        // `\t \n \x0b \x0c \r` are 9 to 13; of them only `\x0b` is a control byte here.
-        let text_space = bitandnot_m128i(
-            cmp_eq_mask_i8_m128i(v, splat(0x0b)),
-            at_most(sub_i8_m128i(v, splat(b'\t')), 4),
-        );
-        let controls = bitandnot_m128i(text_space, below_space);
-        // The movemask is 16 bits wide: reinterpret it, do not sign-extend.
-        mask | u64::from(move_mask_i8_m128i(controls) as u16) << (16 * i)
-    })
-}
-
-/// [`block_controls`] a byte at a time: the definition, and what other processors use.
-#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
-fn portable_block_controls(block: &[u8; 64]) -> u64 {
-    block.iter().enumerate().fold(0, |mask, (i, &b)| {
-        let control = b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c);
-        mask | u64::from(control) << i
-    })
-}
-
-#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-pub(crate) use portable_block_controls as block_controls;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,16 +136,5 @@ mod tests {
         let ranges: Vec<_> = ranges(b"a\nbc\n\nd").collect();
         assert_eq!(ranges, [(0, 2), (2, 5), (5, 6), (6, 7)]);
         assert_eq!(super::ranges(b"").count(), 0);
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn control_masks_match_the_portable_ones(
-            block in proptest::collection::vec(proptest::sample::select(
-                b"a\t\n\r\x0b\x0c\x00\x01\x08\x0e\x1f \x7f\x80\xff".to_vec()), 64),
-        ) {
-            let block: [u8; 64] = block.try_into().unwrap();
-            proptest::prop_assert_eq!(block_controls(&block), portable_block_controls(&block));
-        }
     }
 }
