@@ -13,6 +13,7 @@ pub mod mbox;
 pub mod msg;
 pub mod records;
 pub mod trace;
+pub mod walk;
 
 use crate::profile::Profile;
 use crate::report::batch::{BatchFormat, render};
@@ -55,7 +56,7 @@ impl std::fmt::Display for Source {
 #[derive(Debug)]
 pub enum Item {
     /// A file; the worker names it as a source, detects its format (unless forced) and reads it.
-    File(PathBuf, Option<Format>),
+    File(walk::Found, Option<Format>),
     /// A header block cut out of an mbox.
     Block(Source, Vec<u8>),
     /// Consecutive messages of a trace (the file's name, their rows), rebuilt into messages by
@@ -100,43 +101,19 @@ pub enum Step {
 }
 
 /// The items of `inputs`: every file found (folders recursively, in name order), with missing
-/// inputs as failures at their position.
+/// inputs and folders that cannot be listed as failures at their position.
 pub fn items(inputs: &[PathBuf], forced: Option<Format>) -> impl Iterator<Item = Item> + Send {
-    fn walk(dir: &Path, out: &mut Vec<Item>, forced: Option<Format>) {
-        let entries = match std::fs::read_dir(dir) {
-            Ok(entries) => entries,
-            Err(e) => return out.push(Item::Failed(source_of(dir), e.to_string())),
-        };
-        // The entry's type comes with the directory listing; only symlinks need a `stat`.
-        let mut paths: Vec<(PathBuf, bool)> = entries
-            .filter_map(|e| {
-                let e = e.ok()?;
-                let path = e.path();
-                let is_dir = match e.file_type() {
-                    Ok(t) if t.is_symlink() => path.is_dir(),
-                    Ok(t) => t.is_dir(),
-                    Err(_) => path.is_dir(),
-                };
-                Some((path, is_dir))
-            })
-            .collect();
-        // Siblings share their parent, so comparing whole paths as bytes orders them by name
-        // (and is cheaper than comparing component by component).
-        paths.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
-        for (path, is_dir) in paths {
-            if is_dir {
-                walk(&path, out, forced);
-            } else {
-                out.push(Item::File(path, forced));
-            }
-        }
-    }
     let mut out = Vec::new();
     for input in inputs {
         if input.is_dir() {
-            walk(input, &mut out, forced);
+            let mut found = Vec::new();
+            walk::folder(input, &mut found);
+            out.extend(found.into_iter().map(|found| match found {
+                Ok(file) => Item::File(file, forced),
+                Err((dir, e)) => Item::Failed(source_of(&dir), e.to_string()),
+            }));
         } else if input.exists() {
-            out.push(Item::File(input.clone(), forced));
+            out.push(Item::File(walk::Found::Path(input.clone()), forced));
         } else {
             out.push(Item::Failed(
                 source_of(input),
@@ -296,13 +273,14 @@ pub fn analyse(item: Item, profile: &Profile, want: Want) -> Step {
         }
     };
     Step::Done(match item {
-        Item::File(path, forced) => {
+        Item::File(found, forced) => {
             // Only a full diagnosis shows the note that a body followed.
             let body = match detail {
                 Detail::Full => input::BodyCheck::Read,
                 Detail::Facts => input::BodyCheck::Skip,
             };
-            return file(source_of(&path), path, forced, body, &headers);
+            let path = found.path();
+            return file(source_of(&path), path, &found, forced, body, &headers);
         }
         Item::Block(source, bytes) => {
             read_then(source, Ok(input::header_block_in(bytes)), &headers)
@@ -406,11 +384,14 @@ fn read_head(file: &mut std::fs::File) -> std::io::Result<Vec<u8>> {
 fn file(
     source: Source,
     path: PathBuf,
+    found: &walk::Found,
     forced: Option<Format>,
     body: input::BodyCheck,
     headers: &dyn Fn(Source, &input::RawHeaders) -> Analysed,
 ) -> Step {
-    let head = std::fs::File::open(&path).and_then(|mut file| Ok((read_head(&mut file)?, file)));
+    let head = found
+        .open()
+        .and_then(|mut file| Ok((read_head(&mut file)?, file)));
     let (head, mut file) = match head {
         Ok((head, _)) if head.is_empty() => {
             recycle(head);

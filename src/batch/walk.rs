@@ -1,0 +1,215 @@
+//! Walk: the files under a batch's inputs, folders recursively, in name order.
+//!
+//! On Unix a folder is listed through a descriptor kept open for it: the names go into one
+//! buffer (no path is built per entry while listing), and each file is later opened relative to
+//! that descriptor, so the kernel does not walk the folder's path again for every file. The path
+//! a file is reported under is made only when a worker reads it. Elsewhere the standard listing
+//! is used.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A file found by the walk.
+#[derive(Debug)]
+pub enum Found {
+    /// Given (or listed) by its path.
+    Path(PathBuf),
+    /// A name in a folder listed through its descriptor.
+    #[cfg(unix)]
+    Entry(unix::Entry),
+}
+
+impl Found {
+    /// The path the file is reported under: the folder's path joined with its name.
+    pub fn path(&self) -> PathBuf {
+        match self {
+            Found::Path(path) => path.clone(),
+            #[cfg(unix)]
+            Found::Entry(entry) => entry.path(),
+        }
+    }
+
+    /// Opens the file for reading.
+    pub fn open(&self) -> io::Result<File> {
+        match self {
+            Found::Path(path) => File::open(path),
+            #[cfg(unix)]
+            Found::Entry(entry) => entry.open(),
+        }
+    }
+}
+
+/// What the walk gives for each input in turn: the files of a folder (recursively, in name
+/// order), or a folder that could not be listed with the error.
+pub fn folder(dir: &Path, out: &mut Vec<Result<Found, (PathBuf, io::Error)>>) {
+    #[cfg(unix)]
+    unix::folder(dir, out);
+    #[cfg(not(unix))]
+    portable_folder(dir, out);
+}
+
+/// [`folder`] with the standard library's listing.
+#[cfg(not(unix))]
+fn portable_folder(dir: &Path, out: &mut Vec<Result<Found, (PathBuf, io::Error)>>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => return out.push(Err((dir.to_path_buf(), e))),
+    };
+    // The entry's type comes with the directory listing; only symlinks need a `stat`.
+    let mut paths: Vec<(PathBuf, bool)> = entries
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let path = e.path();
+            let is_dir = match e.file_type() {
+                Ok(t) if t.is_symlink() => path.is_dir(),
+                Ok(t) => t.is_dir(),
+                Err(_) => path.is_dir(),
+            };
+            Some((path, is_dir))
+        })
+        .collect();
+    // Siblings share their parent, so comparing whole paths as bytes orders them by name.
+    paths.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
+    for (path, is_dir) in paths {
+        if is_dir {
+            portable_folder(&path, out);
+        } else {
+            out.push(Ok(Found::Path(path)));
+        }
+    }
+}
+
+#[cfg(unix)]
+mod unix {
+    use super::Found;
+    use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
+    use std::ffi::OsStr;
+    use std::fs::File;
+    use std::io;
+    use std::os::fd::OwnedFd;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    /// A listed folder: its path, the descriptor its files are opened through, and its entries'
+    /// names, one after another.
+    #[derive(Debug)]
+    pub struct Folder {
+        path: PathBuf,
+        fd: OwnedFd,
+        names: Vec<u8>,
+    }
+
+    /// A file of a listed folder: the folder and where its name is in the folder's names.
+    #[derive(Debug)]
+    pub struct Entry {
+        folder: Arc<Folder>,
+        name: std::ops::Range<usize>,
+    }
+
+    impl Entry {
+        fn name(&self) -> &[u8] {
+            &self.folder.names[self.name.clone()]
+        }
+
+        pub(super) fn path(&self) -> PathBuf {
+            self.folder.path.join(OsStr::from_bytes(self.name()))
+        }
+
+        pub(super) fn open(&self) -> io::Result<File> {
+            let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+            let fd = rustix::fs::openat(&self.folder.fd, self.name(), flags, Mode::empty())?;
+            Ok(File::from(fd))
+        }
+    }
+
+    pub(super) fn folder(dir: &Path, out: &mut Vec<Result<Found, (PathBuf, io::Error)>>) {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let listed = rustix::fs::open(dir, flags, Mode::empty())
+            .and_then(|fd| Ok((Dir::read_from(&fd)?, fd)));
+        let (entries, fd) = match listed {
+            Ok(listed) => listed,
+            Err(e) => return out.push(Err((dir.to_path_buf(), e.into()))),
+        };
+        // Each name's place in `names`, and whether it is a folder (the type comes with the
+        // listing; a symlink, or a file system that does not say, needs a `stat`).
+        let mut names = Vec::new();
+        let mut places: Vec<(std::ops::Range<usize>, bool)> = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            let is_dir = match entry.file_type() {
+                FileType::Directory => true,
+                FileType::Symlink | FileType::Unknown => {
+                    rustix::fs::statat(&fd, entry.file_name(), AtFlags::empty())
+                        .is_ok_and(|stat| FileType::from_raw_mode(stat.st_mode).is_dir())
+                }
+                _ => false,
+            };
+            places.push((names.len()..names.len() + name.len(), is_dir));
+            names.extend_from_slice(name);
+        }
+        places.sort_unstable_by(|a, b| names[a.0.clone()].cmp(&names[b.0.clone()]));
+        let folder = Arc::new(Folder {
+            path: dir.to_path_buf(),
+            fd,
+            names,
+        });
+        for (name, is_dir) in places {
+            let entry = Entry {
+                folder: Arc::clone(&folder),
+                name,
+            };
+            if is_dir {
+                self::folder(&entry.path(), out);
+            } else {
+                out.push(Ok(Found::Entry(entry)));
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+pub use unix::Entry;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_folders_recursively_in_name_order_and_opens_what_it_lists() {
+        let root = std::env::temp_dir().join(format!("mxtrace-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("c")).unwrap();
+        for (name, text) in [("b", "B"), ("a", "A"), ("c/d", "D")] {
+            std::fs::write(root.join(name), text).unwrap();
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(root.join("c"), root.join("e")).unwrap();
+        let mut found = Vec::new();
+        folder(&root, &mut found);
+        let mut read = Vec::new();
+        for file in found {
+            let file = file.unwrap();
+            let mut text = String::new();
+            io::Read::read_to_string(&mut file.open().unwrap(), &mut text).unwrap();
+            let path = file.path();
+            read.push((path.strip_prefix(&root).unwrap().to_path_buf(), text));
+        }
+        let mut expected: Vec<(PathBuf, String)> = [("a", "A"), ("b", "B"), ("c/d", "D")]
+            .iter()
+            .map(|(p, t)| (PathBuf::from(p), t.to_string()))
+            .collect();
+        if cfg!(unix) {
+            expected.push((PathBuf::from("e/d"), "D".into()));
+        }
+        assert_eq!(read, expected);
+        let mut missing = Vec::new();
+        folder(&root.join("none"), &mut missing);
+        assert!(matches!(&missing[..], [Err((_, e))] if e.kind() == io::ErrorKind::NotFound));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}
