@@ -3,7 +3,7 @@
 //! Exchange Server and Exchange Online write their fields in one machine-made shape:
 //!
 //! ```text
-//! from HOST (IP) by HOST [(IP)] with Microsoft SMTP Server [(version=TLS1_2, cipher=...) | (TLS)]
+//! from HOST|[IP] (IP) by HOST [(IP)] with Microsoft SMTP Server [(version=TLS1_2, cipher=...) | (TLS)]
 //!  id 15.20.6792.28 [via Frontend Transport]; Tue, 19 Sep 2023 18:36:44 +0000
 //! from HOST (IP) by HOST with HTTPS|mapi [id ...]; Tue, 19 Sep 2023 18:36:45 +0000
 //! ```
@@ -28,7 +28,7 @@ pub(super) fn read(text: &str) -> Option<Hop<'_>> {
     let mut at = Cursor::new(text);
     at.space();
     at.keyword("from")?;
-    let (from_host, from_ip) = at.host_and_ip()?;
+    let (from_host, from_ip) = at.sender()?;
     at.keyword("by")?;
     let (by_host, by_ip) = at.host_and_ip()?;
     at.keyword("with")?;
@@ -88,11 +88,11 @@ pub(super) fn read(text: &str) -> Option<Hop<'_>> {
     if date_text.contains(';') {
         return None;
     }
-    let host = Cow::Borrowed(from_host);
+    let host = from_host.map(Cow::Borrowed);
     Some(Hop {
         from: FromSide {
-            helo: Some(host.clone()),
-            host: Some(host),
+            helo: host.clone(),
+            host,
             rdns: None,
             ip: Some(from_ip?),
         },
@@ -201,6 +201,19 @@ impl<'t> Cursor<'t> {
         (name && !is_keyword(host) && self.space()).then_some(host)
     }
 
+    /// The sending side: [`Self::host_and_ip`], or an address literal the client greeted with
+    /// (`[127.0.1.1] (203.0.113.7)`, as direct-send programs do), which names no host.
+    fn sender(&mut self) -> Option<(Option<&'t str>, Option<IpAddr>)> {
+        if !self.rest().starts_with('[') {
+            let (host, ip) = self.host_and_ip()?;
+            return Some((Some(host), ip));
+        }
+        let literal = self.token().strip_prefix('[')?.strip_suffix(']')?;
+        (address(literal).is_some() && self.space()).then_some(())?;
+        let ip = address(self.comment()??)?;
+        Some((None, Some(ip)))
+    }
+
     /// `HOST`, `HOST (IP)` or `HOST ([IP%zone])` and the whitespace after it: a host name and the
     /// address in the comment after it.
     fn host_and_ip(&mut self) -> Option<(&'t str, Option<IpAddr>)> {
@@ -214,14 +227,16 @@ impl<'t> Cursor<'t> {
             Some(bracketed) => bracketed.split_once('%').map_or(bracketed, |(ip, _)| ip),
             None => ip,
         };
-        if !ip
-            .bytes()
-            .all(|b| BYTE_KINDS[usize::from(b)] & ADDRESS != 0)
-        {
-            return None;
-        }
-        Some((host, Some(crate::net::address(ip)?)))
+        Some((host, Some(address(ip)?)))
     }
+}
+
+/// An IPv4 or IPv6 address written with its hex digits, dots and colons only.
+pub(super) fn address(text: &str) -> Option<IpAddr> {
+    let plain = text
+        .bytes()
+        .all(|b| BYTE_KINDS[usize::from(b)] & ADDRESS != 0);
+    plain.then(|| crate::net::address(text))?
 }
 
 /// A clause keyword of a `Received` field, in any case.
@@ -408,6 +423,7 @@ mod tests {
             "from BN8NAM11FT066.eop-nam11.prod.protection.outlook.com (2603:10b6:408:e6:cafe::23) by\r\n BN0PR03CA0023.outlook.office365.com (2603:10b6:408:e6::28) with Microsoft SMTP\r\n Server (version=TLS1_2, cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id 15.20.6792.28\r\n via Frontend Transport; Tue, 19 Sep 2023 18:36:45 +0000\r\n",
             "from thcultarfdes.co.uk (89.144.44.2) by DB8EUR06FT032.mail.protection.outlook.com (10.233.253.34) with Microsoft SMTP Server id 15.20.6768.30 via Frontend Transport; Fri, 8 Sep 2023 05:47:04 -0700",
             "from EXCH01.corp.example (10.0.0.5) by EXCH02.corp.example (10.0.0.6) with Microsoft SMTP Server (TLS) id 15.0.1497.2; Thu, 6 Nov 2025 08:15:28 +0000",
+            "from [127.0.1.1] (203.0.113.7) by AMS0EPF000001A9.mail.protection.outlook.com (10.167.16.149) with Microsoft SMTP Server id 15.20.9700.17 via Frontend Transport; Wed, 18 Mar 2026 12:45:06 +0000",
             "from SN7PR20MB6346.namprd20.prod.outlook.com (::1) by\n SN7PR20MB5311.namprd20.prod.outlook.com with HTTPS; Tue, 4 Nov 2025 10:12:11\n +0000\n",
             "from MW4PR04MB7412.namprd04.prod.outlook.com ([fe80::56f3:5435:9a39:ebe2]) by MW4PR04MB7412.namprd04.prod.outlook.com ([fe80::56f3:5435:9a39:ebe2%6]) with mapi id 15.20.6631.046; Sat, 5 Aug 2023 01:49:39 +0000",
         ] {

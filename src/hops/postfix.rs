@@ -15,10 +15,9 @@
 //! `None` and goes through the general parser; a test checks that every field of the corpus
 //! this reader takes gives the general parser's hop.
 
-use super::exchange::{Cursor, date, is_keyword};
+use super::exchange::{Cursor, address, date, is_keyword};
 use super::{BySide, FromSide, Hop, plain_address};
 use std::borrow::Cow;
-use std::net::IpAddr;
 
 /// The hop of a Postfix-shaped field, or `None` for any other field.
 pub(super) fn read(text: &str) -> Option<Hop<'_>> {
@@ -101,14 +100,6 @@ fn from_side<'t>(at: &mut Cursor<'t>) -> Option<FromSide<'t>> {
         rdns: reverse_name(rdns)?.map(Cow::Borrowed),
         ip: Some(ip),
     })
-}
-
-/// An IPv4 or IPv6 address written with its digits, dots and colons only.
-fn address(text: &str) -> Option<IpAddr> {
-    let plain = text
-        .bytes()
-        .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':'));
-    plain.then(|| crate::net::address(text))?
 }
 
 /// The reverse name in `(RDNS [IP])`: `Some(None)` for a word that names no domain (`unknown`,
