@@ -1,9 +1,9 @@
 //! Hops: one per `Received` field, oldest first, with times normalised to UTC and delays.
 //!
-//! Fields in the machine-made shapes of Exchange (`hops/exchange.rs`), Gmail's submission and
-//! mailbox hops (`hops/gmail.rs`) and Postfix (`hops/postfix.rs`) are read directly, token by
-//! token; every other field goes the general way: mail-parser 0.11 reads the fields it gets
-//! right (from/HELO/rDNS/IP, `for`, `id`, TLS from Postfix/Exim/Sendmail comments, the date).
+//! Fields in the machine-made shapes of Exchange (`hops/exchange.rs`), Gmail's submission,
+//! mailbox and API hops (`hops/gmail.rs`) and Postfix (`hops/postfix.rs`) are read directly,
+//! token by token; every other field goes the general way: mail-parser 0.11 reads the fields it
+//! gets right (from/HELO/rDNS/IP, `for`, `id`, TLS from Postfix/Exim/Sendmail comments, the date).
 //! `fill_gaps` adds what it misses, in one place: the `by` IP, the protocol as written
 //! (`Microsoft SMTP Server`, `mapi`), `via`, Exchange 2013's bare `(TLS)`, IPv6 zone ids,
 //! comment-only (qmail) fields and dates written without a `;`.
@@ -824,7 +824,7 @@ mod tests {
         );
         let [exchange, gmail, postfix] = taken;
         assert!(exchange * 2 > fields, "{exchange} of {fields}");
-        assert!(gmail > 1500, "{gmail} of {fields}");
+        assert!(gmail > 1800, "{gmail} of {fields}");
         assert!(postfix > 1000, "{postfix} of {fields}");
     }
 

@@ -312,6 +312,27 @@ pub(super) fn date(text: &str) -> Option<DateTime<Utc>> {
     from_words(words(text)?)
 }
 
+/// The date after the one `;`, with the zone's name or offset as a comment after it or not:
+/// `; Mon, 7 Oct 2024 14:55:36 +0000 (UTC)`, `(-03)`, `(CEST)`.
+pub(super) fn date_with_zone(rest: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let text = rest.strip_prefix(';')?.trim();
+    let text = match text.rsplit_once(|c: char| c.is_ascii_whitespace()) {
+        Some((date, zone)) if zone.starts_with('(') => {
+            let zone = zone.strip_prefix('(')?.strip_suffix(')')?;
+            let named = (1..=8).contains(&zone.len())
+                && zone
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-'));
+            named.then_some(date)?
+        }
+        _ => text,
+    };
+    if text.contains([';', '(', ')']) {
+        return None;
+    }
+    date(text)
+}
+
 /// The instant a date's day, month, year, time and zone words give.
 fn from_words([day, month, year, time, zone]: [&str; 5]) -> Option<DateTime<Utc>> {
     let day = number(day, 1..=2)?;

@@ -15,7 +15,7 @@
 //! `None` and goes through the general parser; a test checks that every field of the corpus
 //! this reader takes gives the general parser's hop.
 
-use super::exchange::{Cursor, address, date, is_keyword};
+use super::exchange::{Cursor, address, date_with_zone, is_keyword};
 use super::{BySide, FromSide, Hop, plain_address};
 use std::borrow::Cow;
 
@@ -139,27 +139,6 @@ fn id_and_recipient<'t>(at: &mut Cursor<'t>) -> Option<(&'t str, Option<&'t str>
     let recipient = at.token().strip_prefix('<')?.strip_suffix('>')?;
     plain_address(recipient).then_some(())?;
     Some((id, Some(recipient)))
-}
-
-/// The date after the one `;`, with the zone's name or offset as a comment after it or not:
-/// `; Mon, 7 Oct 2024 14:55:36 +0000 (UTC)`, `(-03)`, `(CEST)`.
-fn date_with_zone(rest: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    let text = rest.strip_prefix(';')?.trim();
-    let text = match text.rsplit_once(|c: char| c.is_ascii_whitespace()) {
-        Some((date, zone)) if zone.starts_with('(') => {
-            let zone = zone.strip_prefix('(')?.strip_suffix(')')?;
-            let named = (1..=8).contains(&zone.len())
-                && zone
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-'));
-            named.then_some(date)?
-        }
-        _ => text,
-    };
-    if text.contains([';', '(', ')']) {
-        return None;
-    }
-    date(text)
 }
 
 #[cfg(test)]
