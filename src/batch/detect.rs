@@ -88,14 +88,50 @@ pub fn detect(head: &[u8]) -> Option<Format> {
     let text: Cow<'_, str> = match head {
         [0xFF, 0xFE, rest @ ..] => encoding_rs::UTF_16LE.decode_without_bom_handling(rest).0,
         [0xFE, 0xFF, rest @ ..] => encoding_rs::UTF_16BE.decode_without_bom_handling(rest).0,
-        [0xEF, 0xBB, 0xBF, rest @ ..] => prefix_text(rest),
-        _ => prefix_text(head),
+        [0xEF, 0xBB, 0xBF, rest @ ..] => return first_utf8_line(rest),
+        _ => return first_utf8_line(head),
     };
-    text.lines()
+    first_line(text.lines())
+}
+
+/// The format told by the first line that is neither blank nor PowerShell's `#TYPE` line (of
+/// the first 64).
+fn first_line<'t>(lines: impl Iterator<Item = &'t str>) -> Option<Format> {
+    lines
         .map(str::trim)
         .take(64)
         .find(|line| !line.is_empty() && !line.starts_with("#TYPE"))
         .and_then(classify_first_line)
+}
+
+/// [`first_line`] of the first 4 KiB of UTF-8 `bytes`, read as [`prefix_text`] reads them (up to
+/// the first byte that is not UTF-8) but one line at a time, so that only the lines looked at
+/// are validated: nearly always only the first.
+fn first_utf8_line(bytes: &[u8]) -> Option<Format> {
+    let bytes = &bytes[..bytes.len().min(4096)];
+    let mut rest = bytes;
+    let mut invalid = false;
+    let lines = std::iter::from_fn(|| {
+        if rest.is_empty() || invalid {
+            return None;
+        }
+        // A `\r` before the `\n` is trimmed with the other whitespace.
+        let line = memchr::memchr(b'\n', rest).map_or(rest, |end| &rest[..end]);
+        rest = &rest[(line.len() + 1).min(rest.len())..];
+        match std::str::from_utf8(line) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                // The text ends at the first byte that is not UTF-8.
+                invalid = true;
+                std::str::from_utf8(&line[..e.valid_up_to()]).ok()
+            }
+        }
+    });
+    if std::str::from_utf8(&bytes[..bytes.len().min(4)]).is_err_and(|e| e.valid_up_to() == 0) {
+        // Not UTF-8 from the first byte: the whole head as lossy text.
+        return first_line(prefix_text(bytes).lines());
+    }
+    first_line(lines)
 }
 
 /// The first 4 KiB as text: the valid UTF-8 prefix, or a lossy copy when it is not UTF-8 at all.
@@ -162,6 +198,26 @@ fn classify_first_line(line: &str) -> Option<Format> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The format told from the whole head decoded first: the definition `first_utf8_line` follows.
+    fn detect_whole(head: &[u8]) -> Option<Format> {
+        first_line(prefix_text(head).lines())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        #[test]
+        fn reading_line_by_line_tells_what_the_whole_head_tells(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                &b"Received: a"[..], b"From x", b"#TYPE y", b"#Fields: a", b"fromip,messageid",
+                b"a;b", b"\n", b"\r", b"\r\n", b" ", b"\xff", b"\xc3", b"\xc3\xa9", b"\xe2\x82",
+                b"x:", b"\t", b",",
+            ]), 0..12),
+        ) {
+            let head: Vec<u8> = parts.concat();
+            proptest::prop_assert_eq!(first_utf8_line(&head), detect_whole(&head), "{:?}", String::from_utf8_lossy(&head));
+        }
+    }
 
     #[test]
     fn first_lines() {
