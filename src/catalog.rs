@@ -305,8 +305,15 @@ fn ends_with_labels(host: &[u8], suffix: &[u8]) -> bool {
         return false;
     };
     let tail = &host[split..];
-    // The last bytes first: most suffixes are turned away by them without a call.
-    tail.last().map(u8::to_ascii_lowercase) == suffix.last().map(u8::to_ascii_lowercase)
+    // The first and last bytes first: most suffixes are turned away by them without a call
+    // (nearly every name and suffix ends in `.com`, few share their first letter).
+    let ends = |b: &[u8]| {
+        (
+            b.first().map(u8::to_ascii_lowercase),
+            b.last().map(u8::to_ascii_lowercase),
+        )
+    };
+    ends(tail) == ends(suffix)
         && tail.eq_ignore_ascii_case(suffix)
         && (split == 0 || host[split - 1] == b'.')
 }
