@@ -112,18 +112,13 @@ pub fn address(text: &str) -> Option<IpAddr> {
     if let Some(v4) = ipv4(bytes) {
         return Some(IpAddr::V4(v4));
     }
-    // Addresses are short: one plain scan beats setting up vectorised searches.
-    let (colon, dot) = bytes.iter().fold((false, false), |(colon, dot), &b| {
-        (colon | (b == b':'), dot | (b == b'.'))
-    });
-    if !colon {
-        return None;
+    if let Some(v6) = ipv6(bytes) {
+        return Some(IpAddr::V6(v6));
     }
-    if dot {
-        // An IPv4 tail (`::ffff:192.0.2.1`): rare enough for the standard parser.
-        return text.parse().ok();
-    }
-    ipv6(bytes).map(IpAddr::V6)
+    // An IPv4 tail (`::ffff:192.0.2.1`), which the group reader stops at: rare enough for the
+    // standard parser.
+    let (colon, dot) = (bytes.contains(&b':'), bytes.contains(&b'.'));
+    (colon && dot).then(|| text.parse().ok())?
 }
 
 /// Four decimal octets without leading zeros, as the standard parser accepts them, read in one
