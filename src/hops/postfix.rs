@@ -1,4 +1,4 @@
-//! Postfix's `Received` fields, read directly.
+//! Postfix's `Received` fields, and the same shape from other servers, read directly.
 //!
 //! Postfix, the commonest mail server on the internet, writes its fields in two machine-made
 //! shapes: the hop of a message received over SMTP, and the local pickup of a message a program
@@ -10,16 +10,18 @@
 //! by mx.example.org (Postfix, from userid 0) id 9F8D43F7C5; Mon, 7 Oct 2024 14:55:36 +0000 (UTC)
 //! ```
 //!
-//! Other servers that name themselves the same way (`(OpenSMTPD)`) share the first shape. A
-//! field with anything more (TLS details, `Authenticated sender`, a `HELO` comment) returns
-//! `None` and goes through the general parser; a test checks that every field of the corpus
-//! this reader takes gives the general parser's hop.
+//! Other servers write the first shape too: with another name in the comment (`(OpenSMTPD)`), or
+//! none and the TLS details in a comment after the `id` or `for`, as Google's and
+//! Sendmail-style servers (FortiMail) do: `(version=TLS1_2 cipher=ECDHE-ECDSA-AES128-GCM-SHA256
+//! bits=128/128)`. A field with anything more (Postfix's own TLS comment, `Authenticated
+//! sender`, a `HELO` comment) returns `None` and goes through the general parser; a test checks
+//! that every field of the corpus this reader takes gives the general parser's hop.
 
 use super::exchange::{Cursor, address, date_with_zone, is_keyword};
-use super::{BySide, FromSide, Hop, plain_address};
+use super::{BySide, FromSide, Hop, Tls, plain_address};
 use std::borrow::Cow;
 
-/// The hop of a Postfix-shaped field, or `None` for any other field.
+/// The hop of a field of Postfix's shape, or `None` for any other field.
 pub(super) fn read(text: &str) -> Option<Hop<'_>> {
     let mut at = Cursor::new(text);
     at.space();
@@ -30,15 +32,16 @@ pub(super) fn read(text: &str) -> Option<Hop<'_>> {
     let from = from_side(&mut at)?;
     at.keyword("by")?;
     let by = at.host()?;
-    // The server's name as a comment: `(Postfix)`.
-    let server = at.comment()??;
-    let named = server
-        .bytes()
-        .next()
-        .is_some_and(|b| b.is_ascii_alphabetic())
-        && server.bytes().all(|b| b.is_ascii_alphanumeric())
-        && !is_keyword(server);
-    named.then_some(())?;
+    // The server's name as a comment, `(Postfix)`, or none.
+    if let Some(server) = at.comment()? {
+        let named = server
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic())
+            && server.bytes().all(|b| b.is_ascii_alphanumeric())
+            && !is_keyword(server);
+        named.then_some(())?;
+    }
     at.keyword("with")?;
     let protocol = at.token();
     let plain = !protocol.is_empty()
@@ -46,6 +49,10 @@ pub(super) fn read(text: &str) -> Option<Hop<'_>> {
         && protocol.bytes().all(|b| b.is_ascii_alphanumeric());
     (plain && at.space()).then_some(())?;
     let (id, for_) = id_and_recipient(&mut at)?;
+    let tls = match at.comment()? {
+        Some(comment) => Some(tls_of(comment)?),
+        None => None,
+    };
     Some(Hop {
         from,
         by: BySide {
@@ -53,11 +60,65 @@ pub(super) fn read(text: &str) -> Option<Hop<'_>> {
             ip: None,
         },
         protocol: Some(Cow::Borrowed(protocol)),
+        tls,
         id: Some(Cow::Borrowed(id)),
         for_: for_.map(Cow::Borrowed),
         time: Some(date_with_zone(at.rest())?),
         ..Hop::default()
     })
+}
+
+/// The TLS comment Google's and Sendmail-style servers write after the `id` (or `for`):
+/// `version=TLS1_2 cipher=ECDHE-ECDSA-AES128-GCM-SHA256 bits=128/128`, `... bits=256 verify=NO`.
+fn tls_of(comment: &str) -> Option<Tls<'_>> {
+    let mut parts = comment.split_ascii_whitespace();
+    let version = match parts.next()?.strip_prefix("version=")? {
+        "TLS1_2" | "TLSv1.2" => "TLSv1.2",
+        "TLS1_3" | "TLSv1.3" => "TLSv1.3",
+        _ => return None,
+    };
+    let cipher = parts.next()?.strip_prefix("cipher=")?;
+    is_cipher_name(cipher).then_some(())?;
+    for part in parts {
+        let (key, value) = part.split_once('=')?;
+        let known = match key {
+            "bits" => value
+                .split('/')
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
+            "verify" => matches!(value, "NO" | "NOT" | "OK" | "FAIL"),
+            _ => false,
+        };
+        known.then_some(())?;
+    }
+    Some(Tls {
+        version: Cow::Borrowed(version),
+        cipher: Some(Cow::Borrowed(cipher)),
+    })
+}
+
+/// A cipher suite as the general tokenizer recognises one: upper-case letters, digits and `-` or
+/// `_`, longer than six bytes, with a digit and a separator, its first three letters or digits
+/// one of the suites' families (`ECD`, `DHE`, `RSA`, `AES`, `TLS`, ...).
+fn is_cipher_name(name: &str) -> bool {
+    let (mut digit, mut separator) = (false, false);
+    for b in name.bytes() {
+        match b {
+            b'A'..=b'Z' => {}
+            b'0'..=b'9' => digit = true,
+            b'-' | b'_' => separator = true,
+            _ => return false,
+        }
+    }
+    let family: Vec<u8> = name
+        .bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .take(3)
+        .map(|b| b.to_ascii_lowercase())
+        .collect();
+    const FAMILIES: [&[u8]; 8] = [
+        b"rsa", b"ecd", b"dhe", b"psk", b"srp", b"aes", b"des", b"tls",
+    ];
+    name.len() > 6 && digit && separator && FAMILIES.contains(&&family[..])
 }
 
 /// `by HOST (Postfix, from userid N) id ID; DATE`, after the `by`: a program on the host handed
@@ -92,7 +153,9 @@ fn from_side<'t>(at: &mut Cursor<'t>) -> Option<FromSide<'t>> {
         }
         None => Some(Cow::Borrowed(at.host()?)),
     };
-    let (rdns, ip) = at.comment()??.split_once(' ')?;
+    // `(RDNS [IP])`, or `([IP])` without a reverse name.
+    let comment = at.comment()??;
+    let (rdns, ip) = comment.split_once(' ').unwrap_or(("unknown", comment));
     let ip = address(ip.strip_prefix('[')?.strip_suffix(']')?)?;
     Some(FromSide {
         host: helo.clone(),
@@ -130,14 +193,18 @@ fn reverse_name(word: &str) -> Option<Option<&str>> {
 fn id_and_recipient<'t>(at: &mut Cursor<'t>) -> Option<(&'t str, Option<&'t str>)> {
     at.keyword("id")?;
     let id = at.token();
-    let plain = !id.is_empty() && !is_keyword(id) && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    let plain = !id.is_empty()
+        && !is_keyword(id)
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'));
     plain.then_some(())?;
-    if !at.space() {
+    if !at.space() || at.keyword("for").is_none() {
         return Some((id, None));
     }
-    at.keyword("for")?;
     let recipient = at.token().strip_prefix('<')?.strip_suffix('>')?;
     plain_address(recipient).then_some(())?;
+    at.space();
     Some((id, Some(recipient)))
 }
 
@@ -156,6 +223,8 @@ mod tests {
             "from localhost (localhost [::1]) by mx.example.org (OpenSMTPD) with ESMTP id 0689174f for <phishing@pot>; Thu, 9 Oct 2025 01:04:13 +0000 (UTC)",
             "by rqrnkozwk.example.com.br (Postfix, from userid 0) id 9F8D43F7C5; Mon, 7 Oct 2024 14:55:36 +0000 (UTC)",
             "by mx.example.org (Postfix, from userid 1000)\r\n\tid 03B7D1FEF78; Thu, 30 Jan 2025 22:00:39 +0000",
+            "from mail-sor-f41.google.com (mail-sor-f41.google.com. [209.85.220.41]) by mx.google.com with ESMTPS id 6a1803df08f44-70729ad4155sor.45.2025.07.29 for <user@gmail.com>\r\n        (version=TLS1_2 cipher=ECDHE-ECDSA-AES128-GCM-SHA256 bits=128/128); Tue, 29 Jul 2025 07:23:31 -0700 (PDT)",
+            "from smtp.vox.co.za ([196.41.6.132]) by fortimail-02.vox.co.za with ESMTPS id 60RKkRFs029920-60RKkRFu029920 (version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 bits=256 verify=NO); Tue, 27 Jan 2026 22:46:27 +0200",
         ] {
             let fast = read(text).expect("a Postfix field");
             let general = general(text, &split_clauses(text));
@@ -175,6 +244,9 @@ mod tests {
             // A recipient the general tokenizer cuts at `=`, a zone comment that is not a zone.
             "from a.example (a.example [192.0.2.1]) by b.example (Postfix) with ESMTP id X1 for <a=b@y.example>; Tue, 19 Sep 2023 18:36:44 +0200",
             "from a.example (a.example [192.0.2.1]) by b.example (Postfix) with ESMTP id X1; Tue, 19 Sep 2023 18:36:44 +0200 (no zone here)",
+            // A TLS version not named here, a cipher the general tokenizer reads as a word.
+            "from a.example ([192.0.2.1]) by b.example with ESMTPS id X1 (version=TLS1 cipher=ECDHE-RSA-AES256-SHA bits=256); Tue, 19 Sep 2023 18:36:44 +0200",
+            "from a.example ([192.0.2.1]) by b.example with ESMTPS id X1 (version=TLS1_2 cipher=CHACHA20-POLY1305 bits=256); Tue, 19 Sep 2023 18:36:44 +0200",
             // A reverse name the general tokenizer reads as a TLS version.
             "from a.example (tlsv1.2 [192.0.2.1]) by b.example (Postfix) with ESMTP id X1; Tue, 19 Sep 2023 18:36:44 +0200",
         ] {
