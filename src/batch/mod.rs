@@ -279,8 +279,11 @@ pub fn analyse(item: Item, profile: &Profile, want: Want) -> Step {
                 Detail::Full => input::BodyCheck::Read,
                 Detail::Facts => input::BodyCheck::Skip,
             };
-            let path = found.path();
-            return file(source_of(&path), path, &found, forced, body, &headers);
+            let source = Source {
+                file: found.name(),
+                line: None,
+            };
+            return file(source, &found, forced, body, &headers);
         }
         Item::Block(source, bytes) => {
             read_then(source, Ok(input::header_block_in(bytes)), &headers)
@@ -383,7 +386,6 @@ fn read_head(file: &mut std::fs::File) -> std::io::Result<Vec<u8>> {
 /// bytes read (only a note says so).
 fn file(
     source: Source,
-    path: PathBuf,
     found: &walk::Found,
     forced: Option<Format>,
     body: input::BodyCheck,
@@ -409,16 +411,16 @@ fn file(
         }
         Some(Format::Headers) => read_then(
             source,
-            detect::open_text(&path).and_then(input::read_header_block),
+            detect::open_text(&found.path()).and_then(input::read_header_block),
             headers,
         ),
-        Some(Format::Msg) => match msg::transport_headers(&path) {
+        Some(Format::Msg) => match msg::transport_headers(&found.path()) {
             Ok(bytes) => read_then(source, Ok(input::header_block_in(bytes)), headers),
             Err(e) => failure(source, e.to_string()),
         },
         Some(format) => {
             recycle(head);
-            return Step::Stream(source, path, format);
+            return Step::Stream(source, found.path(), format);
         }
         None => failure(
             source,

@@ -30,6 +30,15 @@ impl Found {
         }
     }
 
+    /// The path as reported (what `Path::display` shows), made without building the path.
+    pub fn name(&self) -> std::sync::Arc<str> {
+        match self {
+            Found::Path(path) => path.to_string_lossy().into(),
+            #[cfg(unix)]
+            Found::Entry(entry) => entry.name_shown(),
+        }
+    }
+
     /// Opens the file for reading.
     pub fn open(&self) -> io::Result<File> {
         match self {
@@ -92,11 +101,12 @@ mod unix {
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
-    /// A listed folder: its path, the descriptor its files are opened through, and its entries'
-    /// names, one after another.
+    /// A listed folder: its path (and as shown, with the separator its files' names follow), the
+    /// descriptor its files are opened through, and its entries' names, one after another.
     #[derive(Debug)]
     pub struct Folder {
         path: PathBuf,
+        shown: String,
         fd: OwnedFd,
         names: Vec<u8>,
     }
@@ -115,6 +125,16 @@ mod unix {
 
         pub(super) fn path(&self) -> PathBuf {
             self.folder.path.join(OsStr::from_bytes(self.name()))
+        }
+
+        /// [`Self::path`] as shown: the folder's shown path and the name, in one allocation (a
+        /// byte that is not UTF-8 cannot straddle the separator, so each side is shown alone).
+        pub(super) fn name_shown(&self) -> Arc<str> {
+            let name = String::from_utf8_lossy(self.name());
+            let mut shown = String::with_capacity(self.folder.shown.len() + name.len());
+            shown.push_str(&self.folder.shown);
+            shown.push_str(&name);
+            shown.into()
         }
 
         pub(super) fn open(&self) -> io::Result<File> {
@@ -155,6 +175,8 @@ mod unix {
         places.sort_unstable_by(|a, b| names[a.0.clone()].cmp(&names[b.0.clone()]));
         let folder = Arc::new(Folder {
             path: dir.to_path_buf(),
+            // `join` adds the separator only where the path does not end with one.
+            shown: dir.join("").to_string_lossy().into_owned(),
             fd,
             names,
         });
@@ -197,6 +219,7 @@ mod tests {
             let mut text = String::new();
             io::Read::read_to_string(&mut file.open().unwrap(), &mut text).unwrap();
             let path = file.path();
+            assert_eq!(&*file.name(), path.to_string_lossy());
             read.push((path.strip_prefix(&root).unwrap().to_path_buf(), text));
         }
         let mut expected: Vec<(PathBuf, String)> = [("a", "A"), ("b", "B"), ("c/d", "D")]
