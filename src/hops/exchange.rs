@@ -516,23 +516,22 @@ fn utc(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{general, split_clauses};
+    use super::super::assert_read_as_general;
     use super::*;
 
     #[test]
     fn reads_exchange_online_fields_as_the_general_parser_does() {
-        for text in [
-            "from BN8NAM11FT066.eop-nam11.prod.protection.outlook.com (2603:10b6:408:e6:cafe::23) by\r\n BN0PR03CA0023.outlook.office365.com (2603:10b6:408:e6::28) with Microsoft SMTP\r\n Server (version=TLS1_2, cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id 15.20.6792.28\r\n via Frontend Transport; Tue, 19 Sep 2023 18:36:45 +0000\r\n",
-            "from thcultarfdes.co.uk (89.144.44.2) by DB8EUR06FT032.mail.protection.outlook.com (10.233.253.34) with Microsoft SMTP Server id 15.20.6768.30 via Frontend Transport; Fri, 8 Sep 2023 05:47:04 -0700",
-            "from EXCH01.corp.example (10.0.0.5) by EXCH02.corp.example (10.0.0.6) with Microsoft SMTP Server (TLS) id 15.0.1497.2; Thu, 6 Nov 2025 08:15:28 +0000",
-            "from [127.0.1.1] (203.0.113.7) by AMS0EPF000001A9.mail.protection.outlook.com (10.167.16.149) with Microsoft SMTP Server id 15.20.9700.17 via Frontend Transport; Wed, 18 Mar 2026 12:45:06 +0000",
-            "from SN7PR20MB6346.namprd20.prod.outlook.com (::1) by\n SN7PR20MB5311.namprd20.prod.outlook.com with HTTPS; Tue, 4 Nov 2025 10:12:11\n +0000\n",
-            "from MW4PR04MB7412.namprd04.prod.outlook.com ([fe80::56f3:5435:9a39:ebe2]) by MW4PR04MB7412.namprd04.prod.outlook.com ([fe80::56f3:5435:9a39:ebe2%6]) with mapi id 15.20.6631.046; Sat, 5 Aug 2023 01:49:39 +0000",
-        ] {
-            let fast = read(text).expect("an Exchange field");
-            let general = general(text, &split_clauses(text));
-            assert_eq!(format!("{fast:?}"), format!("{general:?}"), "{text}");
-        }
+        assert_read_as_general(
+            read,
+            &[
+                "from BN8NAM11FT066.eop-nam11.prod.protection.outlook.com (2603:10b6:408:e6:cafe::23) by\r\n BN0PR03CA0023.outlook.office365.com (2603:10b6:408:e6::28) with Microsoft SMTP\r\n Server (version=TLS1_2, cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id 15.20.6792.28\r\n via Frontend Transport; Tue, 19 Sep 2023 18:36:45 +0000\r\n",
+                "from thcultarfdes.co.uk (89.144.44.2) by DB8EUR06FT032.mail.protection.outlook.com (10.233.253.34) with Microsoft SMTP Server id 15.20.6768.30 via Frontend Transport; Fri, 8 Sep 2023 05:47:04 -0700",
+                "from EXCH01.corp.example (10.0.0.5) by EXCH02.corp.example (10.0.0.6) with Microsoft SMTP Server (TLS) id 15.0.1497.2; Thu, 6 Nov 2025 08:15:28 +0000",
+                "from [127.0.1.1] (203.0.113.7) by AMS0EPF000001A9.mail.protection.outlook.com (10.167.16.149) with Microsoft SMTP Server id 15.20.9700.17 via Frontend Transport; Wed, 18 Mar 2026 12:45:06 +0000",
+                "from SN7PR20MB6346.namprd20.prod.outlook.com (::1) by\n SN7PR20MB5311.namprd20.prod.outlook.com with HTTPS; Tue, 4 Nov 2025 10:12:11\n +0000\n",
+                "from MW4PR04MB7412.namprd04.prod.outlook.com ([fe80::56f3:5435:9a39:ebe2]) by MW4PR04MB7412.namprd04.prod.outlook.com ([fe80::56f3:5435:9a39:ebe2%6]) with mapi id 15.20.6631.046; Sat, 5 Aug 2023 01:49:39 +0000",
+            ],
+        );
     }
 
     proptest::proptest! {

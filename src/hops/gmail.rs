@@ -111,23 +111,22 @@ fn by_side<'t>(at: &mut Cursor<'t>) -> Option<BySide<'t>> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{general, split_clauses};
+    use super::super::assert_read_as_general;
     use super::*;
 
     #[test]
     fn reads_gmail_submission_fields_as_the_general_parser_does() {
-        for text in [
-            "by mail-qt1-f178.google.com with SMTP id d75a77b69052e-403470df1d0so6241921cf.0\r\n        for <phishing@pot>; Wed, 26 Jul 2023 10:59:05 -0700 (PDT)",
-            "by mail-pl1-f169.google.com with SMTP id d9443c01a7336-1bbc0f2a5c9so5234125ad.2 for <a@b.example>; Thu, 2 Feb 2023 01:02:03 -0800 (PST)",
-            "by mail-qt1-f178.google.com with SMTP id d75a7 for <a@b>; Wed, 26 Jul 2023 10:59:05 -0700",
-            "from 77463558223 named unknown by gmailapi.google.com with HTTPREST; Sat, 25 Oct 2025 05:22:58 -0400",
-            "by 2002:a05:612c:2fc4:b0:453:9483:7435 with SMTP id kv4csp1783762vqb; Tue, 27 Feb 2024 04:15:39 -0800 (pst)",
-            "by 2002:a05:612c:2fc4:b0:453:9483:7435 with SMTP id kv4csp1783762vqb;\r\n        Tue, 27 Feb 2024 04:15:39 -0800 (PST)",
-        ] {
-            let fast = read(text).expect("a Gmail field");
-            let general = general(text, &split_clauses(text));
-            assert_eq!(format!("{fast:?}"), format!("{general:?}"), "{text}");
-        }
+        assert_read_as_general(
+            read,
+            &[
+                "by mail-qt1-f178.google.com with SMTP id d75a77b69052e-403470df1d0so6241921cf.0\r\n        for <phishing@pot>; Wed, 26 Jul 2023 10:59:05 -0700 (PDT)",
+                "by mail-pl1-f169.google.com with SMTP id d9443c01a7336-1bbc0f2a5c9so5234125ad.2 for <a@b.example>; Thu, 2 Feb 2023 01:02:03 -0800 (PST)",
+                "by mail-qt1-f178.google.com with SMTP id d75a7 for <a@b>; Wed, 26 Jul 2023 10:59:05 -0700",
+                "from 77463558223 named unknown by gmailapi.google.com with HTTPREST; Sat, 25 Oct 2025 05:22:58 -0400",
+                "by 2002:a05:612c:2fc4:b0:453:9483:7435 with SMTP id kv4csp1783762vqb; Tue, 27 Feb 2024 04:15:39 -0800 (pst)",
+                "by 2002:a05:612c:2fc4:b0:453:9483:7435 with SMTP id kv4csp1783762vqb;\r\n        Tue, 27 Feb 2024 04:15:39 -0800 (PST)",
+            ],
+        );
     }
 
     #[test]
