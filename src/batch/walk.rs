@@ -2,9 +2,10 @@
 //!
 //! On Unix a folder is listed through a descriptor kept open for it: the names go into one
 //! buffer (no path is built per entry while listing), and each file is later opened relative to
-//! that descriptor, so the kernel does not walk the folder's path again for every file. The path
-//! a file is reported under is made only when a worker reads it. Elsewhere the standard listing
-//! is used.
+//! that descriptor, so the kernel does not walk the folder's path again for every file. Only so
+//! many descriptors stay open at once (a quarter of the process's limit, 256 at most); the files
+//! of further folders go by path. The path a file is reported under is made only when a worker
+//! reads it. Elsewhere the standard listing is used.
 
 use std::fs::File;
 use std::io;
@@ -100,6 +101,7 @@ mod unix {
     use std::os::unix::ffi::OsStrExt;
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A listed folder: its path (and as shown, with the separator its files' names follow), the
     /// descriptor its files are opened through, and its entries' names, one after another.
@@ -173,6 +175,29 @@ mod unix {
             names.extend_from_slice(name);
         }
         places.sort_unstable_by(|a, b| names[a.0.clone()].cmp(&names[b.0.clone()]));
+        // A folder's descriptor stays open until its last file is read: only so many at once
+        // (a tree of thousands of folders would run out of descriptors); past that, and for a
+        // folder of subfolders only, its files go by path.
+        let has_files = places.iter().any(|(_, is_dir)| !is_dir);
+        let most = *MOST_KEPT;
+        let keep = has_files
+            && KEPT
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                    (n < most).then_some(n + 1)
+                })
+                .is_ok();
+        if !keep {
+            drop(fd);
+            for (name, is_dir) in places {
+                let path = dir.join(OsStr::from_bytes(&names[name]));
+                if is_dir {
+                    self::folder(&path, out);
+                } else {
+                    out.push(Ok(Found::Path(path)));
+                }
+            }
+            return;
+        }
         let folder = Arc::new(Folder {
             path: dir.to_path_buf(),
             // `join` adds the separator only where the path does not end with one.
@@ -190,6 +215,22 @@ mod unix {
             } else {
                 out.push(Ok(Found::Entry(entry)));
             }
+        }
+    }
+
+    /// Folder descriptors kept open at most at once: a quarter of the descriptors the process may
+    /// open (macOS allows 256 by default, most Linux systems 1,024), at most 256.
+    pub(super) static MOST_KEPT: std::sync::LazyLock<usize> = std::sync::LazyLock::new(|| {
+        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+        limit.map_or(256, |n| usize::try_from(n / 4).unwrap_or(256).min(256))
+    });
+
+    /// Folder descriptors open now.
+    static KEPT: AtomicUsize = AtomicUsize::new(0);
+
+    impl Drop for Folder {
+        fn drop(&mut self) {
+            KEPT.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -230,6 +271,26 @@ mod tests {
             expected.push((PathBuf::from("e/d"), "D".into()));
         }
         assert_eq!(read, expected);
+        // More folders than descriptors are kept: every file is still found and opened.
+        #[cfg(unix)]
+        {
+            let many = root.join("many");
+            for i in 0..*unix::MOST_KEPT + 20 {
+                let folder = many.join(format!("f{i:04}"));
+                std::fs::create_dir_all(&folder).unwrap();
+                std::fs::write(folder.join("m"), "M").unwrap();
+            }
+            let mut found = Vec::new();
+            folder(&many, &mut found);
+            assert_eq!(found.len(), *unix::MOST_KEPT + 20);
+            for file in &found {
+                let file = file.as_ref().unwrap();
+                assert!(file.open().is_ok() && file.path().ends_with("m"));
+                assert_eq!(&*file.name(), file.path().to_string_lossy());
+            }
+            let by_path = found.iter().filter(|f| matches!(f, Ok(Found::Path(_))));
+            assert!(by_path.count() >= 20);
+        }
         let mut missing = Vec::new();
         folder(&root.join("none"), &mut missing);
         assert!(matches!(&missing[..], [Err((_, e))] if e.kind() == io::ErrorKind::NotFound));
