@@ -18,7 +18,7 @@
 //! of them in the real corpus). Anything that departs from the shape returns `None`; a test
 //! checks that every such field of the corpus gives the general parser's hop.
 
-use super::exchange::{Cursor, date_with_zone, is_keyword};
+use super::exchange::{Cursor, address, date_with_zone, is_keyword};
 use super::{BySide, FromSide, Hop, plain_address};
 use std::borrow::Cow;
 
@@ -99,10 +99,9 @@ fn by_side<'t>(at: &mut Cursor<'t>) -> Option<BySide<'t>> {
         });
     }
     *at = start;
-    let address = at.token();
-    let ip = address
-        .contains(':')
-        .then(|| crate::net::address(address))??;
+    // Only an IPv6 address: an IPv4 one is the general parser's to judge.
+    let written = at.token();
+    let ip = written.contains(':').then(|| address(written))??;
     at.space().then_some(BySide {
         host: None,
         ip: Some(ip),

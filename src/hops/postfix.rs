@@ -109,16 +109,13 @@ fn is_cipher_name(name: &str) -> bool {
             _ => return false,
         }
     }
-    let family: Vec<u8> = name
-        .bytes()
-        .filter(u8::is_ascii_alphanumeric)
-        .take(3)
-        .map(|b| b.to_ascii_lowercase())
-        .collect();
-    const FAMILIES: [&[u8]; 8] = [
-        b"rsa", b"ecd", b"dhe", b"psk", b"srp", b"aes", b"des", b"tls",
+    // Upper-case letters and digits only besides the separators: the first three of them.
+    let mut family = name.bytes().filter(u8::is_ascii_alphanumeric);
+    let family = [family.next(), family.next(), family.next()];
+    const FAMILIES: [&[u8; 3]; 8] = [
+        b"RSA", b"ECD", b"DHE", b"PSK", b"SRP", b"AES", b"DES", b"TLS",
     ];
-    name.len() > 6 && digit && separator && FAMILIES.contains(&&family[..])
+    name.len() > 6 && digit && separator && FAMILIES.iter().any(|f| family == f.map(Some))
 }
 
 /// `by HOST (Postfix, from userid N) id ID; DATE`, after the `by`: a program on the host handed
@@ -155,12 +152,15 @@ fn from_side<'t>(at: &mut Cursor<'t>) -> Option<FromSide<'t>> {
     };
     // `(RDNS [IP])`, or `([IP])` without a reverse name.
     let comment = at.comment()??;
-    let (rdns, ip) = comment.split_once(' ').unwrap_or(("unknown", comment));
+    let (rdns, ip) = match comment.split_once(' ') {
+        Some((word, ip)) => (reverse_name(word)?, ip),
+        None => (None, comment),
+    };
     let ip = address(ip.strip_prefix('[')?.strip_suffix(']')?)?;
     Some(FromSide {
         host: helo.clone(),
         helo,
-        rdns: reverse_name(rdns)?.map(Cow::Borrowed),
+        rdns: rdns.map(Cow::Borrowed),
         ip: Some(ip),
     })
 }
