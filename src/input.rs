@@ -220,6 +220,11 @@ pub fn decode<'a>(bytes: &'a [u8], notes: &mut Vec<String>) -> Result<Cow<'a, st
 
 /// Counts control bytes other than `\t \n \r \x0c` and finds the first, 64 bytes at a time.
 fn control_bytes(bytes: &[u8]) -> (usize, Option<usize>) {
+    // Nearly every header block has none: one look over all of it says so, and only a block that
+    // has some is counted.
+    if !any_controls(bytes) {
+        return (0, None);
+    }
     let (mut count, mut first) = (0, None);
     for (i, block) in bytes.chunks(64).enumerate() {
         // Padded with a letter, which is none.
@@ -232,27 +237,55 @@ fn control_bytes(bytes: &[u8]) -> (usize, Option<usize>) {
     (count, first)
 }
 
-/// One bit per byte of a 64-byte block, set for a control byte other than `\t \n \r \x0c`
-/// (SSE2 compares).
+/// True for a control byte other than `\t \n \r \x0c`: the definition the vector looks follow.
+fn is_control(b: u8) -> bool {
+    b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c)
+}
+
+/// Whether `bytes` hold a control byte, 16 bytes compared at once and the answers gathered in
+/// one vector (SSE2).
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-fn block_controls(block: &[u8; 64]) -> u64 {
+fn any_controls(bytes: &[u8]) -> bool {
+    use safe_arch::{bitor_m128i, load_unaligned_m128i, move_mask_i8_m128i, zeroed_m128i};
+    let (lanes, rest) = bytes.as_chunks::<16>();
+    let found = lanes.iter().fold(zeroed_m128i(), |found, lane| {
+        bitor_m128i(found, lane_controls(load_unaligned_m128i(lane)))
+    });
+    move_mask_i8_m128i(found) != 0 || rest.iter().any(|&b| is_control(b))
+}
+
+/// [`any_controls`] a byte at a time: what other processors use.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+fn any_controls(bytes: &[u8]) -> bool {
+    bytes.iter().any(|&b| is_control(b))
+}
+
+/// The control bytes (other than `\t \n \r \x0c`) of 16 bytes, as all-ones bytes.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn lane_controls(v: safe_arch::m128i) -> safe_arch::m128i {
     use safe_arch::{
-        bitandnot_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, min_u8_m128i,
-        move_mask_i8_m128i, set_splat_i8_m128i, sub_i8_m128i,
+        bitandnot_m128i, cmp_eq_mask_i8_m128i, min_u8_m128i, set_splat_i8_m128i, sub_i8_m128i,
     };
     let splat = |b: u8| set_splat_i8_m128i(b as i8);
     // `x` is at most `top` (unsigned): the smaller of the two is `x` itself.
     let at_most = |x, top| cmp_eq_mask_i8_m128i(min_u8_m128i(x, splat(top)), x);
+    let below_space = at_most(v, 0x1f);
+    // `\t \n \x0b \x0c \r` are 9 to 13; of them only `\x0b` is a control byte here.
+    let text_space = bitandnot_m128i(
+        cmp_eq_mask_i8_m128i(v, splat(0x0b)),
+        at_most(sub_i8_m128i(v, splat(b'\t')), 4),
+    );
+    bitandnot_m128i(text_space, below_space)
+}
+
+/// One bit per byte of a 64-byte block, set for a control byte other than `\t \n \r \x0c`
+/// (SSE2 compares).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn block_controls(block: &[u8; 64]) -> u64 {
+    use safe_arch::{load_unaligned_m128i, move_mask_i8_m128i};
     let (lanes, _) = block.as_chunks::<16>();
     lanes.iter().enumerate().fold(0, |mask, (i, lane)| {
-        let v = load_unaligned_m128i(lane);
-        let below_space = at_most(v, 0x1f);
-        // `\t \n \x0b \x0c \r` are 9 to 13; of them only `\x0b` is a control byte here.
-        let text_space = bitandnot_m128i(
-            cmp_eq_mask_i8_m128i(v, splat(0x0b)),
-            at_most(sub_i8_m128i(v, splat(b'\t')), 4),
-        );
-        let controls = bitandnot_m128i(text_space, below_space);
+        let controls = lane_controls(load_unaligned_m128i(lane));
         // The movemask is 16 bits wide: reinterpret it, do not sign-extend.
         mask | u64::from(move_mask_i8_m128i(controls) as u16) << (16 * i)
     })
@@ -261,10 +294,10 @@ fn block_controls(block: &[u8; 64]) -> u64 {
 /// [`block_controls`] a byte at a time: the definition, and what other processors use.
 #[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 fn portable_block_controls(block: &[u8; 64]) -> u64 {
-    block.iter().enumerate().fold(0, |mask, (i, &b)| {
-        let control = b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c);
-        mask | u64::from(control) << i
-    })
+    block
+        .iter()
+        .enumerate()
+        .fold(0, |mask, (i, &b)| mask | u64::from(is_control(b)) << i)
 }
 
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
