@@ -47,7 +47,11 @@ pub struct RawHeaders {
     pub truncated: bool,
 }
 
-/// Reads a header block from `reader`: skips leading blank lines, stops at the first empty line.
+/// The UTF-8 byte-order mark.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Reads a header block from `reader`: skips a UTF-8 byte-order mark and leading blank lines,
+/// stops at the first empty line.
 pub fn read_header_block<R: Read>(reader: R) -> io::Result<RawHeaders> {
     continue_header_block(Vec::new(), reader, BodyCheck::Read)
 }
@@ -97,6 +101,11 @@ fn read_block<R: Read>(
     // first line not yet looked at.
     let (mut start, mut scanned) = (0, 0);
     loop {
+        // A UTF-8 byte-order mark (Windows editors write one) comes before everything else; left
+        // in, it would hide the first field's name.
+        if scanned == 0 && bytes.starts_with(UTF8_BOM) {
+            (start, scanned) = (UTF8_BOM.len(), UTF8_BOM.len());
+        }
         let mut line_start = scanned;
         for newline in crate::lines::LineEnds::new(&bytes[scanned..]) {
             let newline = scanned + newline;
@@ -176,12 +185,69 @@ pub fn read_path(path: &Path) -> Result<RawHeaders, InputError> {
         path: path.display().to_string(),
         source,
     };
-    if path.as_os_str() == "-" {
-        read_header_block(io::stdin().lock()).map_err(io_err)
+    let raw = if path.as_os_str() == "-" {
+        text_of(io::stdin().lock()).and_then(read_header_block)
     } else {
-        let file = std::fs::File::open(path).map_err(io_err)?;
-        read_header_block(file).map_err(io_err)
+        std::fs::File::open(path)
+            .and_then(text_of)
+            .and_then(read_header_block)
+    };
+    raw.map_err(io_err)
+}
+
+/// The first bytes [`text_of`] read to tell the encoding, then the rest of the reader.
+pub type Reread<R> = io::Chain<io::Take<io::Cursor<[u8; 3]>>, R>;
+
+/// What [`text_of`] reads: the bytes as they are, or decoded from UTF-16.
+pub enum Text<R> {
+    /// UTF-8 (or any other bytes), passed through without a copy, a byte-order mark dropped.
+    Bytes(Reread<R>),
+    /// UTF-16 with a byte-order mark, decoded to UTF-8.
+    Utf16(encoding_rs_io::DecodeReaderBytes<Reread<R>, Vec<u8>>),
+}
+
+impl<R: Read> Read for Text<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Text::Bytes(reader) => reader.read(buf),
+            Text::Utf16(reader) => reader.read(buf),
+        }
     }
+}
+
+/// `reader` as UTF-8 text: a UTF-16 byte-order mark (what Windows PowerShell 5.1's `>` and
+/// Notepad's "Unicode" write) selects a decoder, a UTF-8 one is dropped, and any other bytes pass
+/// through untouched. Only the first three bytes are read to tell.
+pub fn text_of<R: Read>(mut reader: R) -> io::Result<Text<R>> {
+    let mut head = [0u8; 3];
+    let mut len = 0;
+    while len < head.len() {
+        match reader.read(&mut head[len..]) {
+            Ok(0) => break,
+            Ok(read) => len += read,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    // The head's bytes from `from` on, read again before the rest.
+    let again = |from: usize| {
+        let mut head = io::Cursor::new(head);
+        head.set_position(from as u64);
+        head.take((len - from) as u64).chain(reader)
+    };
+    Ok(match &head[..len] {
+        // A mark and nothing after it (the decoder would need a third byte to see it).
+        [0xFF, 0xFE] | [0xFE, 0xFF] => Text::Bytes(again(2)),
+        // The decoder finds the mark itself, and drops it.
+        [0xFF, 0xFE, _] | [0xFE, 0xFF, _] => Text::Utf16(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .bom_sniffing(true)
+                .utf8_passthru(true)
+                .build(again(0)),
+        ),
+        bom if bom == UTF8_BOM => Text::Bytes(again(UTF8_BOM.len())),
+        _ => Text::Bytes(again(0)),
+    })
 }
 
 /// Checks that `bytes` are text and decodes them, replacing invalid UTF-8 (reported in `notes`).
@@ -356,6 +422,58 @@ mod tests {
             let whole = header_block_in(bytes.clone());
             proptest::prop_assert_eq!(&whole.bytes, &expected.bytes);
             proptest::prop_assert_eq!(whole.had_body, expected.had_body);
+        }
+    }
+
+    #[test]
+    fn a_utf8_byte_order_mark_is_dropped_before_the_first_field() {
+        let expected = b"Received: from a\r\nB: 2\r\n";
+        for input in [
+            &b"\xEF\xBB\xBFReceived: from a\r\nB: 2\r\n\r\nbody"[..],
+            b"\xEF\xBB\xBF\r\n\r\nReceived: from a\r\nB: 2\r\n\r\nbody",
+        ] {
+            assert_eq!(read_header_block(input).unwrap().bytes, expected);
+            assert_eq!(header_block_in(input.to_vec()).bytes, expected);
+            // The mark split between the head and the reads after it, one byte at a time.
+            let split = read_block(input[..2].to_vec(), &input[2..], 1, false, BodyCheck::Read);
+            assert_eq!(split.unwrap().bytes, expected);
+        }
+        // Anywhere else it is text like any other.
+        let later = read_header_block(&b"A: 1\r\n\xEF\xBB\xBFB: 2\r\n"[..]).unwrap();
+        assert_eq!(later.bytes, b"A: 1\r\n\xEF\xBB\xBFB: 2\r\n");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn text_of_decodes_utf16_and_drops_byte_order_marks(text in "[a-z0-9 :;\r\n\u{e9}\u{4e2d}]{0,40}") {
+            let read = |bytes: Vec<u8>| {
+                let mut out = Vec::new();
+                text_of(&bytes[..]).unwrap().read_to_end(&mut out).unwrap();
+                out
+            };
+            let utf16 = |mark: [u8; 2], unit: fn(u16) -> [u8; 2]| -> Vec<u8> {
+                mark.into_iter().chain(text.encode_utf16().flat_map(unit)).collect()
+            };
+            proptest::prop_assert_eq!(read(utf16([0xFF, 0xFE], u16::to_le_bytes)), text.as_bytes());
+            proptest::prop_assert_eq!(read(utf16([0xFE, 0xFF], u16::to_be_bytes)), text.as_bytes());
+            let marked = [UTF8_BOM, text.as_bytes()].concat();
+            proptest::prop_assert_eq!(read(marked), text.as_bytes());
+            proptest::prop_assert_eq!(read(text.as_bytes().to_vec()), text.as_bytes());
+        }
+    }
+
+    #[test]
+    fn text_of_passes_other_bytes_through() {
+        for bytes in [
+            &b""[..],
+            b"\xFF",
+            b"\xEF\xBB",
+            b"caf\xe9: x\n",
+            b"\x00\x01\x02\x03",
+        ] {
+            let mut out = Vec::new();
+            text_of(bytes).unwrap().read_to_end(&mut out).unwrap();
+            assert_eq!(out, bytes);
         }
     }
 

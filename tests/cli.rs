@@ -108,6 +108,63 @@ fn empty_binary_and_headerless_input_give_one_error_line_and_exit_2() {
 }
 
 #[test]
+fn headers_saved_by_windows_tools_read_as_their_utf8() {
+    // Windows PowerShell 5.1's `>` writes UTF-16 LE with a byte-order mark; Notepad can save
+    // UTF-16 either way round, or UTF-8 with a mark.
+    let sample = "samples/headers/mimecast-to-eop.eml";
+    let plain = mxtrace(&["diagnose", sample, "--format", "json"], None);
+    assert_eq!(plain.status.code(), Some(0), "{}", text(&plain.stderr));
+    let plain_hops =
+        serde_json::from_slice::<serde_json::Value>(&plain.stdout).unwrap()["hops"].clone();
+    assert_eq!(plain_hops.as_array().unwrap().len(), 6);
+    let utf8 = std::fs::read_to_string(sample).unwrap();
+    let utf16 = |mark: [u8; 2], unit: fn(u16) -> [u8; 2]| -> Vec<u8> {
+        mark.into_iter()
+            .chain(utf8.encode_utf16().flat_map(unit))
+            .collect()
+    };
+    let dir = std::env::temp_dir().join(format!("mxtrace-windows-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, bytes) in [
+        ("utf16-le.eml", utf16([0xFF, 0xFE], u16::to_le_bytes)),
+        ("utf16-be.eml", utf16([0xFE, 0xFF], u16::to_be_bytes)),
+        (
+            "utf8-bom.eml",
+            [&b"\xEF\xBB\xBF"[..], utf8.as_bytes()].concat(),
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let from_file = mxtrace(
+            &["diagnose", path.to_str().unwrap(), "--format", "json"],
+            None,
+        );
+        assert_eq!(
+            text(&from_file.stdout),
+            text(&plain.stdout),
+            "{name}: {}",
+            text(&from_file.stderr)
+        );
+        let from_stdin = mxtrace(&["diagnose", "-", "--format", "json"], Some(&bytes));
+        assert_eq!(
+            text(&from_stdin.stdout),
+            text(&plain.stdout),
+            "{name} on stdin"
+        );
+    }
+    let scan = mxtrace(&["scan", dir.to_str().unwrap(), "--format", "ndjson"], None);
+    let lines: Vec<serde_json::Value> = text(&scan.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{}", text(&scan.stderr));
+    for line in lines {
+        assert_eq!(line["hops"], plain_hops, "{}", line["source"]);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn missing_file_is_an_input_error() {
     let out = mxtrace(&["diagnose", "no/such/file.eml"], None);
     assert_eq!(out.status.code(), Some(2));

@@ -132,6 +132,22 @@ fn api_diagnoses_with_the_profile_from_the_query() {
     );
     assert_eq!(status, 200, "an Outlook .msg upload");
     assert!(String::from_utf8_lossy(&body).contains("bypass.tenant-to-tenant"));
+    // The same message as a header file saved as UTF-16 (Windows PowerShell 5.1's `>`).
+    let text = String::from_utf8(message).unwrap();
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    let (status, _, body) = request(
+        &server,
+        "POST",
+        "/api/diagnose?mx=gateway&gateway=mimecast&domain=contoso.com",
+        &utf16,
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["findings"][0]["id"], "bypass.tenant-to-tenant");
+    assert_eq!(json["hops"].as_array().unwrap().len(), 6);
 }
 
 #[test]

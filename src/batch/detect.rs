@@ -2,7 +2,7 @@
 //! not from its extension alone.
 
 use std::borrow::Cow;
-use std::io::{self, BufReader, Read, Seek};
+use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 /// Input formats `scan` reads.
@@ -28,32 +28,11 @@ pub enum Format {
 /// A file read as UTF-8 text.
 pub type TextReader = BufReader<Box<dyn Read + Send>>;
 
-/// Opens a file as text: a UTF-16 BOM selects a decoder to UTF-8; a UTF-8 BOM is skipped; any
-/// other bytes pass through untouched (no copy through a decoder).
+/// Opens a file as text ([`crate::input::text_of`]: UTF-16 decoded, a byte-order mark dropped,
+/// any other bytes untouched).
 pub fn open_text(path: &Path) -> io::Result<TextReader> {
-    let mut file = std::fs::File::open(path)?;
-    let mut head = [0u8; 3];
-    let mut len = 0;
-    while len < head.len() {
-        match file.read(&mut head[len..])? {
-            0 => break,
-            n => len += n,
-        }
-    }
-    let inner: Box<dyn Read + Send> = match &head[..len] {
-        [0xFF, 0xFE, ..] | [0xFE, 0xFF, ..] => {
-            file.seek(io::SeekFrom::Start(0))?;
-            Box::new(
-                encoding_rs_io::DecodeReaderBytesBuilder::new()
-                    .bom_sniffing(true)
-                    .utf8_passthru(true)
-                    .build(file),
-            )
-        }
-        [0xEF, 0xBB, 0xBF] => Box::new(file),
-        head => Box::new(io::Cursor::new(head.to_vec()).chain(file)),
-    };
-    Ok(BufReader::with_capacity(64 * 1024, inner))
+    let text = crate::input::text_of(std::fs::File::open(path)?)?;
+    Ok(BufReader::with_capacity(64 * 1024, Box::new(text)))
 }
 
 /// Normalises a column name so the export styles meet: `client-ip`, `ClientIp` and `client_ip`

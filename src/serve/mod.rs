@@ -139,7 +139,8 @@ async fn diagnose(RawQuery(query): RawQuery, body: Bytes) -> Response {
     } else {
         &body
     };
-    let raw = match input::read_header_block(bytes) {
+    // A header file saved on Windows may be UTF-16.
+    let raw = match input::text_of(bytes).and_then(input::read_header_block) {
         Ok(raw) => raw,
         Err(e) => return bad_request(e),
     };
