@@ -45,6 +45,10 @@ pub struct RawHeaders {
     pub had_body: bool,
     /// True when the block was cut at [`MAX_HEADER_BYTES`].
     pub truncated: bool,
+    /// Lines skipped before the block as a preamble: a first block without a `Received` field,
+    /// with one that has a `Received` field after it (Gmail's "Show original" page copied whole
+    /// puts a summary table above the headers).
+    pub preamble_lines: usize,
 }
 
 /// The UTF-8 byte-order mark.
@@ -100,7 +104,8 @@ fn read_block<R: Read>(
     // `start`: where the block starts (after leading blank lines); `scanned`: the start of the
     // first line not yet looked at.
     let (mut start, mut scanned) = (0, 0);
-    loop {
+    let mut preamble_lines = 0;
+    'read: loop {
         // A UTF-8 byte-order mark (Windows editors write one) comes before everything else; left
         // in, it would hide the first field's name.
         if scanned == 0 && bytes.starts_with(UTF8_BOM) {
@@ -113,11 +118,23 @@ fn read_block<R: Read>(
                 if line_start == start {
                     start = newline + 1;
                 } else {
+                    // A block without a `Received` field followed, in what is already read, by
+                    // one with a `Received` field was a preamble: the block starts again there.
+                    // (Nothing more is read to find out, so a block typed on a terminal still
+                    // ends at its empty line.)
+                    if !has_received(&bytes[start..line_start])
+                        && let Some(next) = block_with_received(&bytes[newline + 1..])
+                    {
+                        let next = newline + 1 + next;
+                        preamble_lines += memchr::memchr_iter(b'\n', &bytes[start..next]).count();
+                        (start, scanned) = (next, next);
+                        continue 'read;
+                    }
                     // An empty line ends the block; anything after it is a body we do not need.
                     let more = newline + 1 < bytes.len();
                     let check = !eof && body == BodyCheck::Read;
                     let had_body = more || check && reader.read(&mut [0u8])? > 0;
-                    return Ok(finish(bytes, start, line_start, had_body));
+                    return Ok(finish(bytes, start..line_start, had_body, preamble_lines));
                 }
             }
             line_start = newline + 1;
@@ -125,7 +142,7 @@ fn read_block<R: Read>(
         scanned = line_start;
         if bytes.len() - start > MAX_HEADER_BYTES {
             let end = bytes.len();
-            return Ok(finish(bytes, start, end, false));
+            return Ok(finish(bytes, start..end, false, preamble_lines));
         }
         if eof {
             // A last line of only whitespace without a line end is not a header line either.
@@ -135,7 +152,7 @@ fn read_block<R: Read>(
                 bytes.len()
             };
             let end = end.max(start);
-            return Ok(finish(bytes, start, end, false));
+            return Ok(finish(bytes, start..end, false, preamble_lines));
         }
         // One `read` at a time, so a block typed or pasted on a terminal ends at its empty line
         // rather than waiting for the end of input.
@@ -155,9 +172,16 @@ fn read_block<R: Read>(
     }
 }
 
-/// The block `bytes[start..end]`, in the same buffer; one longer than [`MAX_HEADER_BYTES`] is cut
-/// after its last whole line within the limit (and what followed it is not a body).
-fn finish(mut bytes: Vec<u8>, start: usize, end: usize, had_body: bool) -> RawHeaders {
+/// The block `bytes[block]`, in the same buffer, after `preamble_lines` skipped; one longer than
+/// [`MAX_HEADER_BYTES`] is cut after its last whole line within the limit (and what followed it
+/// is not a body).
+fn finish(
+    mut bytes: Vec<u8>,
+    block: std::ops::Range<usize>,
+    had_body: bool,
+    preamble_lines: usize,
+) -> RawHeaders {
+    let std::ops::Range { start, end } = block;
     let truncated = end - start > MAX_HEADER_BYTES;
     let end = if truncated {
         let limit = start + MAX_HEADER_BYTES;
@@ -171,7 +195,41 @@ fn finish(mut bytes: Vec<u8>, start: usize, end: usize, had_body: bool) -> RawHe
         bytes,
         had_body: had_body && !truncated,
         truncated,
+        preamble_lines,
     }
+}
+
+/// True when a line of `block` starts with `Received:` (in any case).
+fn has_received(block: &[u8]) -> bool {
+    lines_of(block).any(is_received)
+}
+
+/// How far into `rest` the first block holding a `Received:` line starts (the line after the
+/// last empty line before it), looking at its first 64 KiB.
+fn block_with_received(rest: &[u8]) -> Option<usize> {
+    let rest = &rest[..rest.len().min(64 * 1024)];
+    // Where the current block starts, and where the line looked at ends.
+    let (mut block, mut end) = (0, 0);
+    for line in lines_of(rest) {
+        end += line.len();
+        if is_blank(line.strip_suffix(b"\n").unwrap_or(line)) {
+            block = end;
+        } else if is_received(line) {
+            return Some(block);
+        }
+    }
+    None
+}
+
+/// The lines of `bytes`, each with its `\n` (the last one may lack it).
+fn lines_of(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    bytes.split_inclusive(|&b| b == b'\n')
+}
+
+/// True when `line` starts with `Received:` (in any case).
+fn is_received(line: &[u8]) -> bool {
+    line.get(..9)
+        .is_some_and(|name| name.eq_ignore_ascii_case(b"Received:"))
 }
 
 /// True when `line` holds nothing but whitespace (`\r`, space, tab).
@@ -441,6 +499,37 @@ mod tests {
         // Anywhere else it is text like any other.
         let later = read_header_block(&b"A: 1\r\n\xEF\xBB\xBFB: 2\r\n"[..]).unwrap();
         assert_eq!(later.bytes, b"A: 1\r\n\xEF\xBB\xBFB: 2\r\n");
+    }
+
+    #[test]
+    fn a_preamble_without_received_before_a_block_with_one_is_skipped() {
+        // Gmail's "Show original" page copied whole: a summary table, then the headers.
+        let page =
+            b"Original Message\nMessage ID\t<a@b>\nFrom:\tSam <s@example.com>\nSPF:\tPASS\n\n\
+            Download Original\tCopy to clipboard\n\nDelivered-To: a@b\nreceived: from x by y; \
+            Tue, 4 Nov 2025 10:12:09 +0000\nSubject: hi\n\nbody\n";
+        let headers = b"Delivered-To: a@b\nreceived: from x by y; Tue, 4 Nov 2025 10:12:09 +0000\nSubject: hi\n";
+        for raw in [
+            read_header_block(&page[..]).unwrap(),
+            header_block_in(page.to_vec()),
+        ] {
+            assert_eq!(raw.bytes, headers);
+            assert_eq!(raw.preamble_lines, 7);
+            assert!(raw.had_body);
+        }
+        // A first block with a Received field is the block, whatever follows it (a bounce's
+        // body quotes the headers it returns).
+        let bounce = b"Received: from a by b\nSubject: undeliverable\n\nReceived: from c by d\n";
+        let raw = read_header_block(&bounce[..]).unwrap();
+        assert_eq!(
+            raw.bytes,
+            b"Received: from a by b\nSubject: undeliverable\n"
+        );
+        assert_eq!(raw.preamble_lines, 0);
+        // Only what is already read is looked at: read a line at a time (as a terminal gives
+        // them), the first block ends at its empty line.
+        let by_lines = read_block(Vec::new(), &page[..], 1, false, BodyCheck::Read).unwrap();
+        assert!(by_lines.bytes.starts_with(b"Original Message\n") && by_lines.preamble_lines == 0);
     }
 
     proptest::proptest! {

@@ -48,8 +48,8 @@ impl<'a> Message<'a> {
         Ok(Message { text, notes })
     }
 
-    /// Decodes a header block as read by [`input::read_header_block`], noting a skipped body
-    /// and a block cut at [`input::MAX_HEADER_BYTES`].
+    /// Decodes a header block as read by [`input::read_header_block`], noting a skipped body, a
+    /// skipped preamble and a block cut at [`input::MAX_HEADER_BYTES`].
     pub fn from_raw(raw: &'a input::RawHeaders) -> Result<Self, InputError> {
         let mut message = Message::from_bytes(&raw.bytes)?;
         if raw.had_body {
@@ -61,6 +61,12 @@ impl<'a> Message<'a> {
             message.notes.push(format!(
                 "the header block exceeded {} bytes and was cut",
                 input::MAX_HEADER_BYTES
+            ));
+        }
+        if raw.preamble_lines > 0 {
+            message.notes.push(format!(
+                "the first {} lines held no Received field and a block of fields with one followed (as when Gmail's \"Show original\" page is copied whole); they were skipped",
+                raw.preamble_lines
             ));
         }
         Ok(message)

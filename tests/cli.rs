@@ -89,6 +89,35 @@ fn stdin_dash_reads_pasted_headers() {
 }
 
 #[test]
+fn gmail_show_original_copied_whole_reads_the_headers_under_its_summary() {
+    let sample = "samples/headers/exo-inbound-from-gmail.eml";
+    let plain = mxtrace(&["diagnose", sample, "--format", "json"], None);
+    let plain: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
+    let mut page = b"Original Message\n\
+        Message ID\t<CAK0x@mail.gmail.com>\n\
+        Created at:\tTue, Nov 4, 2025 at 10:12 AM (Delivered after 2 seconds)\n\
+        From:\tSam <sam@gmail.com>\n\
+        To:\talex@contoso.com\n\
+        Subject:\tQuarterly numbers\n\
+        SPF:\tPASS with IP 209.85.220.41 Learn more\n\
+        DKIM:\t'PASS' with domain gmail.com Learn more\n\
+        DMARC:\t'PASS' Learn more\n\n\
+        Download Original\tCopy to clipboard\n\n"
+        .to_vec();
+    page.extend(std::fs::read(sample).unwrap());
+    let out = mxtrace(&["diagnose", "-", "--format", "json"], Some(&page));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["hops"], plain["hops"]);
+    assert_eq!(value["stamps"], plain["stamps"]);
+    assert!(
+        value["notes"]
+            .to_string()
+            .contains("the first 12 lines held no Received field")
+    );
+}
+
+#[test]
 fn empty_binary_and_headerless_input_give_one_error_line_and_exit_2() {
     for (input, expected) in [
         (&b""[..], "input is empty"),
