@@ -49,6 +49,16 @@ pub struct RawHeaders {
     /// with one that has a `Received` field after it (Gmail's "Show original" page copied whole
     /// puts a summary table above the headers).
     pub preamble_lines: usize,
+    /// True when lines ended in carriage returns alone (as classic Mac OS wrote them), which
+    /// were read as line feeds.
+    pub cr_line_ends: bool,
+}
+
+/// What reading a block noticed on the way, for [`RawHeaders`].
+#[derive(Debug, Clone, Copy, Default)]
+struct Noticed {
+    preamble_lines: usize,
+    cr_line_ends: bool,
 }
 
 /// The UTF-8 byte-order mark.
@@ -104,8 +114,23 @@ fn read_block<R: Read>(
     // `start`: where the block starts (after leading blank lines); `scanned`: the start of the
     // first line not yet looked at.
     let (mut start, mut scanned) = (0, 0);
-    let mut preamble_lines = 0;
+    let mut noticed = Noticed::default();
+    // Whether lines end in carriage returns alone, told by the first line end (`None` until one
+    // is read); bytes up to `translated` have had theirs turned into line feeds.
+    let (mut cr_line_ends, mut translated) = (None, 0);
     'read: loop {
+        if cr_line_ends.is_none() {
+            cr_line_ends = first_line_end_is_cr(&bytes, eof);
+        }
+        if cr_line_ends == Some(true) {
+            for byte in &mut bytes[translated..] {
+                if *byte == b'\r' {
+                    *byte = b'\n';
+                }
+            }
+            translated = bytes.len();
+            noticed.cr_line_ends = true;
+        }
         // A UTF-8 byte-order mark (Windows editors write one) comes before everything else; left
         // in, it would hide the first field's name.
         if scanned == 0 && bytes.starts_with(UTF8_BOM) {
@@ -126,7 +151,8 @@ fn read_block<R: Read>(
                         && let Some(next) = block_with_received(&bytes[newline + 1..])
                     {
                         let next = newline + 1 + next;
-                        preamble_lines += memchr::memchr_iter(b'\n', &bytes[start..next]).count();
+                        noticed.preamble_lines +=
+                            memchr::memchr_iter(b'\n', &bytes[start..next]).count();
                         (start, scanned) = (next, next);
                         continue 'read;
                     }
@@ -134,7 +160,7 @@ fn read_block<R: Read>(
                     let more = newline + 1 < bytes.len();
                     let check = !eof && body == BodyCheck::Read;
                     let had_body = more || check && reader.read(&mut [0u8])? > 0;
-                    return Ok(finish(bytes, start..line_start, had_body, preamble_lines));
+                    return Ok(finish(bytes, start..line_start, had_body, noticed));
                 }
             }
             line_start = newline + 1;
@@ -142,7 +168,7 @@ fn read_block<R: Read>(
         scanned = line_start;
         if bytes.len() - start > MAX_HEADER_BYTES {
             let end = bytes.len();
-            return Ok(finish(bytes, start..end, false, preamble_lines));
+            return Ok(finish(bytes, start..end, false, noticed));
         }
         if eof {
             // A last line of only whitespace without a line end is not a header line either.
@@ -152,7 +178,7 @@ fn read_block<R: Read>(
                 bytes.len()
             };
             let end = end.max(start);
-            return Ok(finish(bytes, start..end, false, preamble_lines));
+            return Ok(finish(bytes, start..end, false, noticed));
         }
         // One `read` at a time, so a block typed or pasted on a terminal ends at its empty line
         // rather than waiting for the end of input.
@@ -172,14 +198,13 @@ fn read_block<R: Read>(
     }
 }
 
-/// The block `bytes[block]`, in the same buffer, after `preamble_lines` skipped; one longer than
-/// [`MAX_HEADER_BYTES`] is cut after its last whole line within the limit (and what followed it
-/// is not a body).
+/// The block `bytes[block]`, in the same buffer; one longer than [`MAX_HEADER_BYTES`] is cut after
+/// its last whole line within the limit (and what followed it is not a body).
 fn finish(
     mut bytes: Vec<u8>,
     block: std::ops::Range<usize>,
     had_body: bool,
-    preamble_lines: usize,
+    noticed: Noticed,
 ) -> RawHeaders {
     let std::ops::Range { start, end } = block;
     let truncated = end - start > MAX_HEADER_BYTES;
@@ -195,7 +220,19 @@ fn finish(
         bytes,
         had_body: had_body && !truncated,
         truncated,
-        preamble_lines,
+        preamble_lines: noticed.preamble_lines,
+        cr_line_ends: noticed.cr_line_ends,
+    }
+}
+
+/// Whether the first line end of `bytes` is a carriage return alone; `None` while none has been
+/// read (or a carriage return is the last byte read, and more may follow).
+fn first_line_end_is_cr(bytes: &[u8], eof: bool) -> Option<bool> {
+    let at = memchr::memchr2(b'\r', b'\n', bytes)?;
+    match (bytes[at], bytes.get(at + 1)) {
+        (b'\n', _) | (_, Some(b'\n')) => Some(false),
+        (_, Some(_)) => Some(true),
+        (_, None) => eof.then_some(true),
     }
 }
 
@@ -438,12 +475,24 @@ mod tests {
         assert!(raw.had_body);
     }
 
-    /// Line-by-line reading, the definition the buffered reader must match.
-    fn read_line_by_line(mut reader: impl io::BufRead) -> RawHeaders {
-        let mut raw = RawHeaders::default();
+    /// Line-by-line reading, the definition the buffered reader must match: when the input's
+    /// first line end is a carriage return alone, every carriage return is a line feed.
+    fn read_line_by_line(bytes: &[u8]) -> RawHeaders {
+        let first_end = bytes.iter().position(|&b| b == b'\r' || b == b'\n');
+        let cr_line_ends =
+            first_end.is_some_and(|at| bytes[at] == b'\r' && bytes.get(at + 1) != Some(&b'\n'));
+        let translated: Vec<u8> = bytes
+            .iter()
+            .map(|&b| if cr_line_ends && b == b'\r' { b'\n' } else { b })
+            .collect();
+        let mut reader = &translated[..];
+        let mut raw = RawHeaders {
+            cr_line_ends,
+            ..RawHeaders::default()
+        };
         loop {
             let start = raw.bytes.len();
-            if reader.read_until(b'\n', &mut raw.bytes).unwrap() == 0 {
+            if io::BufRead::read_until(&mut reader, b'\n', &mut raw.bytes).unwrap() == 0 {
                 break;
             }
             if raw.bytes[start..].iter().all(|b| b" \t\r\n".contains(b)) {
@@ -451,7 +500,7 @@ mod tests {
                 if raw.bytes.is_empty() {
                     continue;
                 }
-                raw.had_body = !reader.fill_buf().unwrap().is_empty();
+                raw.had_body = !io::BufRead::fill_buf(&mut reader).unwrap().is_empty();
                 break;
             }
         }
@@ -465,13 +514,15 @@ mod tests {
             capacity in 1usize..9,
             head in 0usize..200,
         ) {
-            let expected = read_line_by_line(&bytes[..]);
+            let expected = read_line_by_line(&bytes);
             // The first `head` bytes already read (a sniffed head), the rest `capacity` at a time.
             let head = head.min(bytes.len());
             let read = |body| read_block(bytes[..head].to_vec(), &bytes[head..], capacity, false, body);
             let got = read(BodyCheck::Read).unwrap();
             proptest::prop_assert_eq!(&got.bytes, &expected.bytes);
             proptest::prop_assert_eq!(got.had_body, expected.had_body);
+            // Line ends are told from the first one, however the bytes came.
+            proptest::prop_assert_eq!(got.cr_line_ends, expected.cr_line_ends);
             // Without the body check: the same block, and a body only where one was read.
             let unchecked = read(BodyCheck::Skip).unwrap();
             proptest::prop_assert_eq!(&unchecked.bytes, &expected.bytes);
@@ -480,6 +531,7 @@ mod tests {
             let whole = header_block_in(bytes.clone());
             proptest::prop_assert_eq!(&whole.bytes, &expected.bytes);
             proptest::prop_assert_eq!(whole.had_body, expected.had_body);
+            proptest::prop_assert_eq!(whole.cr_line_ends, expected.cr_line_ends);
         }
     }
 

@@ -48,8 +48,9 @@ impl<'a> Message<'a> {
         Ok(Message { text, notes })
     }
 
-    /// Decodes a header block as read by [`input::read_header_block`], noting a skipped body, a
-    /// skipped preamble and a block cut at [`input::MAX_HEADER_BYTES`].
+    /// Decodes a header block as read by [`input::read_header_block`], noting a skipped body,
+    /// carriage returns read as line ends, a skipped preamble and a block cut at
+    /// [`input::MAX_HEADER_BYTES`].
     pub fn from_raw(raw: &'a input::RawHeaders) -> Result<Self, InputError> {
         let mut message = Message::from_bytes(&raw.bytes)?;
         if raw.had_body {
@@ -62,6 +63,11 @@ impl<'a> Message<'a> {
                 "the header block exceeded {} bytes and was cut",
                 input::MAX_HEADER_BYTES
             ));
+        }
+        if raw.cr_line_ends {
+            message.notes.push(
+                "lines ended in carriage returns alone (as classic Mac OS wrote them); they were read as line feeds".into(),
+            );
         }
         if raw.preamble_lines > 0 {
             message.notes.push(format!(

@@ -89,6 +89,28 @@ fn stdin_dash_reads_pasted_headers() {
 }
 
 #[test]
+fn lines_ended_by_carriage_returns_alone_read_as_lines() {
+    let sample = "samples/headers/exo-inbound-from-gmail.eml";
+    let plain = mxtrace(&["diagnose", sample, "--format", "json"], None);
+    let plain: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
+    let classic_mac: Vec<u8> = std::fs::read(sample)
+        .unwrap()
+        .into_iter()
+        .filter(|&b| b != b'\n')
+        .collect();
+    let out = mxtrace(&["diagnose", "-", "--format", "json"], Some(&classic_mac));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["hops"], plain["hops"]);
+    assert_eq!(value["stamps"], plain["stamps"]);
+    assert!(
+        value["notes"]
+            .to_string()
+            .contains("carriage returns alone")
+    );
+}
+
+#[test]
 fn gmail_show_original_copied_whole_reads_the_headers_under_its_summary() {
     let sample = "samples/headers/exo-inbound-from-gmail.eml";
     let plain = mxtrace(&["diagnose", sample, "--format", "json"], None);
