@@ -254,6 +254,14 @@ fn split(text: &str, short_ways: bool) -> Result<HeaderBlock<'_>, InputError> {
     // by `settle` before anything else reads or changes the fields.
     let (mut value_start, mut value_end) = (0, usize::MAX);
     let mut line_no = 0;
+    // A block pasted with every line inside the same margin (indented as a code block, or quoted
+    // with `> ` in a reply): the margin is not part of the lines. Only the line-by-line look
+    // takes it off.
+    let margin = match text.trim_start_matches(['\r', '\n']).as_bytes().first() {
+        Some(b' ' | b'\t' | b'>') => margin_of(text),
+        _ => None,
+    };
+    let short_ways = short_ways && margin.is_none();
 
     for (line_start, offset) in crate::lines::ranges(bytes) {
         line_no += 1;
@@ -309,8 +317,20 @@ fn split(text: &str, short_ways: bool) -> Result<HeaderBlock<'_>, InputError> {
                 .rev()
                 .take_while(|&&b| b == b'\n' || b == b'\r')
                 .count();
-        let line = &text[line_start..line_start + content];
-        let first = raw[0];
+        let mut line = &text[line_start..line_start + content];
+        // Inside a margin, the line starts after it; a quoted empty line (`>`) is empty.
+        let line_start = match margin {
+            Some(margin) if line.starts_with(margin) => {
+                line = &line[margin.len()..];
+                line_start + margin.len()
+            }
+            Some(margin) if line.trim_end() == margin.trim_end() => {
+                line = "";
+                line_start
+            }
+            _ => line_start,
+        };
+        let first = line.as_bytes().first().copied().unwrap_or(b' ');
         if !first.is_ascii_graphic() && line.trim().is_empty() {
             if started {
                 break;
@@ -378,12 +398,45 @@ fn split(text: &str, short_ways: bool) -> Result<HeaderBlock<'_>, InputError> {
             "line {line_no}: a line without folding indent was joined to the `{owner}:` field above it{more}; the headers were probably re-wrapped when pasted"
         ));
     }
+    if let Some(margin) = margin {
+        block.notes.push(if margin.contains('>') {
+            format!("every line was quoted with `{margin}` (as in a reply); the quote marks were removed")
+        } else {
+            let plural = if margin.len() == 1 { "" } else { "s" };
+            format!(
+                "every line was indented by {} character{plural} (as in a pasted code block); the indent was removed",
+                margin.len()
+            )
+        });
+    }
     if crlf > 0 && lf > 0 {
         block.notes.push(format!(
             "mixed line endings ({crlf} CRLF, {lf} LF) normalised"
         ));
     }
     Ok(block)
+}
+
+/// The margin every line of a pasted block starts with: the spaces, tabs and `>` quote marks
+/// before the first field's name, when every line up to the first empty one (or quoted empty one)
+/// starts with the same, and a second field's name follows it on a later line (a block whose
+/// first line alone is indented has none).
+fn margin_of(text: &str) -> Option<&str> {
+    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let first = lines.by_ref().find(|l| !l.trim().is_empty())?;
+    let width = first.len() - first.trim_start_matches([' ', '\t', '>']).len();
+    let margin = &first[..width];
+    field_name(&first[width..])?;
+    let mut fields = 1;
+    for line in lines {
+        if line.trim().is_empty() || line.trim_end() == margin.trim_end() {
+            break;
+        }
+        if field_name(line.strip_prefix(margin)?).is_some() {
+            fields += 1;
+        }
+    }
+    (fields > 1).then_some(margin)
 }
 
 /// Writes the widened value `text[value_start..value_end]` back to the last field (nothing when
@@ -538,6 +591,50 @@ mod tests {
             let block: [u8; 64] = block.try_into().unwrap();
             proptest::prop_assert_eq!(block_whitespace(&block), portable_block_whitespace(&block));
         }
+    }
+
+    #[test]
+    fn a_margin_around_every_line_is_taken_off() {
+        let plain = "Received: from a (192.0.2.1)\r\n by b; Tue, 4 Nov 2025 10:12:09 +0000\r\n\
+            X-MS-Exchange-Organization-AuthAs: Internal\r\nSubject: hi\r\n";
+        let fields = |block: &HeaderBlock<'_>| -> Vec<(String, String, usize)> {
+            block
+                .fields
+                .iter()
+                .map(|f| (f.name.to_string(), f.unfolded().into_owned(), f.line))
+                .collect()
+        };
+        let expected = fields(&parse(plain).unwrap());
+        for (margin, note) in [
+            ("    ", "indented by 4 characters"),
+            ("\t", "indented by 1 character "),
+            ("> ", "quoted with `> `"),
+        ] {
+            let pasted: String = plain
+                .split_inclusive('\n')
+                .map(|line| format!("{margin}{line}"))
+                .collect();
+            // A quoted reply goes on after an empty quoted line.
+            let pasted = format!(
+                "{pasted}{}\r\n{margin}Thanks: see above\r\n",
+                margin.trim_end()
+            );
+            let block = parse(&pasted).unwrap();
+            assert_eq!(fields(&block), expected, "{margin:?}");
+            assert!(
+                block.notes.iter().any(|n| n.contains(note)),
+                "{:?}",
+                block.notes
+            );
+        }
+        // Only the first line indented: no margin, the indent before that line is noted.
+        let indented = format!("  {plain}");
+        let block = parse(&indented).unwrap();
+        assert_eq!(fields(&block), expected);
+        assert!(block.notes[0].contains("leading whitespace before `Received:`"));
+        // A line outside the margin: the block has none.
+        let block = parse("  A: 1\n  B: 2\nC: 3\n").unwrap();
+        assert!(block.notes.iter().all(|n| !n.contains("every line")));
     }
 
     #[test]

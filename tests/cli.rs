@@ -111,6 +111,30 @@ fn lines_ended_by_carriage_returns_alone_read_as_lines() {
 }
 
 #[test]
+fn headers_pasted_indented_or_quoted_read_as_written() {
+    let sample = "samples/headers/exo-inbound-from-gmail.eml";
+    let plain = mxtrace(&["diagnose", sample, "--format", "json"], None);
+    let plain: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
+    let headers = std::fs::read_to_string(sample).unwrap();
+    // The header block only: a quoted reply quotes the body as well, after a quoted empty line.
+    for margin in ["    ", "> "] {
+        let pasted: String = headers
+            .split_inclusive('\n')
+            .map(|line| format!("{margin}{line}"))
+            .collect();
+        let out = mxtrace(
+            &["diagnose", "-", "--format", "json"],
+            Some(pasted.as_bytes()),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(value["hops"], plain["hops"], "{margin:?}");
+        assert_eq!(value["stamps"], plain["stamps"], "{margin:?}");
+        assert!(value["notes"].to_string().contains("every line was"));
+    }
+}
+
+#[test]
 fn gmail_show_original_copied_whole_reads_the_headers_under_its_summary() {
     let sample = "samples/headers/exo-inbound-from-gmail.eml";
     let plain = mxtrace(&["diagnose", sample, "--format", "json"], None);
