@@ -26,7 +26,7 @@ impl Field<'_> {
     }
 
     /// True when the field is called `name` (ASCII case-insensitive).
-    #[inline]
+    #[inline(always)]
     pub fn is(&self, name: &str) -> bool {
         // Most fields differ in length: turned away without comparing a byte.
         self.name.len() == name.len() && self.name.eq_ignore_ascii_case(name)
@@ -317,18 +317,10 @@ fn split(text: &str, short_ways: bool) -> Result<HeaderBlock<'_>, InputError> {
                 .rev()
                 .take_while(|&&b| b == b'\n' || b == b'\r')
                 .count();
-        let mut line = &text[line_start..line_start + content];
-        // Inside a margin, the line starts after it; a quoted empty line (`>`) is empty.
-        let line_start = match margin {
-            Some(margin) if line.starts_with(margin) => {
-                line = &line[margin.len()..];
-                line_start + margin.len()
-            }
-            Some(margin) if line.trim_end() == margin.trim_end() => {
-                line = "";
-                line_start
-            }
-            _ => line_start,
+        let line = &text[line_start..line_start + content];
+        let (line, line_start) = match margin {
+            Some(margin) => off_margin(line, line_start, margin),
+            None => (line, line_start),
         };
         let first = line.as_bytes().first().copied().unwrap_or(b' ');
         if !first.is_ascii_graphic() && line.trim().is_empty() {
@@ -417,10 +409,22 @@ fn split(text: &str, short_ways: bool) -> Result<HeaderBlock<'_>, InputError> {
     Ok(block)
 }
 
+/// `line` (starting at `line_start`) without `margin`: inside it, the line starts after it; a
+/// quoted empty line (`>`) is empty. Out of line: the split's loop stays as small as without.
+#[inline(never)]
+fn off_margin<'t>(line: &'t str, line_start: usize, margin: &str) -> (&'t str, usize) {
+    match line.strip_prefix(margin) {
+        Some(inside) => (inside, line_start + margin.len()),
+        None if line.trim_end() == margin.trim_end() => ("", line_start),
+        None => (line, line_start),
+    }
+}
+
 /// The margin every line of a pasted block starts with: the spaces, tabs and `>` quote marks
 /// before the first field's name, when every line up to the first empty one (or quoted empty one)
 /// starts with the same, and a second field's name follows it on a later line (a block whose
 /// first line alone is indented has none).
+#[cold]
 fn margin_of(text: &str) -> Option<&str> {
     let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let first = lines.by_ref().find(|l| !l.trim().is_empty())?;

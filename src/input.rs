@@ -147,8 +147,10 @@ fn read_block<R: Read>(
                     // one with a `Received` field was a preamble: the block starts again there.
                     // (Nothing more is read to find out, so a block typed on a terminal still
                     // ends at its empty line.)
-                    if !has_received(&bytes[start..line_start])
-                        && let Some(next) = block_with_received(&bytes[newline + 1..])
+                    let rest = &bytes[newline + 1..];
+                    if !rest.is_empty()
+                        && !has_received(&bytes[start..line_start])
+                        && let Some(next) = block_with_received(rest)
                     {
                         let next = newline + 1 + next;
                         noticed.preamble_lines +=
