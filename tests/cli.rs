@@ -88,57 +88,51 @@ fn stdin_dash_reads_pasted_headers() {
     assert_eq!(value["hops"].as_array().unwrap().len(), 3);
 }
 
-#[test]
-fn lines_ended_by_carriage_returns_alone_read_as_lines() {
-    let sample = "samples/headers/exo-inbound-from-gmail.eml";
-    let plain = mxtrace(&["diagnose", sample, "--format", "json"], None);
+/// The Gmail-delivered sample, as the tests below paste it in other shapes.
+const PASTED_SAMPLE: &str = "samples/headers/exo-inbound-from-gmail.eml";
+
+/// Asserts that `pasted`, given on stdin, reads as [`PASTED_SAMPLE`] does (the same hops and
+/// stamps), with a note containing `note`.
+fn reads_as_the_sample(pasted: &[u8], note: &str) {
+    let plain = mxtrace(&["diagnose", PASTED_SAMPLE, "--format", "json"], None);
     let plain: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
-    let classic_mac: Vec<u8> = std::fs::read(sample)
-        .unwrap()
-        .into_iter()
-        .filter(|&b| b != b'\n')
-        .collect();
-    let out = mxtrace(&["diagnose", "-", "--format", "json"], Some(&classic_mac));
+    let out = mxtrace(&["diagnose", "-", "--format", "json"], Some(pasted));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(value["hops"], plain["hops"]);
-    assert_eq!(value["stamps"], plain["stamps"]);
+    assert_eq!(value["hops"], plain["hops"], "{note}");
+    assert_eq!(value["stamps"], plain["stamps"], "{note}");
     assert!(
+        value["notes"].to_string().contains(note),
+        "{}",
         value["notes"]
-            .to_string()
-            .contains("carriage returns alone")
     );
 }
 
 #[test]
+fn lines_ended_by_carriage_returns_alone_read_as_lines() {
+    let mut classic_mac = std::fs::read(PASTED_SAMPLE).unwrap();
+    classic_mac.retain(|&b| b != b'\n');
+    reads_as_the_sample(&classic_mac, "carriage returns alone");
+}
+
+#[test]
 fn headers_pasted_indented_or_quoted_read_as_written() {
-    let sample = "samples/headers/exo-inbound-from-gmail.eml";
-    let plain = mxtrace(&["diagnose", sample, "--format", "json"], None);
-    let plain: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
-    let headers = std::fs::read_to_string(sample).unwrap();
-    // The header block only: a quoted reply quotes the body as well, after a quoted empty line.
-    for margin in ["    ", "> "] {
+    let headers = std::fs::read_to_string(PASTED_SAMPLE).unwrap();
+    // A quoted reply quotes the body as well, after a quoted empty line.
+    for (margin, note) in [
+        ("    ", "indented by 4 characters"),
+        ("> ", "quoted with `> `"),
+    ] {
         let pasted: String = headers
             .split_inclusive('\n')
             .map(|line| format!("{margin}{line}"))
             .collect();
-        let out = mxtrace(
-            &["diagnose", "-", "--format", "json"],
-            Some(pasted.as_bytes()),
-        );
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(value["hops"], plain["hops"], "{margin:?}");
-        assert_eq!(value["stamps"], plain["stamps"], "{margin:?}");
-        assert!(value["notes"].to_string().contains("every line was"));
+        reads_as_the_sample(pasted.as_bytes(), note);
     }
 }
 
 #[test]
 fn gmail_show_original_copied_whole_reads_the_headers_under_its_summary() {
-    let sample = "samples/headers/exo-inbound-from-gmail.eml";
-    let plain = mxtrace(&["diagnose", sample, "--format", "json"], None);
-    let plain: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
     let mut page = b"Original Message\n\
         Message ID\t<CAK0x@mail.gmail.com>\n\
         Created at:\tTue, Nov 4, 2025 at 10:12 AM (Delivered after 2 seconds)\n\
@@ -150,17 +144,8 @@ fn gmail_show_original_copied_whole_reads_the_headers_under_its_summary() {
         DMARC:\t'PASS' Learn more\n\n\
         Download Original\tCopy to clipboard\n\n"
         .to_vec();
-    page.extend(std::fs::read(sample).unwrap());
-    let out = mxtrace(&["diagnose", "-", "--format", "json"], Some(&page));
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(value["hops"], plain["hops"]);
-    assert_eq!(value["stamps"], plain["stamps"]);
-    assert!(
-        value["notes"]
-            .to_string()
-            .contains("the first 12 lines held no Received field")
-    );
+    page.extend(std::fs::read(PASTED_SAMPLE).unwrap());
+    reads_as_the_sample(&page, "the first 12 lines held no Received field");
 }
 
 #[test]
