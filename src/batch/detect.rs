@@ -64,13 +64,32 @@ pub fn detect(head: &[u8]) -> Option<Format> {
     if super::msg::is_msg(head) {
         return Some(Format::Msg);
     }
-    let text: Cow<'_, str> = match head {
-        [0xFF, 0xFE, rest @ ..] => encoding_rs::UTF_16LE.decode_without_bom_handling(rest).0,
-        [0xFE, 0xFF, rest @ ..] => encoding_rs::UTF_16BE.decode_without_bom_handling(rest).0,
-        [0xEF, 0xBB, 0xBF, rest @ ..] => return first_utf8_line(rest),
-        _ => return first_utf8_line(head),
+    let told = match utf16_text(head) {
+        Some(text) => first_line(text.lines()),
+        None => first_utf8_line(head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head)),
     };
-    first_line(text.lines())
+    // A header block under a preamble (Gmail's "Show original" page copied whole) does not start
+    // with a field, but a `Received:` line follows.
+    told.or_else(|| holds_received(head).then_some(Format::Headers))
+}
+
+/// The head decoded from UTF-16, when it starts with a UTF-16 byte-order mark.
+fn utf16_text(head: &[u8]) -> Option<Cow<'_, str>> {
+    match head {
+        [0xFF, 0xFE, rest @ ..] => Some(encoding_rs::UTF_16LE.decode_without_bom_handling(rest).0),
+        [0xFE, 0xFF, rest @ ..] => Some(encoding_rs::UTF_16BE.decode_without_bom_handling(rest).0),
+        _ => None,
+    }
+}
+
+/// True when one of the head's first 64 lines starts with `Received:` (in any case).
+fn holds_received(head: &[u8]) -> bool {
+    let text = utf16_text(head).unwrap_or_else(|| prefix_text(head));
+    text.lines().take(64).any(|line| {
+        line.as_bytes()
+            .get(..9)
+            .is_some_and(|name| name.eq_ignore_ascii_case(b"Received:"))
+    })
 }
 
 /// The format told by the first line that is neither blank nor PowerShell's `#TYPE` line (of
@@ -181,6 +200,19 @@ mod tests {
     /// The format told from the whole head decoded first: the definition `first_utf8_line` follows.
     fn detect_whole(head: &[u8]) -> Option<Format> {
         first_line(prefix_text(head).lines())
+    }
+
+    #[test]
+    fn headers_under_a_preamble_are_headers() {
+        let page = "Original Message\nMessage ID\t<a@b>\n\nDownload Original\n\n\
+            Delivered-To: a@b\nReceived: from x by y; Tue, 4 Nov 2025 10:12:09 +0000\n";
+        assert_eq!(detect(page.as_bytes()), Some(Format::Headers));
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(page.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        assert_eq!(detect(&utf16), Some(Format::Headers));
+        assert_eq!(detect(b"Original Message\nMessage ID\t<a@b>\n"), None);
     }
 
     proptest::proptest! {
