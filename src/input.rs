@@ -147,10 +147,10 @@ fn read_block<R: Read>(
                     // one with a `Received` field was a preamble: the block starts again there.
                     // (Nothing more is read to find out, so a block typed on a terminal still
                     // ends at its empty line.)
-                    let rest = &bytes[newline + 1..];
-                    if !rest.is_empty()
+                    let more = newline + 1 < bytes.len();
+                    if more
                         && !has_received(&bytes[start..line_start])
-                        && let Some(next) = block_with_received(rest)
+                        && let Some(next) = block_with_received(&bytes[newline + 1..])
                     {
                         let next = newline + 1 + next;
                         noticed.preamble_lines +=
@@ -159,7 +159,6 @@ fn read_block<R: Read>(
                         continue 'read;
                     }
                     // An empty line ends the block; anything after it is a body we do not need.
-                    let more = newline + 1 < bytes.len();
                     let check = !eof && body == BodyCheck::Read;
                     let had_body = more || check && reader.read(&mut [0u8])? > 0;
                     return Ok(finish(bytes, start..line_start, had_body, noticed));
@@ -266,7 +265,7 @@ fn lines_of(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// True when `line` starts with `Received:` (in any case).
-fn is_received(line: &[u8]) -> bool {
+pub(crate) fn is_received(line: &[u8]) -> bool {
     line.get(..9)
         .is_some_and(|name| name.eq_ignore_ascii_case(b"Received:"))
 }

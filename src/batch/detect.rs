@@ -85,11 +85,9 @@ fn utf16_text(head: &[u8]) -> Option<Cow<'_, str>> {
 /// True when one of the head's first 64 lines starts with `Received:` (in any case).
 fn holds_received(head: &[u8]) -> bool {
     let text = utf16_text(head).unwrap_or_else(|| prefix_text(head));
-    text.lines().take(64).any(|line| {
-        line.as_bytes()
-            .get(..9)
-            .is_some_and(|name| name.eq_ignore_ascii_case(b"Received:"))
-    })
+    text.lines()
+        .take(64)
+        .any(|line| crate::input::is_received(line.as_bytes()))
 }
 
 /// The format told by the first line that is neither blank nor PowerShell's `#TYPE` line (of
