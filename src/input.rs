@@ -4,6 +4,7 @@
 //! `.eml` costs what its headers cost. Binary data, empty input and non-text are refused here
 //! with one clear error; lossy decoding of stray non-UTF-8 bytes is recorded as a note.
 
+use crate::lines::{BlankLines, is_blank};
 use std::borrow::Cow;
 use std::io::{self, Read};
 use std::path::Path;
@@ -136,37 +137,32 @@ fn read_block<R: Read>(
         if scanned == 0 && bytes.starts_with(UTF8_BOM) {
             (start, scanned) = (UTF8_BOM.len(), UTF8_BOM.len());
         }
-        let mut line_start = scanned;
-        for newline in crate::lines::LineEnds::new(&bytes[scanned..]) {
-            let newline = scanned + newline;
-            if is_blank(&bytes[line_start..newline]) {
-                if line_start == start {
-                    start = newline + 1;
-                } else {
-                    // A block without a `Received` field followed, in what is already read, by
-                    // one with a `Received` field was a preamble: the block starts again there.
-                    // (Nothing more is read to find out, so a block typed on a terminal still
-                    // ends at its empty line.)
-                    let more = newline + 1 < bytes.len();
-                    if more
-                        && !has_received(&bytes[start..line_start])
-                        && let Some(next) = block_with_received(&bytes[newline + 1..])
-                    {
-                        let next = newline + 1 + next;
-                        noticed.preamble_lines +=
-                            memchr::memchr_iter(b'\n', &bytes[start..next]).count();
-                        (start, scanned) = (next, next);
-                        continue 'read;
-                    }
-                    // An empty line ends the block; anything after it is a body we do not need.
-                    let check = !eof && body == BodyCheck::Read;
-                    let had_body = more || check && reader.read(&mut [0u8])? > 0;
-                    return Ok(finish(bytes, start..line_start, had_body, noticed));
-                }
+        for (line_start, newline) in BlankLines::new(&bytes[scanned..]) {
+            let (line_start, newline) = (scanned + line_start, scanned + newline);
+            if line_start == start {
+                start = newline + 1;
+                continue;
             }
-            line_start = newline + 1;
+            // A block without a `Received` field followed, in what is already read, by one with
+            // a `Received` field was a preamble: the block starts again there. (Nothing more is
+            // read to find out, so a block typed on a terminal still ends at its empty line.)
+            let more = newline + 1 < bytes.len();
+            if more
+                && !has_received(&bytes[start..line_start])
+                && let Some(next) = block_with_received(&bytes[newline + 1..])
+            {
+                let next = newline + 1 + next;
+                noticed.preamble_lines += memchr::memchr_iter(b'\n', &bytes[start..next]).count();
+                (start, scanned) = (next, next);
+                continue 'read;
+            }
+            // An empty line ends the block; anything after it is a body we do not need.
+            let check = !eof && body == BodyCheck::Read;
+            let had_body = more || check && reader.read(&mut [0u8])? > 0;
+            return Ok(finish(bytes, start..line_start, had_body, noticed));
         }
-        scanned = line_start;
+        // Every whole line has been looked at: the next look starts after the last line feed.
+        scanned += memchr::memrchr(b'\n', &bytes[scanned..]).map_or(0, |at| at + 1);
         if bytes.len() - start > MAX_HEADER_BYTES {
             let end = bytes.len();
             return Ok(finish(bytes, start..end, false, noticed));
@@ -268,11 +264,6 @@ fn lines_of(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
 pub(crate) fn is_received(line: &[u8]) -> bool {
     line.get(..9)
         .is_some_and(|name| name.eq_ignore_ascii_case(b"Received:"))
-}
-
-/// True when `line` holds nothing but whitespace (`\r`, space, tab).
-fn is_blank(line: &[u8]) -> bool {
-    line.iter().all(|b| matches!(b, b'\r' | b' ' | b'\t'))
 }
 
 /// Reads the header block of the file at `path`, or of standard input when `path` is `-`.

@@ -4,7 +4,9 @@
 //! call costs more in set-up than in searching. [`LineEnds`] compares a whole 64-byte block at
 //! once (SSE2 on x86-64, where every processor has it) into a mask with one bit per byte, and then
 //! hands out the line feeds by counting trailing zeros. `in_block` pads the short last block,
-//! for this scan and the other 64-byte scans (whitespace runs, control bytes).
+//! for this scan and the other 64-byte scans (whitespace runs, control bytes). [`BlankLines`]
+//! finds the blank lines that end a header block from the same kind of masks, without a branch
+//! per line.
 
 /// The offsets of the line feeds (`\n`) in a byte string, in order.
 #[derive(Debug, Clone)]
@@ -45,6 +47,82 @@ impl Iterator for LineEnds<'_> {
         self.mask &= self.mask - 1;
         Some(self.block + bit)
     }
+}
+
+/// The blank lines of a byte string that starts at a line start: lines holding nothing but
+/// spaces, tabs and carriage returns before their line feed, as `(start, line feed)` offsets, in
+/// order. Each 64-byte block gives its candidates without a branch per line: a line start plus
+/// the run of bytes up to a space after it carries into the line feed that ends a blank line
+/// (the carry crosses into the next block), and each candidate is checked.
+#[derive(Debug, Clone)]
+pub struct BlankLines<'b> {
+    bytes: &'b [u8],
+    /// Offset of the 64-byte block `mask` describes.
+    block: usize,
+    /// The line feeds of that block ending candidate blank lines, not yet handed out.
+    mask: u64,
+    /// 1 when the last byte of that block is a line feed (the next block starts a line).
+    line_start: u64,
+    /// 1 when a blank run reached the end of that block (its carry goes on into the next).
+    run: u64,
+}
+
+impl<'b> BlankLines<'b> {
+    /// The blank lines of `bytes`, whose first byte starts a line.
+    pub fn new(bytes: &'b [u8]) -> Self {
+        let mut lines = BlankLines {
+            bytes,
+            block: 0,
+            mask: 0,
+            line_start: 1,
+            run: 0,
+        };
+        lines.look();
+        lines
+    }
+
+    /// Finds the candidates of the block at `self.block`, carrying in from the block before.
+    #[inline(always)]
+    fn look(&mut self) {
+        // Padded with a letter: neither a line feed nor a space.
+        let (feeds, low) = in_block(&self.bytes[self.block..], b'a', block_feeds_and_low);
+        let starts = feeds << 1 | self.line_start;
+        // Bytes up to a space other than line feeds: the rest of a blank line, and control bytes
+        // (which the check below turns away).
+        let spaces = low & !feeds;
+        let (sum, over) = starts.overflowing_add(spaces);
+        let (sum, carried) = sum.overflowing_add(self.run);
+        self.mask = sum & feeds;
+        self.line_start = feeds >> 63;
+        self.run = u64::from(over | carried);
+    }
+}
+
+impl Iterator for BlankLines<'_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        loop {
+            while self.mask == 0 {
+                self.block += 64;
+                if self.block >= self.bytes.len() {
+                    return None;
+                }
+                self.look();
+            }
+            let feed = self.block + self.mask.trailing_zeros() as usize;
+            self.mask &= self.mask - 1;
+            let start = memchr::memrchr(b'\n', &self.bytes[..feed]).map_or(0, |at| at + 1);
+            if is_blank(&self.bytes[start..feed]) {
+                return Some((start, feed));
+            }
+        }
+    }
+}
+
+/// True when `line` holds nothing but whitespace (`\r`, space, tab).
+pub fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|b| matches!(b, b'\r' | b' ' | b'\t'))
 }
 
 /// The lines of `bytes` as `(start, end)` byte ranges, each including its `\n` (the last one may
@@ -94,6 +172,48 @@ fn block_line_feeds(block: &[u8; 64]) -> u64 {
     })
 }
 
+/// One bit per byte of a 64-byte block for line feeds, and one for bytes up to a space (SSE2
+/// compares).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn block_feeds_and_low(block: &[u8; 64]) -> (u64, u64) {
+    use safe_arch::{
+        cmp_eq_mask_i8_m128i, load_unaligned_m128i, min_u8_m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i,
+    };
+    let line_feed = set_splat_i8_m128i(b'\n' as i8);
+    let space = set_splat_i8_m128i(b' ' as i8);
+    let (lanes, _) = block.as_chunks::<16>();
+    lanes
+        .iter()
+        .enumerate()
+        .fold((0, 0), |(feeds, low), (i, lane)| {
+            let v = load_unaligned_m128i(lane);
+            let feed = cmp_eq_mask_i8_m128i(v, line_feed);
+            // `v` is at most a space (unsigned): the smaller of the two is `v` itself.
+            let up_to_space = cmp_eq_mask_i8_m128i(min_u8_m128i(v, space), v);
+            // The movemask is 16 bits wide: reinterpret them, do not sign-extend.
+            let bits = |m| u64::from(move_mask_i8_m128i(m) as u16) << (16 * i);
+            (feeds | bits(feed), low | bits(up_to_space))
+        })
+}
+
+/// [`block_feeds_and_low`] a byte at a time: the definition, and what other processors use.
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+fn portable_block_feeds_and_low(block: &[u8; 64]) -> (u64, u64) {
+    block
+        .iter()
+        .enumerate()
+        .fold((0, 0), |(feeds, low), (i, &b)| {
+            (
+                feeds | u64::from(b == b'\n') << i,
+                low | u64::from(b <= b' ') << i,
+            )
+        })
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+use portable_block_feeds_and_low as block_feeds_and_low;
+
 /// [`block_line_feeds`] a byte at a time: the definition, and what other processors use.
 #[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 fn portable_block_line_feeds(block: &[u8; 64]) -> u64 {
@@ -131,6 +251,45 @@ mod tests {
             whole[32..].copy_from_slice(&more);
             proptest::prop_assert_eq!(block_line_feeds(&whole), portable_block_line_feeds(&whole));
         }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn finds_the_blank_lines_a_line_by_line_look_finds(
+            bytes in proptest::collection::vec(proptest::sample::select(b"a \t\r\n\x01\x0b\xff".to_vec()), 0..300),
+        ) {
+            let mut expected = Vec::new();
+            let mut start = 0;
+            for feed in memchr::memchr_iter(b'\n', &bytes) {
+                if is_blank(&bytes[start..feed]) {
+                    expected.push((start, feed));
+                }
+                start = feed + 1;
+            }
+            proptest::prop_assert_eq!(BlankLines::new(&bytes).collect::<Vec<_>>(), expected);
+        }
+
+        #[test]
+        fn a_block_gives_the_portable_feeds_and_low_bytes(
+            block in proptest::array::uniform32(proptest::sample::select(b"a\n \x1f\x20\x21\x8a\xff".to_vec())),
+            more in proptest::array::uniform32(proptest::sample::select(b"\n\t\x00\x80".to_vec())),
+        ) {
+            let mut whole = [0u8; 64];
+            whole[..32].copy_from_slice(&block);
+            whole[32..].copy_from_slice(&more);
+            proptest::prop_assert_eq!(block_feeds_and_low(&whole), portable_block_feeds_and_low(&whole));
+        }
+    }
+
+    #[test]
+    fn a_blank_line_across_whole_blocks_is_found() {
+        // Its run of spaces carries through every byte of the second and third blocks.
+        let mut bytes = b"A: 1\n".to_vec();
+        bytes.extend([b' '; 200]);
+        bytes.extend(b"\r\nbody\n");
+        assert_eq!(BlankLines::new(&bytes).collect::<Vec<_>>(), [(5, 206)]);
+        bytes[100] = b'x';
+        assert_eq!(BlankLines::new(&bytes).count(), 0);
     }
 
     #[test]
