@@ -93,21 +93,87 @@ pub fn continue_header_block<R: Read>(
     reader: R,
     body: BodyCheck,
 ) -> io::Result<RawHeaders> {
-    read_block(bytes, reader, READ_CHUNK, false, body)
+    read_block(bytes, Zeroed(reader), READ_CHUNK, false, body)
+}
+
+/// [`continue_header_block`] from an open file, read straight into the buffer's spare room.
+pub fn continue_file_block(
+    bytes: Vec<u8>,
+    file: &std::fs::File,
+    body: BodyCheck,
+) -> io::Result<RawHeaders> {
+    read_block(bytes, file, READ_CHUNK, false, body)
+}
+
+/// Where a header block's bytes come from: reads onto the end of a buffer.
+pub trait Fill {
+    /// Reads onto the end of `bytes`, into at least `room` bytes of room (again when interrupted);
+    /// how many bytes were read, 0 at the end of the input.
+    fn fill(&mut self, bytes: &mut Vec<u8>, room: usize) -> io::Result<usize>;
+}
+
+/// Any reader, which can only read into initialised bytes: the room is zeroed first.
+pub struct Zeroed<R>(pub R);
+
+impl<R: Read> Fill for Zeroed<R> {
+    fn fill(&mut self, bytes: &mut Vec<u8>, room: usize) -> io::Result<usize> {
+        let before = bytes.len();
+        bytes.resize(before + room, 0);
+        let read = loop {
+            match self.0.read(&mut bytes[before..]) {
+                Ok(read) => break read,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    bytes.truncate(before);
+                    return Err(e);
+                }
+            }
+        };
+        bytes.truncate(before + read);
+        Ok(read)
+    }
+}
+
+/// A file is read into the buffer's spare capacity as it is: nothing is zeroed first (on Unix;
+/// elsewhere as any reader).
+impl Fill for &std::fs::File {
+    #[cfg(unix)]
+    fn fill(&mut self, bytes: &mut Vec<u8>, room: usize) -> io::Result<usize> {
+        bytes.reserve(room);
+        loop {
+            match rustix::io::read(*self, rustix::buffer::spare_capacity(bytes)) {
+                Ok(read) => return Ok(read),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn fill(&mut self, bytes: &mut Vec<u8>, room: usize) -> io::Result<usize> {
+        Zeroed(self).fill(bytes, room)
+    }
 }
 
 /// The header block of `bytes`, which hold the whole input (a file read whole, an mbox message),
 /// found in place like [`continue_header_block`]'s.
 pub fn header_block_in(bytes: Vec<u8>) -> RawHeaders {
     // Nothing is read at the end of the input, so there is no error to report.
-    read_block(bytes, io::empty(), READ_CHUNK, true, BodyCheck::Read).unwrap_or_default()
+    read_block(
+        bytes,
+        Zeroed(io::empty()),
+        READ_CHUNK,
+        true,
+        BodyCheck::Read,
+    )
+    .unwrap_or_default()
 }
 
 /// [`continue_header_block`], reading `chunk` bytes at a time; `eof`: `bytes` already hold the
 /// whole input.
-fn read_block<R: Read>(
+fn read_block<F: Fill>(
     mut bytes: Vec<u8>,
-    mut reader: R,
+    mut reader: F,
     chunk: usize,
     mut eof: bool,
     body: BodyCheck,
@@ -158,7 +224,8 @@ fn read_block<R: Read>(
             }
             // An empty line ends the block; anything after it is a body we do not need.
             let check = !eof && body == BodyCheck::Read;
-            let had_body = more || check && reader.read(&mut [0u8])? > 0;
+            // One more byte read onto the end of the buffer, which the block leaves out.
+            let had_body = more || check && reader.fill(&mut bytes, 1)? > 0;
             return Ok(finish(bytes, start..line_start, had_body, noticed));
         }
         // Every whole line has been looked at: the next look starts after the last line feed.
@@ -178,19 +245,11 @@ fn read_block<R: Read>(
             return Ok(finish(bytes, start..end, false, noticed));
         }
         // One `read` at a time, so a block typed or pasted on a terminal ends at its empty line
-        // rather than waiting for the end of input.
-        // The room read into is zeroed first: ask for no more than is already there (at least
-        // 4 KiB), so a block that ends soon after a sniffed head costs little.
-        let before = bytes.len();
-        bytes.resize(before + chunk.min(before.max(4096)), 0);
-        let read = loop {
-            match reader.read(&mut bytes[before..]) {
-                Ok(read) => break read,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        };
-        bytes.truncate(before + read);
+        // rather than waiting for the end of input. A reader that zeroes the room first is asked
+        // for no more than is already there (at least 4 KiB), so a block that ends soon after a
+        // sniffed head costs little.
+        let room = chunk.min(bytes.len().max(4096));
+        let read = reader.fill(&mut bytes, room)?;
         eof = read == 0;
     }
 }
@@ -509,7 +568,7 @@ mod tests {
             let expected = read_line_by_line(&bytes);
             // The first `head` bytes already read (a sniffed head), the rest `capacity` at a time.
             let head = head.min(bytes.len());
-            let read = |body| read_block(bytes[..head].to_vec(), &bytes[head..], capacity, false, body);
+            let read = |body| read_block(bytes[..head].to_vec(), Zeroed(&bytes[head..]), capacity, false, body);
             let got = read(BodyCheck::Read).unwrap();
             proptest::prop_assert_eq!(&got.bytes, &expected.bytes);
             proptest::prop_assert_eq!(got.had_body, expected.had_body);
@@ -528,6 +587,37 @@ mod tests {
     }
 
     #[test]
+    fn a_file_read_into_spare_room_gives_what_any_reader_gives() {
+        let path = std::env::temp_dir().join(format!("mxtrace-fill-{}.eml", std::process::id()));
+        let long_field = format!("X-Long: {}\r\n", "a".repeat(150_000));
+        let cases = [
+            "A: 1\r\nB: 2\r\n\r\nbody\r\n".to_string(),
+            "A: 1\r\nB: 2\r\n".to_string(),
+            format!("A: 1\r\n{long_field}B: 2\r\n\r\nbody"),
+            format!("\r\n\r\n{long_field}"),
+        ];
+        for case in cases {
+            std::fs::write(&path, &case).unwrap();
+            for head in [0, 3, case.len()] {
+                for body in [BodyCheck::Read, BodyCheck::Skip] {
+                    // The head was read from the file already: the rest follows it.
+                    let mut file = std::fs::File::open(&path).unwrap();
+                    io::Seek::seek(&mut file, io::SeekFrom::Start(head as u64)).unwrap();
+                    let got = continue_file_block(case.as_bytes()[..head].to_vec(), &file, body);
+                    let rest = &case.as_bytes()[head..];
+                    let expected =
+                        continue_header_block(case.as_bytes()[..head].to_vec(), rest, body);
+                    let (got, expected) = (got.unwrap(), expected.unwrap());
+                    assert_eq!(got.bytes, expected.bytes);
+                    assert_eq!(got.had_body, expected.had_body);
+                    assert_eq!(got.truncated, expected.truncated);
+                }
+            }
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
     fn a_utf8_byte_order_mark_is_dropped_before_the_first_field() {
         let expected = b"Received: from a\r\nB: 2\r\n";
         for input in [
@@ -537,7 +627,13 @@ mod tests {
             assert_eq!(read_header_block(input).unwrap().bytes, expected);
             assert_eq!(header_block_in(input.to_vec()).bytes, expected);
             // The mark split between the head and the reads after it, one byte at a time.
-            let split = read_block(input[..2].to_vec(), &input[2..], 1, false, BodyCheck::Read);
+            let split = read_block(
+                input[..2].to_vec(),
+                Zeroed(&input[2..]),
+                1,
+                false,
+                BodyCheck::Read,
+            );
             assert_eq!(split.unwrap().bytes, expected);
         }
         // Anywhere else it is text like any other.
@@ -572,7 +668,8 @@ mod tests {
         assert_eq!(raw.preamble_lines, 0);
         // Only what is already read is looked at: read a line at a time (as a terminal gives
         // them), the first block ends at its empty line.
-        let by_lines = read_block(Vec::new(), &page[..], 1, false, BodyCheck::Read).unwrap();
+        let by_lines =
+            read_block(Vec::new(), Zeroed(&page[..]), 1, false, BodyCheck::Read).unwrap();
         assert!(by_lines.bytes.starts_with(b"Original Message\n") && by_lines.preamble_lines == 0);
     }
 
@@ -641,7 +738,14 @@ mod tests {
         bytes.extend_from_slice(b"\r\nbody\r\n");
         for raw in [
             header_block_in(bytes.clone()),
-            read_block(Vec::new(), &bytes[..], bytes.len(), false, BodyCheck::Read).unwrap(),
+            read_block(
+                Vec::new(),
+                Zeroed(&bytes[..]),
+                bytes.len(),
+                false,
+                BodyCheck::Read,
+            )
+            .unwrap(),
         ] {
             assert!(raw.truncated && !raw.had_body);
             assert!(raw.bytes.len() <= MAX_HEADER_BYTES);

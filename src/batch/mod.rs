@@ -22,7 +22,6 @@ use crate::{Detail, Message, input};
 use detect::Format;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use trace::TraceRows;
@@ -344,40 +343,38 @@ fn failure(source: Source, error: String) -> Analysed {
 /// whole.
 const FIRST_READ: usize = 16 * 1024;
 
-/// A reused buffer larger than this is dropped rather than kept for the next file.
-const KEPT_BUFFER: usize = 1024 * 1024;
+/// A reused buffer larger than this is dropped rather than kept for the next file: a head is read
+/// into all of a buffer's room, so this bounds what is read of a file before its header block
+/// is looked at.
+const KEPT_BUFFER: usize = 64 * 1024;
 
 thread_local! {
     /// This thread's buffer for file heads, reused so that reading a file allocates nothing.
     static HEAD: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-/// Gives a header block's buffer back to this thread for the next file. Its bytes stay: the
-/// next head is read over them, so only room beyond them is zeroed first.
+/// Gives a header block's buffer back to this thread for the next file.
 fn recycle(buffer: Vec<u8>) {
     if buffer.capacity() <= KEPT_BUFFER {
         HEAD.set(buffer);
     }
 }
 
-/// Reads the head of `file`, up to [`FIRST_READ`] bytes, into this thread's reused buffer: one
-/// `read` (the standard `read_to_end` would split it at 8 KiB and read again to find the end).
-/// What the header block needs beyond it is read on demand.
-fn read_head(file: &mut std::fs::File) -> std::io::Result<Vec<u8>> {
+/// Reads the head of `file`, at least [`FIRST_READ`] bytes of room, into this thread's reused
+/// buffer (straight into its spare capacity, nothing zeroed): one `read` (the standard
+/// `read_to_end` would split it at 8 KiB and read again to find the end). What the header block
+/// needs beyond it is read on demand.
+fn read_head(mut file: &std::fs::File) -> std::io::Result<Vec<u8>> {
+    use input::Fill;
     let mut head = HEAD.take();
-    head.resize(FIRST_READ, 0);
-    let read = loop {
-        match file.read(&mut head) {
-            Ok(read) => break read,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                recycle(head);
-                return Err(e);
-            }
+    head.clear();
+    match file.fill(&mut head, FIRST_READ) {
+        Ok(_) => Ok(head),
+        Err(e) => {
+            recycle(head);
+            Err(e)
         }
-    };
-    head.truncate(read);
-    Ok(head)
+    }
 }
 
 /// Opens a file once: sniffs its format from the head read first, then reads a single message on
@@ -391,10 +388,8 @@ fn file(
     body: input::BodyCheck,
     headers: &dyn Fn(Source, &input::RawHeaders) -> Analysed,
 ) -> Step {
-    let head = found
-        .open()
-        .and_then(|mut file| Ok((read_head(&mut file)?, file)));
-    let (head, mut file) = match head {
+    let head = found.open().and_then(|file| Ok((read_head(&file)?, file)));
+    let (head, file) = match head {
         Ok((head, _)) if head.is_empty() => {
             recycle(head);
             return Step::Done(failure(source, "empty file".into()));
@@ -406,7 +401,7 @@ fn file(
     let utf16 = detect::is_utf16(&head);
     let analysed = match format {
         Some(Format::Headers) if !utf16 => {
-            let raw = input::continue_header_block(head, &mut file, body);
+            let raw = input::continue_file_block(head, &file, body);
             return Step::Done(read_then(source, raw, headers));
         }
         Some(Format::Headers) => read_then(
