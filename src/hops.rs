@@ -245,15 +245,13 @@ fn ser_time<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::
 pub fn extract<'a>(block: &HeaderBlock<'a>) -> Vec<Hop<'a>> {
     // Newest first in the block: read from the bottom up, each hop built in its place.
     let mut hops: Vec<Hop<'a>> = Vec::with_capacity(8);
-    hops.extend(
-        block
-            .all("Received")
-            .rev()
-            .map(|(_, field)| match &field.value {
-                Cow::Borrowed(text) => parse_received(text, field.line),
-                Cow::Owned(text) => parse_received(text, field.line).into_owned(),
-            }),
-    );
+    // Pushed one by one: an iterator adapter would copy each large `Hop` on its way.
+    for (_, field) in block.all("Received").rev() {
+        hops.push(match &field.value {
+            Cow::Borrowed(text) => parse_received(text, field.line),
+            Cow::Owned(text) => parse_received(text, field.line).into_owned(),
+        });
+    }
     number(&mut hops);
     hops
 }
@@ -278,19 +276,21 @@ pub fn number(hops: &mut [Hop<'_>]) {
 /// Exchange's own fields, which it writes in one fixed shape, are read directly
 /// (`exchange::read`); every other field goes through mail-parser and `fill_gaps`.
 pub fn parse_received(text: &str, line: usize) -> Hop<'_> {
-    let mut hop = direct(text).unwrap_or_else(|| general(text, &split_clauses(text)));
+    // One reader after another, each hop taken where it was built (an `Option` chain would copy
+    // the large `Hop` at every link).
+    let mut hop = if let Some(hop) = exchange::read(text) {
+        hop
+    } else if let Some(hop) = gmail::read(text) {
+        hop
+    } else if let Some(hop) = postfix::read(text) {
+        hop
+    } else {
+        general(text, &split_clauses(text))
+    };
     hop.line = line;
     hop.raw = Cow::Borrowed(text);
     hop.exchange = exchange_product(hop.id.as_deref(), hop.protocol.as_deref());
     hop
-}
-
-/// The hop of a field in one of the machine-made shapes read directly (Exchange's, Gmail's,
-/// Postfix's), or `None` for the general parser.
-fn direct(text: &str) -> Option<Hop<'_>> {
-    exchange::read(text)
-        .or_else(|| gmail::read(text))
-        .or_else(|| postfix::read(text))
 }
 
 /// Any `Received` field: mail-parser's reading, completed by [`fill_gaps`].

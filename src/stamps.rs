@@ -260,8 +260,8 @@ const AUTH_METHODS: [&str; 10] = [
 /// `reason`, `action`, `smtp.mailfrom`, `header.d`, `header.from`, and `sender_ip`. Values are
 /// words of `value` (no whitespace in them), so they borrow from it whether it is folded or not.
 pub fn decode_auth_results<'t>(value: &'t str) -> Vec<Pair<'t>> {
-    // About as many parts as there are methods: the list rarely grows.
-    let mut out: Vec<Pair<'t>> = Vec::with_capacity(8);
+    // Each method at most once, and the sender's address: the list never grows.
+    let mut out: Vec<Pair<'t>> = Vec::with_capacity(AUTH_METHODS.len() + 1);
     let trimmed = |v: &'t str| Some(v.trim_end_matches([';', ',', ')'])).filter(|v| !v.is_empty());
     // Words split on whitespace and `;`, in one pass over the bytes (both are ASCII, so every
     // cut is a char boundary); a word is read only outside comments. The same pass keeps the
