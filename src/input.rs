@@ -454,16 +454,37 @@ fn is_control(b: u8) -> bool {
     b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c)
 }
 
-/// Whether `bytes` hold a control byte, 16 bytes compared at once and the answers gathered in
-/// one vector (SSE2).
+/// Whether `bytes` hold a control byte, 16 bytes at a time (SSE2). Three running answers over all
+/// of them, read once at the end: the smallest byte (below a tab, 0x00 to 0x08, is a control
+/// byte), the smallest byte less 14 (wrapping, 0x0e to 0x1f come out below 18 and nothing else
+/// does) and whether any byte is a vertical tab (0x0b); tabs, line feeds, form feeds and carriage
+/// returns give none of the three.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 fn any_controls(bytes: &[u8]) -> bool {
-    use safe_arch::{bitor_m128i, load_unaligned_m128i, move_mask_i8_m128i, zeroed_m128i};
+    use safe_arch::{
+        bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, min_u8_m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i, sub_i8_m128i, zeroed_m128i,
+    };
+    let splat = |b: u8| set_splat_i8_m128i(b as i8);
     let (lanes, rest) = bytes.as_chunks::<16>();
-    let found = lanes.iter().fold(zeroed_m128i(), |found, lane| {
-        bitor_m128i(found, lane_controls(load_unaligned_m128i(lane)))
-    });
-    move_mask_i8_m128i(found) != 0 || rest.iter().any(|&b| is_control(b))
+    let (lowest, lowest_less_14, vertical_tabs) = lanes.iter().fold(
+        (splat(0xff), splat(0xff), zeroed_m128i()),
+        |(lowest, less_14, tabs), lane| {
+            let v = load_unaligned_m128i(lane);
+            (
+                min_u8_m128i(lowest, v),
+                min_u8_m128i(less_14, sub_i8_m128i(v, splat(14))),
+                bitor_m128i(tabs, cmp_eq_mask_i8_m128i(v, splat(0x0b))),
+            )
+        },
+    );
+    // Some byte of `x` is at most `top` (unsigned).
+    let any_at_most =
+        |x, top| move_mask_i8_m128i(cmp_eq_mask_i8_m128i(min_u8_m128i(x, splat(top)), x)) != 0;
+    any_at_most(lowest, 0x08)
+        || any_at_most(lowest_less_14, 0x1f - 14)
+        || move_mask_i8_m128i(vertical_tabs) != 0
+        || rest.iter().any(|&b| is_control(b))
 }
 
 /// [`any_controls`] a byte at a time: what other processors use.
@@ -781,6 +802,22 @@ mod tests {
             let plain = bytes.iter().filter(|&&b| is_control(b)).count();
             let first = bytes.iter().position(|&b| is_control(b));
             proptest::prop_assert_eq!(control_bytes(&bytes), (plain, first));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_controls_says_whether_one_byte_is(
+            clean in 0usize..80,
+            byte in proptest::sample::select(
+                b"\x00\x08\t\n\x0b\x0c\r\x0e\x1f a\x7f\x80\xf2\xfd\xff".to_vec()),
+            at in 0usize..80,
+            more in proptest::collection::vec(proptest::sample::select(b"a \t\n\r\x0c".to_vec()), 0..40),
+        ) {
+            // Text without control bytes, and one byte of any kind somewhere in it.
+            let mut bytes: Vec<u8> = std::iter::repeat_n(b'a', clean).chain(more).collect();
+            bytes.insert(at.min(bytes.len()), byte);
+            proptest::prop_assert_eq!(any_controls(&bytes), is_control(byte));
         }
     }
 
