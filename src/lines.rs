@@ -59,43 +59,73 @@ pub struct BlankLines<'b> {
     bytes: &'b [u8],
     /// Offset of the 64-byte block `mask` describes.
     block: usize,
+    /// Offset of the first block not yet looked at.
+    next: usize,
     /// The line feeds of that block ending candidate blank lines, not yet handed out.
     mask: u64,
-    /// 1 when the last byte of that block is a line feed (the next block starts a line).
+    /// 1 when the last byte looked at is a line feed (the next block starts a line).
     line_start: u64,
-    /// 1 when a blank run reached the end of that block (its carry goes on into the next).
+    /// 1 when a blank run reached the end of the bytes looked at (its carry goes on).
     run: u64,
 }
 
 impl<'b> BlankLines<'b> {
     /// The blank lines of `bytes`, whose first byte starts a line.
     pub fn new(bytes: &'b [u8]) -> Self {
-        let mut lines = BlankLines {
+        BlankLines {
             bytes,
             block: 0,
+            next: 0,
             mask: 0,
             line_start: 1,
             run: 0,
-        };
-        lines.look();
-        lines
+        }
     }
 
-    /// Finds the candidates of the block at `self.block`, carrying in from the block before.
-    #[inline(always)]
-    fn look(&mut self) {
-        // Padded with a letter: neither a line feed nor a space.
-        let (feeds, low) = in_block(&self.bytes[self.block..], b'a', block_feeds_and_low);
-        let starts = feeds << 1 | self.line_start;
-        // Bytes up to a space other than line feeds: the rest of a blank line, and control bytes
-        // (which the check below turns away).
-        let spaces = low & !feeds;
-        let (sum, over) = starts.overflowing_add(spaces);
-        let (sum, carried) = sum.overflowing_add(self.run);
-        self.mask = sum & feeds;
-        self.line_start = feeds >> 63;
-        self.run = u64::from(over | carried);
+    /// Looks at the blocks from `next` on until one has candidates: whole blocks in a tight loop
+    /// (the state kept in locals), the short last one padded with a letter (neither a line feed
+    /// nor a space). False when the bytes end without one.
+    fn advance(&mut self) -> bool {
+        let (mut line_start, mut run) = (self.line_start, self.run);
+        let (blocks, tail) = self.bytes[self.next..].as_chunks::<64>();
+        let mut at = self.next;
+        let mut found = 0;
+        for block in blocks {
+            found = candidates(block_feeds_and_low(block), &mut line_start, &mut run);
+            at += 64;
+            if found != 0 {
+                break;
+            }
+        }
+        if found == 0 && !tail.is_empty() {
+            found = candidates(
+                in_block(tail, b'a', block_feeds_and_low),
+                &mut line_start,
+                &mut run,
+            );
+            at += 64;
+        }
+        (self.block, self.mask) = (at.saturating_sub(64), found);
+        self.next = at.min(self.bytes.len());
+        (self.line_start, self.run) = (line_start, run);
+        found != 0
     }
+}
+
+/// The line feeds of a block (given its line feeds and bytes up to a space) that end a candidate
+/// blank line, carrying in from the block before and out to the next: a line start plus the run
+/// of bytes up to a space after it carries into the line feed that ends the line. Bytes up to a
+/// space other than line feeds are the rest of a blank line, and control bytes (which the check
+/// turns away).
+#[inline(always)]
+fn candidates((feeds, low): (u64, u64), line_start: &mut u64, run: &mut u64) -> u64 {
+    let starts = feeds << 1 | *line_start;
+    let spaces = low & !feeds;
+    let (sum, over) = starts.overflowing_add(spaces);
+    let (sum, carried) = sum.overflowing_add(*run);
+    *line_start = feeds >> 63;
+    *run = u64::from(over | carried);
+    sum & feeds
 }
 
 impl Iterator for BlankLines<'_> {
@@ -103,12 +133,8 @@ impl Iterator for BlankLines<'_> {
 
     fn next(&mut self) -> Option<(usize, usize)> {
         loop {
-            while self.mask == 0 {
-                self.block += 64;
-                if self.block >= self.bytes.len() {
-                    return None;
-                }
-                self.look();
+            if self.mask == 0 && !self.advance() {
+                return None;
             }
             let feed = self.block + self.mask.trailing_zeros() as usize;
             self.mask &= self.mask - 1;
