@@ -219,11 +219,31 @@ pub fn gateway_label(name: &str) -> Cow<'static, str> {
 /// Finds the vendor whose relay host names include `host`.
 pub fn vendor_for_host(host: &str) -> Option<&'static Vendor> {
     let host = host.trim_end_matches('.').as_bytes();
-    VENDORS.iter().find(|v| {
-        v.host_suffixes
-            .iter()
-            .any(|s| ends_with_labels(host, s.as_bytes()))
-    })
+    // Every suffix is at least eight bytes long (a test checks): a shorter host ends with none,
+    // and a suffix whose last eight bytes differ is turned away by one comparison.
+    let key = tail_key(host)?;
+    HOST_SUFFIXES
+        .iter()
+        .find(|(k, suffix, _)| *k == key && ends_with_labels(host, suffix.as_bytes()))
+        .map(|(_, _, vendor)| *vendor)
+}
+
+/// Every vendor's host suffixes in catalog order, each with the key of its last eight bytes.
+static HOST_SUFFIXES: LazyLock<Vec<(u64, &'static str, &'static Vendor)>> = LazyLock::new(|| {
+    VENDORS
+        .iter()
+        .flat_map(|v| {
+            v.host_suffixes
+                .iter()
+                .filter_map(move |s| Some((tail_key(s.as_bytes())?, *s, v)))
+        })
+        .collect()
+});
+
+/// The last eight bytes, lowercased, as one integer (`None` when there are fewer).
+fn tail_key(bytes: &[u8]) -> Option<u64> {
+    let tail = bytes.last_chunk::<8>()?;
+    Some(u64::from_le_bytes(tail.map(|b| b.to_ascii_lowercase())))
 }
 
 /// Finds the vendor that stamps a header called `name`.
@@ -345,6 +365,39 @@ pub fn is_microsoft_internal_ip(ip: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_vendor_host_suffix_has_the_eight_bytes_its_key_needs() {
+        for vendor in VENDORS {
+            for suffix in vendor.host_suffixes {
+                assert!(suffix.len() >= 8, "{suffix}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn vendor_for_host_finds_what_a_look_at_every_suffix_finds(
+            label in "[a-zA-Z0-9-]{0,6}",
+            suffix in proptest::sample::select(
+                VENDORS.iter().flat_map(|v| v.host_suffixes.iter().copied()).collect::<Vec<_>>()),
+            cut in 0usize..10,
+            join in proptest::sample::select(vec![".", "", "-", ".."]),
+            upper in proptest::bool::ANY,
+        ) {
+            // A vendor's suffix, shortened, joined to a label in several ways, in either case.
+            let suffix = &suffix[cut.min(suffix.len())..];
+            let mut host = format!("{label}{join}{suffix}");
+            if upper {
+                host = host.to_ascii_uppercase();
+            }
+            let plain = host.trim_end_matches('.').as_bytes();
+            let expected = VENDORS.iter().find(|v| {
+                v.host_suffixes.iter().any(|s| ends_with_labels(plain, s.as_bytes()))
+            });
+            proptest::prop_assert_eq!(vendor_for_host(&host).map(|v| v.name), expected.map(|v| v.name));
+        }
+    }
 
     proptest::proptest! {
         #[test]
