@@ -149,8 +149,8 @@ fn strip_prefix_ci<'n>(name: &'n str, prefix: &str) -> Option<&'n str> {
 /// organisation (see [`crate::classify::entry_hop`]).
 pub fn collect<'a>(block: &HeaderBlock<'a>, hops: &[Hop<'_>], entry: Option<usize>) -> Stamps<'a> {
     // Received field lines, newest first, to find the hop below each stamp.
-    // A message from Exchange Online carries a dozen or two.
-    let mut stamps = Vec::with_capacity(16);
+    // A message from Exchange Online carries a dozen or two; one rebuilt from a trace, none.
+    let mut stamps = Vec::with_capacity(if block.fields.is_empty() { 0 } else { 16 });
     for field in &block.fields {
         let Some((name, renamed)) = canonical(field.name) else {
             continue;
