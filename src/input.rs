@@ -113,7 +113,7 @@ pub trait Fill {
 }
 
 /// Any reader, which can only read into initialised bytes: the room is zeroed first.
-pub struct Zeroed<R>(pub R);
+struct Zeroed<R>(R);
 
 impl<R: Read> Fill for Zeroed<R> {
     fn fill(&mut self, bytes: &mut Vec<u8>, room: usize) -> io::Result<usize> {
