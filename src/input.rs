@@ -224,7 +224,8 @@ fn read_block<F: Fill>(
             }
             // An empty line ends the block; anything after it is a body we do not need.
             let check = !eof && body == BodyCheck::Read;
-            // One more byte read onto the end of the buffer, which the block leaves out.
+            // One more read onto the end of the buffer (the block leaves it out): does anything
+            // follow?
             let had_body = more || check && reader.fill(&mut bytes, 1)? > 0;
             return Ok(finish(bytes, start..line_start, had_body, noticed));
         }
