@@ -111,7 +111,7 @@ pub struct Diagnosis<'a> {
     pub assumptions: Vec<String>,
     /// The organisation's domains as the rules saw them (profile or inferred); not in the JSON.
     #[serde(skip)]
-    pub organization_domains: Vec<String>,
+    pub organization_domains: Vec<Cow<'a, str>>,
 }
 
 impl Diagnosis<'_> {
@@ -141,7 +141,7 @@ pub enum Detail {
 /// Runs the whole pipeline on one message.
 pub fn diagnose<'m>(
     message: &'m Message<'_>,
-    profile: &Profile,
+    profile: &'m Profile,
 ) -> Result<Diagnosis<'m>, InputError> {
     diagnose_with(message, profile, Detail::Full)
 }
@@ -149,7 +149,7 @@ pub fn diagnose<'m>(
 /// [`diagnose`], building only as much as `detail` asks for.
 pub fn diagnose_with<'m>(
     message: &'m Message<'_>,
-    profile: &Profile,
+    profile: &'m Profile,
     detail: Detail,
 ) -> Result<Diagnosis<'m>, InputError> {
     let block: HeaderBlock<'m> = header::parse(&message.text)?;
@@ -172,7 +172,7 @@ pub fn diagnose_with<'m>(
 pub fn diagnose_hops<'a>(
     hops: Vec<Hop<'a>>,
     sender: Option<Cow<'a, str>>,
-    profile: &Profile,
+    profile: &'a Profile,
     notes: Vec<String>,
     detail: Detail,
 ) -> Diagnosis<'a> {
@@ -190,7 +190,7 @@ fn analyse<'a>(
     block: &HeaderBlock<'a>,
     mut hops: Vec<Hop<'a>>,
     sender: Option<Cow<'a, str>>,
-    profile: &Profile,
+    profile: &'a Profile,
     mut notes: Vec<String>,
     detail: Detail,
 ) -> Diagnosis<'a> {

@@ -2,10 +2,11 @@
 //! silent (recipient domains, the tenant that stamped it). Everything inferred is listed as an
 //! assumption in the report.
 
-use crate::header::HeaderBlock;
+use crate::header::{HeaderBlock, unfold};
 use crate::hops::Hop;
 use crate::profile::Profile;
 use crate::stamps::Stamps;
+use std::borrow::Cow;
 
 /// Where the organisation's domains came from, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -23,16 +24,17 @@ pub enum DomainSource {
 
 /// The receiving organisation as the rules see it.
 #[derive(Debug, Clone, Default)]
-pub struct Org {
-    /// Accepted domains: the profile's, else the recipients' domains.
-    pub domains: Vec<String>,
+pub struct Org<'a> {
+    /// Accepted domains: the profile's, else the recipients' domains (lower-case; borrowed from
+    /// the profile or the message where they are already).
+    pub domains: Vec<Cow<'a, str>>,
     /// Where `domains` came from.
     pub source: DomainSource,
     /// Tenant id that stamped the message as its recipient (`X-MS-Exchange-CrossTenant-Id`).
     pub tenant_id: Option<String>,
 }
 
-impl Org {
+impl Org<'_> {
     /// True when `domain` is (a subdomain of) one of the organisation's domains.
     pub fn owns(&self, domain: &str) -> bool {
         self.domains
@@ -48,6 +50,20 @@ impl Org {
     /// Like [`Org::owns_host`], but only with domains a sender cannot choose (profile, envelope).
     pub fn surely_owns_host(&self, host: Option<&str>) -> bool {
         self.source <= DomainSource::Envelope && self.owns_host(host)
+    }
+}
+
+/// `part` (a slice of `whole`) for as long as `whole` borrows, else copied.
+fn keep<'a>(whole: &Cow<'a, str>, part: &str) -> Cow<'a, str> {
+    match whole {
+        Cow::Borrowed(whole) => {
+            let start = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+            start
+                .checked_add(part.len())
+                .and_then(|end| whole.get(start..end))
+                .map_or_else(|| Cow::Owned(part.to_owned()), Cow::Borrowed)
+        }
+        Cow::Owned(_) => Cow::Owned(part.to_owned()),
     }
 }
 
@@ -74,38 +90,48 @@ fn domain_in(address: &str) -> Option<&str> {
 /// Infers the organisation from the profile and the message, and pushes what was assumed (unless
 /// `assumptions` is `None`: nobody will read them). Envelope recipients (`for` clauses at or after
 /// the entry hop) are preferred over `To`/`Cc`, which a sender can write freely.
-pub fn infer(
-    profile: &Profile,
-    block: &HeaderBlock<'_>,
-    hops: &[Hop<'_>],
+pub fn infer<'a>(
+    profile: &'a Profile,
+    block: &HeaderBlock<'a>,
+    hops: &[Hop<'a>],
     entry: Option<usize>,
     stamps: &Stamps<'_>,
     mut assumptions: Option<&mut Vec<String>>,
-) -> Org {
+) -> Org<'a> {
     let tenant_id = stamps
         .recipient("X-MS-Exchange-CrossTenant-Id")
         .map(|s| s.value.to_string())
         .filter(|v| !v.is_empty());
     if !profile.domains.is_empty() {
         return Org {
-            domains: profile.domains.clone(),
+            domains: profile
+                .domains
+                .iter()
+                .map(|d| Cow::Borrowed(d.as_str()))
+                .collect(),
             source: DomainSource::Profile,
             tenant_id,
         };
     }
-    let mut domains: Vec<String> = Vec::new();
-    // Each domain once, lowercased only when it is new.
-    let mut add = |domain: &str| {
-        if !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
-            domains.push(domain.to_ascii_lowercase());
+    let mut domains: Vec<Cow<'a, str>> = Vec::new();
+    // Each domain once, lowercased (copied) only when it is new and not lower-case already.
+    let mut add = |domain: Cow<'a, str>| {
+        if !domains.iter().any(|d| d.eq_ignore_ascii_case(&domain)) {
+            domains.push(if domain.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(domain.to_ascii_lowercase())
+            } else {
+                domain
+            });
         }
     };
     let mut source = DomainSource::None;
     // Envelope recipients, when present, are the whole answer.
     for hop in &hops[entry.unwrap_or(0).min(hops.len())..] {
-        if let Some(domain) = hop.for_.as_deref().and_then(domain_in) {
+        if let Some(recipient) = &hop.for_
+            && let Some(domain) = domain_in(recipient)
+        {
             source = DomainSource::Envelope;
-            add(domain);
+            add(keep(recipient, domain));
         }
     }
     if source == DomainSource::None {
@@ -114,9 +140,13 @@ pub fn infer(
             .iter()
             .filter(|f| f.is("To") || f.is("Cc") || f.is("Delivered-To"));
         for field in recipients {
-            for domain in field.unfolded().split(',').filter_map(domain_in) {
+            let value = match &field.value {
+                Cow::Borrowed(value) => unfold(value),
+                Cow::Owned(value) => Cow::Owned(unfold(value).into_owned()),
+            };
+            for domain in value.split(',').filter_map(domain_in) {
                 source = DomainSource::Headers;
-                add(domain);
+                add(keep(&value, domain));
             }
         }
     }

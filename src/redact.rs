@@ -20,8 +20,11 @@ pub struct Redactor {
 
 impl Redactor {
     /// A redactor for an organisation owning `domains` (lower-case).
-    pub fn new(domains: &[String]) -> Redactor {
-        let mut domains: Vec<String> = domains.iter().map(|d| d.to_ascii_lowercase()).collect();
+    pub fn new(domains: &[impl AsRef<str>]) -> Redactor {
+        let mut domains: Vec<String> = domains
+            .iter()
+            .map(|d| d.as_ref().to_ascii_lowercase())
+            .collect();
         // Longest first, so `mail.contoso.com` is not half-replaced as `contoso.com`.
         domains.sort_by_key(|d| std::cmp::Reverse(d.len()));
         Redactor {

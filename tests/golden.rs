@@ -25,7 +25,8 @@ fn render(path: &Path) -> String {
     )
     .unwrap();
     let message = Message::from_bytes(&raw.bytes).unwrap();
-    let diagnosis = diagnose(&message, &Profile::default()).unwrap();
+    let profile = Profile::default();
+    let diagnosis = diagnose(&message, &profile).unwrap();
     serde_json::to_string_pretty(&diagnosis).unwrap() + "\n"
 }
 

@@ -13,7 +13,8 @@ fn with_diagnosis(name: &str, check: impl FnOnce(&mxtrace::Diagnosis<'_>)) {
     let raw = input::read_header_block(std::io::BufReader::new(std::fs::File::open(path).unwrap()))
         .unwrap();
     let message = Message::from_bytes(&raw.bytes).unwrap();
-    let d = diagnose(&message, &Profile::default()).unwrap();
+    let profile = Profile::default();
+    let d = diagnose(&message, &profile).unwrap();
     check(&d);
 }
 

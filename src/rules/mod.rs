@@ -121,7 +121,7 @@ pub struct Context<'d, 'a> {
     /// The organisation profile.
     pub profile: &'d Profile,
     /// The receiving organisation, from the profile or inferred.
-    pub org: &'d Org,
+    pub org: &'d Org<'a>,
     /// The mail-flow scenario the path shows.
     pub topology: Topology,
     /// The sender address (`From`, else `Return-Path`; a trace's sender).
