@@ -173,18 +173,27 @@ impl Hop<'_> {
         if self.tls.is_some() {
             return Some(true);
         }
-        let protocol = self.protocol.as_deref()?.to_ascii_uppercase();
-        if matches!(
-            protocol.as_str(),
-            "MAPI" | "HTTP" | "HTTPS" | "LOCAL" | "PICKUP"
-        ) {
+        // Compared in any case, without an upper-cased copy.
+        let protocol = self.protocol.as_deref()?.as_bytes();
+        let is = |word: &[u8]| protocol.eq_ignore_ascii_case(word);
+        let ends = |end: &[u8]| {
+            protocol
+                .len()
+                .checked_sub(end.len())
+                .is_some_and(|at| protocol[at..].eq_ignore_ascii_case(end))
+        };
+        let holds = |part: &[u8]| {
+            protocol
+                .windows(part.len())
+                .any(|w| w.eq_ignore_ascii_case(part))
+        };
+        if [&b"MAPI"[..], b"HTTP", b"HTTPS", b"LOCAL", b"PICKUP"]
+            .iter()
+            .any(|w| is(w))
+        {
             return None;
         }
-        Some(
-            protocol.ends_with('S') && protocol.contains("SMTP")
-                || protocol.ends_with("SA")
-                || protocol.contains("TLS"),
-        )
+        Some(ends(b"S") && holds(b"SMTP") || ends(b"SA") || holds(b"TLS"))
     }
 
     fn into_owned(self) -> Hop<'static> {
@@ -783,6 +792,20 @@ fn assert_read_as_general(read: fn(&str) -> Option<Hop<'_>>, texts: &[&str]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn encryption_is_told_from_the_protocol_in_any_case(
+            protocol in "[a-zA-Z-]{0,7}|[eE]?[sS][mM][tT][pP][sS]?[aA]?|[a-z]?[tT][lL][sS][a-z]?|SMTP-TLS|[mM][aA][pP][iI]|[hH][tT][tT][pP][sS]?|local|Pickup",
+        ) {
+            // The definition: the protocol upper-cased.
+            let upper = protocol.to_ascii_uppercase();
+            let expected = (!matches!(upper.as_str(), "MAPI" | "HTTP" | "HTTPS" | "LOCAL" | "PICKUP"))
+                .then(|| upper.ends_with('S') && upper.contains("SMTP") || upper.ends_with("SA") || upper.contains("TLS"));
+            let hop = Hop { protocol: Some(Cow::Borrowed(&protocol)), ..Hop::default() };
+            proptest::prop_assert_eq!(hop.encrypted(), expected, "{}", protocol);
+        }
+    }
 
     /// Every field of the real corpus that a direct reader accepts gives the general parser's
     /// hop, field for field.
