@@ -42,6 +42,26 @@ pub fn unfold(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// Returns `value` as a slice of `text` when it is one (mail-parser borrows, and so do slices
+/// cut out of a value), else owned.
+pub(crate) fn borrow_in<'t>(text: &'t str, value: &str) -> Cow<'t, str> {
+    let start = value.as_ptr() as usize;
+    let base = text.as_ptr() as usize;
+    if start >= base && start + value.len() <= base + text.len() {
+        Cow::Borrowed(&text[start - base..start - base + value.len()])
+    } else {
+        Cow::Owned(value.to_string())
+    }
+}
+
+/// `part`, a slice of `text`'s value, for as long as `text` borrows; copied when `text` owns it.
+pub(crate) fn slice_of<'a>(text: &Cow<'a, str>, part: &str) -> Cow<'a, str> {
+    match text {
+        Cow::Borrowed(text) => borrow_in(text, part),
+        Cow::Owned(_) => Cow::Owned(part.to_owned()),
+    }
+}
+
 /// Collapses folding and whitespace runs to single spaces and trims the ends.
 pub fn collapse_whitespace(text: &str) -> String {
     unfold(text).into_owned()

@@ -9,7 +9,7 @@
 //! comment-only (qmail) fields and dates written without a `;`.
 
 use crate::catalog::starts_with_ci;
-use crate::header::{HeaderBlock, collapse_whitespace, unfold};
+use crate::header::{HeaderBlock, borrow_in, collapse_whitespace, unfold};
 use crate::net::parse_ip;
 use chrono::{DateTime, TimeZone, Utc};
 use exchange::digits;
@@ -373,17 +373,6 @@ fn two_digit_year(date: &str) -> bool {
         }
     }
     false
-}
-
-/// Returns `value` as a slice of `text` when it is one (mail-parser borrows), else owned.
-fn borrow_in<'t>(text: &'t str, value: &str) -> Cow<'t, str> {
-    let start = value.as_ptr() as usize;
-    let base = text.as_ptr() as usize;
-    if start >= base && start + value.len() <= base + text.len() {
-        Cow::Borrowed(&text[start - base..start - base + value.len()])
-    } else {
-        Cow::Owned(value.to_string())
-    }
 }
 
 fn tls_name(version: TlsVersion) -> &'static str {

@@ -157,14 +157,7 @@ pub fn diagnose_with<'m>(
     let mut notes = message.notes.clone();
     notes.extend(block.notes.iter().cloned());
     let sender = header_address(&block, "From").or_else(|| header_address(&block, "Return-Path"));
-    Ok(analyse(
-        &block,
-        hops,
-        sender.map(Cow::Owned),
-        profile,
-        notes,
-        detail,
-    ))
+    Ok(analyse(&block, hops, sender, profile, notes, detail))
 }
 
 /// Runs classification, topology and rules on hops rebuilt from elsewhere (a message trace or a
@@ -230,7 +223,7 @@ fn analyse<'a>(
                     .as_deref()
                     .map(|f| f.trim_matches(['<', '>']).to_string())
             })
-            .or(to);
+            .or_else(|| to.map(Cow::into_owned));
         (message_id, recipient)
     } else {
         (None, None)
@@ -253,18 +246,23 @@ fn analyse<'a>(
     }
 }
 
-/// The (first) address of a header such as `From`, `To`, `Return-Path`.
-fn header_address(block: &HeaderBlock<'_>, name: &str) -> Option<String> {
-    let value = block.first(name)?.unfolded();
-    address_in(value.split(',').next().unwrap_or(&value))
+/// The (first) address of a header such as `From`, `To`, `Return-Path`, borrowed from the
+/// header text where it can be.
+fn header_address<'a>(block: &HeaderBlock<'a>, name: &str) -> Option<Cow<'a, str>> {
+    let value = match &block.first(name)?.value {
+        Cow::Borrowed(value) => header::unfold(value),
+        Cow::Owned(value) => Cow::Owned(header::unfold(value).into_owned()),
+    };
+    let address = address_in(value.split(',').next().unwrap_or(&value))?;
+    Some(header::slice_of(&value, address))
 }
 
 /// The address in `Name <addr@domain>` or a bare `addr@domain`.
-fn address_in(value: &str) -> Option<String> {
+fn address_in(value: &str) -> Option<&str> {
     let inner = match (value.rfind('<'), value.rfind('>')) {
         (Some(start), Some(end)) if start < end => &value[start + 1..end],
         _ => value,
     };
     let inner = inner.trim();
-    inner.contains('@').then(|| inner.to_string())
+    inner.contains('@').then_some(inner)
 }

@@ -2,7 +2,7 @@
 //! silent (recipient domains, the tenant that stamped it). Everything inferred is listed as an
 //! assumption in the report.
 
-use crate::header::{HeaderBlock, unfold};
+use crate::header::{HeaderBlock, slice_of, unfold};
 use crate::hops::Hop;
 use crate::profile::Profile;
 use crate::stamps::Stamps;
@@ -50,20 +50,6 @@ impl Org<'_> {
     /// Like [`Org::owns_host`], but only with domains a sender cannot choose (profile, envelope).
     pub fn surely_owns_host(&self, host: Option<&str>) -> bool {
         self.source <= DomainSource::Envelope && self.owns_host(host)
-    }
-}
-
-/// `part` (a slice of `whole`) for as long as `whole` borrows, else copied.
-fn keep<'a>(whole: &Cow<'a, str>, part: &str) -> Cow<'a, str> {
-    match whole {
-        Cow::Borrowed(whole) => {
-            let start = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
-            start
-                .checked_add(part.len())
-                .and_then(|end| whole.get(start..end))
-                .map_or_else(|| Cow::Owned(part.to_owned()), Cow::Borrowed)
-        }
-        Cow::Owned(_) => Cow::Owned(part.to_owned()),
     }
 }
 
@@ -131,7 +117,7 @@ pub fn infer<'a>(
             && let Some(domain) = domain_in(recipient)
         {
             source = DomainSource::Envelope;
-            add(keep(recipient, domain));
+            add(slice_of(recipient, domain));
         }
     }
     if source == DomainSource::None {
@@ -146,7 +132,7 @@ pub fn infer<'a>(
             };
             for domain in value.split(',').filter_map(domain_in) {
                 source = DomainSource::Headers;
-                add(keep(&value, domain));
+                add(slice_of(&value, domain));
             }
         }
     }

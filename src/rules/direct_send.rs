@@ -16,10 +16,9 @@ pub const RULE: Rule = Rule {
 /// Authentication verdicts that mean the claim of the own domain did not hold.
 fn failed(verdict: Option<&str>) -> bool {
     verdict.is_some_and(|v| {
-        matches!(
-            v.to_ascii_lowercase().as_str(),
-            "fail" | "softfail" | "permerror" | "hardfail"
-        )
+        ["fail", "softfail", "permerror", "hardfail"]
+            .iter()
+            .any(|f| v.eq_ignore_ascii_case(f))
     })
 }
 
@@ -75,16 +74,16 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     if !anonymous {
         return;
     }
-    let results = ctx.stamps.recipient("Authentication-Results");
-    let mail_from = results
-        .and_then(|r| r.part("smtp.mailfrom"))
-        .map(|d| d.trim_start_matches('@').to_ascii_lowercase());
-    let from_domain = ctx.sender.and_then(domain_of);
     // The organisation's domains as the profile or the envelope give them: a sender writes `To`
     // freely (to itself, or to the victim it spoofs), so `To` alone proves nothing.
     if ctx.org.source > DomainSource::Envelope {
         return;
     }
+    let results = ctx.stamps.recipient("Authentication-Results");
+    let mail_from = results
+        .and_then(|r| r.part("smtp.mailfrom"))
+        .map(|d| d.trim_start_matches('@').to_ascii_lowercase());
+    let from_domain = ctx.sender.and_then(domain_of);
     let own = |domain: &Option<String>| domain.as_deref().is_some_and(|d| ctx.org.owns(d));
     if !own(&mail_from) && !own(&from_domain) {
         return;
