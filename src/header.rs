@@ -18,11 +18,14 @@ pub struct Field<'a> {
     pub line: usize,
 }
 
-impl Field<'_> {
-    /// The value with folding and runs of whitespace collapsed to single spaces (borrowed when
-    /// there are none).
-    pub fn unfolded(&self) -> Cow<'_, str> {
-        unfold(&self.value)
+impl<'a> Field<'a> {
+    /// The value with folding and runs of whitespace collapsed to single spaces, borrowed from
+    /// the header text when there are none (a repaired value, which owns its text, is copied).
+    pub fn unfolded(&self) -> Cow<'a, str> {
+        match &self.value {
+            Cow::Borrowed(value) => unfold(value),
+            Cow::Owned(value) => Cow::Owned(unfold(value).into_owned()),
+        }
     }
 
     /// True when the field is called `name` (ASCII case-insensitive).

@@ -249,10 +249,7 @@ fn analyse<'a>(
 /// The (first) address of a header such as `From`, `To`, `Return-Path`, borrowed from the
 /// header text where it can be.
 fn header_address<'a>(block: &HeaderBlock<'a>, name: &str) -> Option<Cow<'a, str>> {
-    let value = match &block.first(name)?.value {
-        Cow::Borrowed(value) => header::unfold(value),
-        Cow::Owned(value) => Cow::Owned(header::unfold(value).into_owned()),
-    };
+    let value = block.first(name)?.unfolded();
     let address = address_in(value.split(',').next().unwrap_or(&value))?;
     Some(header::slice_of(&value, address))
 }

@@ -2,7 +2,7 @@
 //! silent (recipient domains, the tenant that stamped it). Everything inferred is listed as an
 //! assumption in the report.
 
-use crate::header::{HeaderBlock, slice_of, unfold};
+use crate::header::{HeaderBlock, slice_of};
 use crate::hops::Hop;
 use crate::profile::Profile;
 use crate::stamps::Stamps;
@@ -126,10 +126,7 @@ pub fn infer<'a>(
             .iter()
             .filter(|f| f.is("To") || f.is("Cc") || f.is("Delivered-To"));
         for field in recipients {
-            let value = match &field.value {
-                Cow::Borrowed(value) => unfold(value),
-                Cow::Owned(value) => Cow::Owned(unfold(value).into_owned()),
-            };
+            let value = field.unfolded();
             for domain in value.split(',').filter_map(domain_in) {
                 source = DomainSource::Headers;
                 add(slice_of(&value, domain));
