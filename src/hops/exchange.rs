@@ -390,7 +390,43 @@ fn version_and_cipher(comment: &str) -> Option<Tls<'_>> {
 /// `Tue, 19 Sep 2023 18:36:44 +0000` (the weekday optional), the only date form Exchange writes;
 /// folding may fall anywhere between the words.
 pub(super) fn date(text: &str) -> Option<DateTime<Utc>> {
+    // Words that read as a date have no whitespace in them: cut by their lengths or at any
+    // whitespace, they are the same words.
+    if let Some(plain) = plain_words(text)
+        && let Some(time) = from_words(plain)
+    {
+        return Some(time);
+    }
     from_words(words(text)?)
+}
+
+/// The day, month, year, time and zone words of a date laid out as Exchange writes it (a weekday,
+/// a one- or two-digit day, then words of their fixed lengths: `Tue, 9 Sep 2023 18:36:44 +0000`,
+/// folded or not), cut where their lengths say; `None` for any other layout, which [`words`]
+/// splits.
+fn plain_words(text: &str) -> Option<[&str; 5]> {
+    let bytes = text.as_bytes();
+    let weekday = bytes.get(3) == Some(&b',') && !bytes[..3].iter().any(u8::is_ascii_whitespace);
+    if !weekday {
+        return None;
+    }
+    let mut at = 4;
+    // Whitespace, then a word of `len` bytes (the day: two unless the second ends it). The next
+    // word's whitespace, or the end of the text after the last, ends each.
+    let mut word = |len: usize| {
+        let rest = bytes.get(at..)?;
+        let space = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let start = at + space;
+        let two = rest
+            .get(space + 1)
+            .is_some_and(|b| !b.is_ascii_whitespace());
+        let len = if len == 0 { 1 + usize::from(two) } else { len };
+        let end = (space > 0).then_some(start + len)?;
+        at = end;
+        text.get(start..end)
+    };
+    let words = [word(0)?, word(3)?, word(4)?, word(8)?, word(5)?];
+    (at == bytes.len()).then_some(words)
 }
 
 /// The date after the one `;`, with the zone's name or offset as a comment after it or not:
@@ -510,6 +546,10 @@ fn utc(
     let offset = sign * (zone / 100 * 3600 + zone % 100 * 60);
     let local = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?
         .and_hms_opt(hour, minute, second)?;
+    // Exchange Online writes every date at `+0000`: nothing to shift.
+    if offset == 0 {
+        return Some(local.and_utc());
+    }
     Utc.timestamp_opt(local.and_utc().timestamp() - offset, 0)
         .single()
 }
@@ -587,6 +627,34 @@ mod tests {
         ) {
             proptest::prop_assert_eq!(words(&text), split_words(&text), "{:?}", text);
         }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        #[test]
+        fn dates_cut_by_their_lengths_read_as_split_ones(
+            text in "(Mon|Tue|Wed|T e|\u{e9}e|Tu |Th)(, |, |, |,|,  )([1-9]|[0-3][0-9]|,5| 7|x|\u{e9})( | | |\t|  )(Sep|Feb|Oct|Se,|S p)( | | |  )(19|20)[0-9]{2,3}( | | |\t)[0-2][0-9]:[0-5][0-9]:[0-6][0-9]( | | |\r\n )[+-](0[0-9]|1[0-3])(00|30|4 )(|||| x|\u{e9})",
+        ) {
+            // Whenever the cut by lengths gives a date, the whitespace split gives the same.
+            if let Some(plain) = plain_words(&text).and_then(from_words) {
+                proptest::prop_assert_eq!(Some(plain), words(&text).and_then(from_words), "{:?}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn dates_as_exchange_writes_them_are_cut_where_their_lengths_say() {
+        assert_eq!(
+            plain_words("Tue, 9 Sep 2023 18:36:44 +0000"),
+            Some(["9", "Sep", "2023", "18:36:44", "+0000"])
+        );
+        assert_eq!(
+            plain_words("Tue, 19 Sep 2023\r\n 18:36:44 -0700"),
+            Some(["19", "Sep", "2023", "18:36:44", "-0700"])
+        );
+        assert_eq!(plain_words("19 Sep 2023 18:36:44 +0000"), None);
+        assert_eq!(plain_words("Tue, 19 Sep 2023 18:36:44 +0000 (UTC)"), None);
+        assert_eq!(plain_words("Tue"), None);
     }
 
     proptest::proptest! {
