@@ -15,6 +15,7 @@
 //! such field of the real corpus. The reader's cursor and date are shared with [`super::gmail`].
 
 use super::{BySide, FromSide, Hop, Tls, decimal as number, via_of};
+use crate::net::address;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -221,14 +222,6 @@ impl<'t> Cursor<'t> {
         };
         Some((host, Some(address(ip)?)))
     }
-}
-
-/// An IPv4 or IPv6 address written with its hex digits, dots and colons only.
-pub(super) fn address(text: &str) -> Option<IpAddr> {
-    let plain = text
-        .bytes()
-        .all(|b| BYTE_KINDS[usize::from(b)] & ADDRESS != 0);
-    plain.then(|| crate::net::address(text))?
 }
 
 /// A clause keyword of a `Received` field, in any case.

@@ -18,8 +18,9 @@
 //! of them in the real corpus). Anything that departs from the shape returns `None`; a test
 //! checks that every such field of the corpus gives the general parser's hop.
 
-use super::exchange::{Cursor, address, date_with_zone, is_keyword};
+use super::exchange::{Cursor, date_with_zone, is_keyword};
 use super::{BySide, FromSide, Hop, plain_address};
+use crate::net::address;
 use std::borrow::Cow;
 
 /// The hop of a Gmail submission, mailbox or API field, or `None` for any other field.

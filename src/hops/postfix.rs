@@ -17,8 +17,9 @@
 //! sender`, a `HELO` comment) returns `None` and goes through the general parser; a test checks
 //! that every field of the corpus this reader takes gives the general parser's hop.
 
-use super::exchange::{Cursor, address, date_with_zone, is_keyword};
+use super::exchange::{Cursor, date_with_zone, is_keyword};
 use super::{BySide, FromSide, Hop, Tls, plain_address};
+use crate::net::address;
 use std::borrow::Cow;
 
 /// The hop of a field of Postfix's shape, or `None` for any other field.
