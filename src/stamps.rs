@@ -126,11 +126,58 @@ fn canonical(name: &str) -> Option<(&'static str, bool)> {
         [b'O' | b'o', ..] if let Some(b) = strip_prefix_ci(name, "Original-") => (b, true),
         _ => (name, false),
     };
-    STAMP_NAMES
+    // The stamp names of the same length, at most two, their last eight bytes (as one word,
+    // case folded) compared before the whole name.
+    let key = name_key(base.as_bytes())?;
+    BY_LENGTH
+        .get(base.len())?
         .iter()
-        .find(|n| n.len() == base.len() && n.eq_ignore_ascii_case(base))
-        .map(|n| (*n, renamed))
+        .filter_map(|&i| KEYED_NAMES.get(usize::from(i)))
+        .find(|(n, k)| *k == key && n.eq_ignore_ascii_case(base))
+        .map(|(n, _)| (*n, renamed))
 }
+
+/// A name's last eight bytes as one word with ASCII letters lower-cased (and, as no stamp name
+/// holds them, a few other bytes folded with them); `None` below eight bytes.
+const fn name_key(name: &[u8]) -> Option<u64> {
+    match name.split_last_chunk::<8>() {
+        Some((_, last)) => Some(u64::from_le_bytes(*last) | 0x2020_2020_2020_2020),
+        None => None,
+    }
+}
+
+/// Every [`STAMP_NAMES`] entry with its [`name_key`].
+static KEYED_NAMES: [(&str, u64); STAMP_NAMES.len()] = {
+    let mut keyed = [("", 0); STAMP_NAMES.len()];
+    let mut i = 0;
+    while i < STAMP_NAMES.len() {
+        keyed[i] = match name_key(STAMP_NAMES[i].as_bytes()) {
+            Some(key) => (STAMP_NAMES[i], key),
+            None => panic!("every stamp name is at least eight bytes long"),
+        };
+        i += 1;
+    }
+    keyed
+};
+
+/// For every name length, the indices of the [`STAMP_NAMES`] entries that long (at most two;
+/// `u8::MAX` for none).
+static BY_LENGTH: [[u8; 2]; 64] = {
+    let mut table = [[u8::MAX; 2]; 64];
+    let mut i = 0;
+    while i < STAMP_NAMES.len() {
+        let slots = &mut table[STAMP_NAMES[i].len()];
+        if slots[0] == u8::MAX {
+            slots[0] = i as u8;
+        } else if slots[1] == u8::MAX {
+            slots[1] = i as u8;
+        } else {
+            panic!("at most two stamp names share a length");
+        }
+        i += 1;
+    }
+    table
+};
 
 fn strip_suffix_ci<'n>(name: &'n str, suffix: &str) -> Option<&'n str> {
     let split = name.len().checked_sub(suffix.len())?;
@@ -452,6 +499,41 @@ mod tests {
             proptest::prop_assert_eq!(owned(split_pairs(&text, ';', '=')), pairs_of_unfolded(&text, ';', '='));
             proptest::prop_assert_eq!(sender_ip(&text).map(str::to_string), sender_ip_of_unfolded(&text));
             proptest::prop_assert_eq!(owned(decode_auth_results(&text)), auth_results_by_words(&text));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn stamp_names_are_found_as_a_plain_search_finds_them(
+            pick in 0..STAMP_NAMES.len(),
+            flips in proptest::collection::vec(proptest::bool::ANY, 60),
+            change in proptest::option::of((0usize..60, proptest::sample::select(b"aZ-_.:0 \x7f\x0dM".to_vec()))),
+            rename in proptest::sample::select(vec!["", "-Untrusted", "-Original", "Original-"]),
+        ) {
+            // A stamp name in any case, perhaps renamed, perhaps with one byte changed.
+            let mut name: Vec<u8> = STAMP_NAMES[pick]
+                .bytes()
+                .zip(&flips)
+                .map(|(b, &flip)| if flip { b ^ (u8::from(b.is_ascii_alphabetic()) << 5) } else { b })
+                .collect();
+            if let Some((at, byte)) = change {
+                let at = at % name.len();
+                name[at] = byte;
+            }
+            let name = match rename {
+                "Original-" => format!("Original-{}", String::from_utf8_lossy(&name)),
+                suffix => format!("{}{suffix}", String::from_utf8_lossy(&name)),
+            };
+            let base = ["-Untrusted", "-Original"]
+                .iter()
+                .find_map(|s| strip_suffix_ci(&name, s))
+                .or_else(|| strip_prefix_ci(&name, "Original-"));
+            let search = |n: &str| STAMP_NAMES.iter().find(|s| s.eq_ignore_ascii_case(n)).copied();
+            let expected = match base.and_then(search) {
+                Some(found) => Some((found, true)),
+                None => search(&name).map(|found| (found, false)),
+            };
+            proptest::prop_assert_eq!(canonical(&name), expected, "{}", name);
         }
     }
 
