@@ -286,53 +286,29 @@ fn split(text: &str, short_ways: bool) -> Result<HeaderBlock<'_>, InputError> {
     };
     let short_ways = short_ways && margin.is_none();
 
-    for (line_start, offset) in crate::lines::ranges(bytes) {
+    let mut lines = crate::lines::ranges(bytes);
+    while let Some(line) = lines.next() {
+        // Once fields have started, the common lines take a short way in a loop of their own;
+        // the line it stops at is looked at here.
+        let (line_start, offset) = if short_ways && started {
+            let mut run = Run {
+                value: (value_start, value_end),
+                line_no,
+                line_ends: (crlf, lf),
+            };
+            let stopped = common_lines(text, line, &mut lines, &mut block.fields, &mut run);
+            (value_start, value_end) = run.value;
+            (line_no, (crlf, lf)) = (run.line_no, run.line_ends);
+            match stopped {
+                Some(line) => line,
+                None => break,
+            }
+        } else {
+            line
+        };
         line_no += 1;
-        if bytes[offset - 1] == b'\n' {
-            if offset - line_start > 1 && bytes[offset - 2] == b'\r' {
-                crlf += 1;
-            } else {
-                lf += 1;
-            }
-        }
+        (crlf, lf) = count_line_end(bytes, line_start, offset, (crlf, lf));
         let raw = &bytes[line_start..offset];
-        // The common lines take a short way: a folded continuation (indent, then a visible
-        // byte) and, once fields have started, a line starting with a field name.
-        if short_ways && started {
-            match raw[0] {
-                b' ' | b'\t' => {
-                    // Nearly always one space, then the text.
-                    let visible = raw.get(1).is_some_and(u8::is_ascii_graphic)
-                        || raw
-                            .iter()
-                            .find(|&&b| b != b' ' && b != b'\t')
-                            .is_some_and(u8::is_ascii_graphic);
-                    if visible {
-                        if value_end == line_start {
-                            value_end = offset;
-                        } else {
-                            settle(&mut block, text, value_start, value_end);
-                            value_end = usize::MAX;
-                            extend(&mut block, text, line_start, offset, None);
-                        }
-                        continue;
-                    }
-                }
-                first if first.is_ascii_graphic() => {
-                    if let Some(name) = field_name(&text[line_start..offset]) {
-                        settle(&mut block, text, value_start, value_end);
-                        (value_start, value_end) = (line_start + name.len() + 1, offset);
-                        block.fields.push(Field {
-                            name,
-                            value: Cow::Borrowed(&text[value_start..value_end]),
-                            line: line_no,
-                        });
-                        continue;
-                    }
-                }
-                _ => {}
-            }
-        }
         // The line by line look.
         let content = raw.len()
             - raw
@@ -432,6 +408,97 @@ fn split(text: &str, short_ways: bool) -> Result<HeaderBlock<'_>, InputError> {
     Ok(block)
 }
 
+/// What a run of common lines carries on from the split and hands back to it.
+struct Run {
+    /// Where the last field's value starts and ends (see `split`).
+    value: (usize, usize),
+    /// The number of the last line looked at.
+    line_no: usize,
+    /// Lines ended by CRLF and by LF alone so far.
+    line_ends: (usize, usize),
+}
+
+/// The lines ending in `\r\n` and in `\n` alone, `counts`, with the line `bytes[start..end]`.
+#[inline(always)]
+fn count_line_end(
+    bytes: &[u8],
+    start: usize,
+    end: usize,
+    (crlf, lf): (usize, usize),
+) -> (usize, usize) {
+    match bytes[start..end] {
+        [.., b'\r', b'\n'] => (crlf + 1, lf),
+        [.., b'\n'] => (crlf, lf + 1),
+        _ => (crlf, lf),
+    }
+}
+
+/// Takes the common lines from `first` on, in a loop of their own with its state in locals: a
+/// folded continuation (indent, then a visible byte) right after the value it widens, and a line
+/// starting with a field name. Stops at (and returns) the first other line, which it has not
+/// counted; `None` when the lines run out.
+fn common_lines<'a>(
+    text: &'a str,
+    first: (usize, usize),
+    lines: &mut crate::lines::Lines<'_>,
+    fields: &mut Vec<Field<'a>>,
+    run: &mut Run,
+) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let ((mut value_start, mut value_end), mut line_no, mut line_ends) =
+        (run.value, run.line_no, run.line_ends);
+    let mut local = *lines;
+    let mut line = first;
+    let stopped = loop {
+        let (line_start, offset) = line;
+        let raw = &bytes[line_start..offset];
+        match raw[0] {
+            b' ' | b'\t' if value_end == line_start => {
+                // Nearly always one space, then the text.
+                let visible = raw.get(1).is_some_and(u8::is_ascii_graphic)
+                    || raw
+                        .iter()
+                        .find(|&&b| b != b' ' && b != b'\t')
+                        .is_some_and(u8::is_ascii_graphic);
+                if !visible {
+                    break Some(line);
+                }
+                value_end = offset;
+            }
+            first if first.is_ascii_graphic() => {
+                let Some(name) = field_name(&text[line_start..offset]) else {
+                    break Some(line);
+                };
+                if value_end != usize::MAX
+                    && let Some(last) = fields.last_mut()
+                {
+                    last.value = Cow::Borrowed(&text[value_start..value_end]);
+                }
+                (value_start, value_end) = (line_start + name.len() + 1, offset);
+                fields.push(Field {
+                    name,
+                    value: Cow::Borrowed(&text[value_start..value_end]),
+                    line: line_no + 1,
+                });
+            }
+            _ => break Some(line),
+        }
+        line_no += 1;
+        line_ends = count_line_end(bytes, line_start, offset, line_ends);
+        match local.next() {
+            Some(next) => line = next,
+            None => break None,
+        }
+    };
+    *run = Run {
+        value: (value_start, value_end),
+        line_no,
+        line_ends,
+    };
+    *lines = local;
+    stopped
+}
+
 /// `line` (starting at `line_start`) without `margin`: inside it, the line starts after it; a
 /// quoted empty line (`>`) is empty. Out of line: the split's loop stays as small as without.
 #[inline(never)]
@@ -519,6 +586,23 @@ fn extend<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folding_after_a_repaired_line_is_kept_by_the_short_ways() {
+        // A run of folded lines after a line that lost its indent, then a field: the repaired
+        // value owns its text, and the folded lines are added to it rather than widening it.
+        let text = "A: 1\nlost line\n more\n more still\nB: 2\n";
+        let fields = |block: HeaderBlock<'_>| -> Vec<(String, String)> {
+            block
+                .fields
+                .iter()
+                .map(|f| (f.name.to_string(), f.value.to_string()))
+                .collect()
+        };
+        let fast = fields(split(text, true).unwrap());
+        assert_eq!(fast, fields(split(text, false).unwrap()));
+        assert_eq!(fast[0].1, " 1\n lost line\n more\n more still\n");
+    }
 
     #[test]
     fn keeps_folding_and_borrows() {

@@ -9,7 +9,7 @@
 //! per line.
 
 /// The offsets of the line feeds (`\n`) in a byte string, in order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct LineEnds<'b> {
     bytes: &'b [u8],
     /// Offset of the 64-byte block `mask` describes.
@@ -151,21 +151,37 @@ pub fn is_blank(line: &[u8]) -> bool {
     line.iter().all(|b| matches!(b, b'\r' | b' ' | b'\t'))
 }
 
-/// The lines of `bytes` as `(start, end)` byte ranges, each including its `\n` (the last one may
-/// lack it).
-pub fn ranges(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let mut start = 0;
-    let mut ends = LineEnds::new(bytes);
-    std::iter::from_fn(move || {
-        let end = match ends.next() {
+/// The lines of a byte string as `(start, end)` byte ranges, each including its `\n` (the last one
+/// may lack it). A copy goes on from where the original is: a loop can keep one in locals.
+#[derive(Debug, Clone, Copy)]
+pub struct Lines<'b> {
+    ends: LineEnds<'b>,
+    /// Where the next line starts.
+    start: usize,
+}
+
+impl Iterator for Lines<'_> {
+    type Item = (usize, usize);
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let end = match self.ends.next() {
             Some(newline) => newline + 1,
-            None if start < bytes.len() => bytes.len(),
+            None if self.start < self.ends.bytes.len() => self.ends.bytes.len(),
             None => return None,
         };
-        let range = (start, end);
-        start = end;
+        let range = (self.start, end);
+        self.start = end;
         Some(range)
-    })
+    }
+}
+
+/// The lines of `bytes`.
+pub fn ranges(bytes: &[u8]) -> Lines<'_> {
+    Lines {
+        ends: LineEnds::new(bytes),
+        start: 0,
+    }
 }
 
 /// One bit per byte of the first 64 bytes of `bytes` (fewer at the end), set for `\n`.
