@@ -239,7 +239,7 @@ fn ser_ip<S: Serializer>(ip: &Option<IpAddr>, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// Writes `text` with folding and whitespace runs collapsed (only when output is written).
-fn ser_unfolded<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ser_unfolded<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&collapse_whitespace(text))
 }
 

@@ -86,7 +86,7 @@ pub fn infer<'a>(
 ) -> Org<'a> {
     let tenant_id = stamps
         .recipient("X-MS-Exchange-CrossTenant-Id")
-        .map(|s| s.value.to_string())
+        .map(|s| s.value().into_owned())
         .filter(|v| !v.is_empty());
     if !profile.domains.is_empty() {
         return Org {

@@ -75,7 +75,7 @@ impl Redactor {
             hop.raw = std::borrow::Cow::Owned(self.redact(&hop.raw));
         }
         for stamp in &mut d.stamps.0 {
-            stamp.value = Cow::Owned(self.redact(&stamp.value));
+            stamp.raw = Cow::Owned(self.redact(&stamp.value()));
             for (_, value) in stamp.decoded.iter_mut().flatten() {
                 *value = Cow::Owned(self.redact(value));
             }

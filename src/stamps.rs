@@ -56,8 +56,10 @@ pub struct Stamp<'a> {
     pub name: &'static str,
     /// The name as written in the message.
     pub header: &'a str,
-    /// The value, unfolded.
-    pub value: Cow<'a, str>,
+    /// The value as written (folding kept): [`Stamp::value`] unfolds it, and output shows it
+    /// unfolded, as `value`.
+    #[serde(rename = "value", serialize_with = "crate::hops::ser_unfolded")]
+    pub raw: Cow<'a, str>,
     /// Whose view it is.
     pub view: View,
     /// The hop it belongs to (1-based): the nearest `Received` below it, or for stamps filed below
@@ -70,7 +72,16 @@ pub struct Stamp<'a> {
     pub decoded: Option<Vec<Pair<'a>>>,
 }
 
-impl Stamp<'_> {
+impl<'a> Stamp<'a> {
+    /// The value with folding and runs of whitespace collapsed to single spaces, borrowed from
+    /// the header text when there are none (as [`Field::unfolded`]).
+    pub fn value(&self) -> Cow<'a, str> {
+        match &self.raw {
+            Cow::Borrowed(raw) => unfold(raw),
+            Cow::Owned(raw) => Cow::Owned(unfold(raw).into_owned()),
+        }
+    }
+
     /// A decoded part by key (ASCII case-insensitive).
     pub fn part(&self, key: &str) -> Option<&str> {
         self.decoded
@@ -225,26 +236,22 @@ pub fn collect<'a>(block: &HeaderBlock<'a>, hops: &[Hop<'_>], entry: Option<usiz
 }
 
 fn decode<'a>(name: &'static str, field: &Field<'a>, view: View, hop: Option<usize>) -> Stamp<'a> {
-    // Values and parts borrow from the header text; a field repaired into an owned value (rare)
-    // gives owned ones.
-    let (value, decoded) = match &field.value {
-        Cow::Borrowed(text) => decode_value(name, text),
-        Cow::Owned(text) => {
-            let (value, decoded) = decode_value(name, text);
+    // Parts borrow from the header text; a field repaired into an owned value (rare) gives owned
+    // ones.
+    let decoded = match &field.value {
+        Cow::Borrowed(text) => decode_parts(name, text),
+        Cow::Owned(text) => decode_parts(name, text).map(|pairs| {
             let owned = |text: Cow<'_, str>| Cow::Owned(text.into_owned());
-            let decoded = decoded.map(|pairs| {
-                pairs
-                    .into_iter()
-                    .map(|(k, v)| (owned(k), owned(v)))
-                    .collect()
-            });
-            (owned(value), decoded)
-        }
+            pairs
+                .into_iter()
+                .map(|(k, v)| (owned(k), owned(v)))
+                .collect()
+        }),
     };
     Stamp {
         name,
         header: field.name,
-        value,
+        raw: field.value.clone(),
         view,
         hop,
         line: field.line,
@@ -252,9 +259,9 @@ fn decode<'a>(name: &'static str, field: &Field<'a>, view: View, hop: Option<usi
     }
 }
 
-/// A stamp's value unfolded, and its decoded parts for the stamps that have them.
-fn decode_value<'t>(name: &str, text: &'t str) -> (Cow<'t, str>, Option<Vec<Pair<'t>>>) {
-    let decoded = match name {
+/// The decoded parts of the stamps that have them.
+fn decode_parts<'t>(name: &str, text: &'t str) -> Option<Vec<Pair<'t>>> {
+    match name {
         "X-Forefront-Antispam-Report" => Some(split_pairs(text, ';', ':')),
         "Authentication-Results" => Some(decode_auth_results(text)),
         "X-MS-Exchange-SkipListedInternetSender"
@@ -271,8 +278,7 @@ fn decode_value<'t>(name: &str, text: &'t str) -> (Cow<'t, str>, Option<Vec<Pair
                 .collect(),
         ),
         _ => None,
-    };
-    (unfold(text), decoded)
+    }
 }
 
 /// `k:v;k:v` (or `k=v;...`) into pairs, each trimmed and unfolded; empty keys are dropped,

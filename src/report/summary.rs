@@ -69,7 +69,7 @@ impl Facts {
                 .all("X-OriginatorOrg")
                 .next()
                 .filter(|_| bypass)
-                .map(|s| s.value.to_string()),
+                .map(|s| s.value().into_owned()),
             connecting_ip: d
                 .entry_hop
                 .filter(|_| bypass)

@@ -257,7 +257,7 @@ fn write_stamps(out: &mut dyn Write, d: &Diagnosis<'_>, style: Style) -> io::Res
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect::<Vec<_>>()
                     .join(" "),
-                _ => s.value.to_string(),
+                _ => s.value().into_owned(),
             };
             writeln!(
                 out,

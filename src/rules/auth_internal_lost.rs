@@ -20,9 +20,11 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     if entry.role != Role::EopFrontend {
         return;
     }
-    let value = |name: &str| ctx.stamps.recipient(name).map(|s| s.value.as_ref());
+    let value = |name: &str| ctx.stamps.recipient(name).map(|s| s.value());
     let from_entity = value("X-MS-Exchange-CrossTenant-FromEntityHeader");
-    let hybrid_connector = from_entity.is_some_and(|v| v.eq_ignore_ascii_case("HybridOnPrem"));
+    let hybrid_connector = from_entity
+        .as_deref()
+        .is_some_and(|v| v.eq_ignore_ascii_case("HybridOnPrem"));
     let relayed_out = ctx
         .stamps
         .recipient("X-Forefront-Antispam-Report")
@@ -71,8 +73,10 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
         .is_some();
     let auth_source = value("X-MS-Exchange-Organization-AuthSource");
     let source_is_onprem =
-        auth_source.is_some_and(|s| !catalog::host_matches_any(s, catalog::EXO_SUFFIXES));
-    let internet = from_entity.is_some_and(|v| v.eq_ignore_ascii_case("Internet"));
+        auth_source.is_some_and(|s| !catalog::host_matches_any(&s, catalog::EXO_SUFFIXES));
+    let internet = from_entity
+        .as_deref()
+        .is_some_and(|v| v.eq_ignore_ascii_case("Internet"));
     let unrecognised_hybrid = hybrid_connector && !promoted && !source_is_onprem;
     if !internet && !unrecognised_hybrid {
         return;

@@ -21,11 +21,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     if entry.role != Role::EopFrontend || entry.from_role != Role::EopOutbound {
         return;
     }
-    let originator = ctx
-        .stamps
-        .all("X-OriginatorOrg")
-        .next()
-        .map(|s| s.value.clone());
+    let originator = ctx.stamps.all("X-OriginatorOrg").next().map(|s| s.value());
     if originator.as_deref().is_some_and(|o| ctx.org.owns(o)) {
         return; // the organisation's own tenant sending to itself
     }

@@ -36,12 +36,19 @@ fn provenance(ctx: &Context<'_, '_>, used: &Stamp) -> String {
                 View::Unverified => "no Exchange hop to vouch for it",
                 View::Recipient => "an older copy from the receiving organisation",
             };
-            format!("line {} ({}: {}) ignored: {why}", s.line, s.header, s.value)
+            format!(
+                "line {} ({}: {}) ignored: {why}",
+                s.line,
+                s.header,
+                s.value()
+            )
         })
         .collect();
     let mut text = format!(
         "{}: {} (line {}, written by the receiving organisation)",
-        used.header, used.value, used.line
+        used.header,
+        used.value(),
+        used.line
     );
     if !others.is_empty() {
         text.push_str("; ");
@@ -69,8 +76,8 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     let from_entity = ctx
         .stamps
         .recipient("X-MS-Exchange-CrossTenant-FromEntityHeader");
-    let anonymous = auth_as.is_none_or(|s| s.value.eq_ignore_ascii_case("Anonymous"))
-        && from_entity.is_none_or(|s| s.value.eq_ignore_ascii_case("Internet"));
+    let anonymous = auth_as.is_none_or(|s| s.value().eq_ignore_ascii_case("Anonymous"))
+        && from_entity.is_none_or(|s| s.value().eq_ignore_ascii_case("Internet"));
     if !anonymous {
         return;
     }

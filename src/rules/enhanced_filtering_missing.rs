@@ -83,7 +83,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
         )];
         evidence.push("neither X-MS-Exchange-SkipListedInternetSender nor X-MS-Exchange-ExternalOriginalInternetSender is present".into());
         if let Some(r) = results {
-            evidence.push(format!("{}: {}", r.header, r.value));
+            evidence.push(format!("{}: {}", r.header, r.value()));
         }
         if judged_on_gateway {
             evidence.push(format!(

@@ -142,7 +142,7 @@ impl<'a> Context<'_, 'a> {
     pub fn stamp_evidence(&self, name: &str) -> Option<String> {
         self.stamps
             .recipient(name)
-            .map(|s| format!("{}: {}", s.header, s.value))
+            .map(|s| format!("{}: {}", s.header, s.value()))
     }
 
     /// The connecting IP EOP recorded (`CIP` of the receiving organisation's antispam report).

@@ -1,8 +1,7 @@
 #![doc = include_str!("stamps_forged.md")]
 
 use super::{Confidence, Context, Finding, Outcome, Rule, Severity, Words};
-use crate::catalog::starts_with_ci;
-use crate::stamps::{Stamp, View};
+use crate::stamps::View;
 
 /// `stamps.forged`.
 pub const RULE: Rule = Rule {
@@ -12,10 +11,18 @@ pub const RULE: Rule = Rule {
     check,
 };
 
-/// Why a value is one Exchange never writes.
-fn invalid(stamp: &Stamp) -> Option<&'static str> {
-    let value = stamp.value.trim();
-    match stamp.name {
+/// The organisation stamps whose values say whether Exchange could have written them, and whether
+/// they claim trust.
+const CHECKED: [&str; 4] = [
+    "X-MS-Exchange-Organization-AuthAs",
+    "X-MS-Exchange-Organization-AuthMechanism",
+    "X-MS-Exchange-Organization-SCL",
+    "X-MS-Exchange-Organization-MessageDirectionality",
+];
+
+/// Why a [`CHECKED`] stamp's value is one Exchange never writes.
+fn invalid(name: &str, value: &str) -> Option<&'static str> {
+    match name {
         "X-MS-Exchange-Organization-AuthAs" => (!["Anonymous", "Internal", "External", "Partner"]
             .iter()
             .any(|v| v.eq_ignore_ascii_case(value)))
@@ -34,10 +41,9 @@ fn invalid(stamp: &Stamp) -> Option<&'static str> {
     }
 }
 
-/// True when the stamp claims the sender is trusted by the organisation.
-fn claims_trust(stamp: &Stamp) -> bool {
-    let value = stamp.value.trim();
-    match stamp.name {
+/// True when a [`CHECKED`] stamp's value claims the sender is trusted by the organisation.
+fn claims_trust(name: &str, value: &str) -> bool {
+    match name {
         "X-MS-Exchange-Organization-AuthAs" => !value.eq_ignore_ascii_case("Anonymous"),
         "X-MS-Exchange-Organization-AuthMechanism" => true,
         "X-MS-Exchange-Organization-SCL" => value == "-1",
@@ -53,14 +59,18 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     let mut hops = Vec::new();
     let mut claims_internal = false;
     let mut any_invalid = false;
-    for stamp in ctx.stamps.0.iter().filter(|s| {
-        starts_with_ci(s.name, "X-MS-Exchange-Organization-")
-            && s.header.eq_ignore_ascii_case(s.name)
-    }) {
-        let bad_value = invalid(stamp);
+    for stamp in ctx
+        .stamps
+        .0
+        .iter()
+        .filter(|s| CHECKED.contains(&s.name) && s.header.eq_ignore_ascii_case(s.name))
+    {
+        let value = stamp.value();
+        let bad_value = invalid(stamp.name, value.trim());
+        let claims = || claims_trust(stamp.name, value.trim());
         let suspicious = match stamp.view {
-            View::Unverified => bad_value.is_some() || claims_trust(stamp),
-            View::Upstream => bad_value.is_some() || claims_trust(stamp),
+            View::Unverified => bad_value.is_some() || claims(),
+            View::Upstream => bad_value.is_some() || claims(),
             View::Recipient => bad_value.is_some(),
         };
         if !suspicious {
@@ -72,12 +82,12 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
             _ => "it sits below the entry hop: it came with the message from outside".into(),
         };
         evidence.push(format!(
-            "line {}: {}: {} — {why}",
-            stamp.line, stamp.header, stamp.value
+            "line {}: {}: {value} — {why}",
+            stamp.line, stamp.header
         ));
         hops.extend(stamp.hop);
         any_invalid |= bad_value.is_some();
-        claims_internal |= stamp.name == "X-MS-Exchange-Organization-AuthAs" && claims_trust(stamp);
+        claims_internal |= stamp.name == "X-MS-Exchange-Organization-AuthAs" && claims();
     }
     if evidence.is_empty() {
         return;
