@@ -129,11 +129,13 @@ impl<'t> Cursor<'t> {
     }
 
     /// What is left to read.
+    #[inline]
     pub(super) fn rest(&self) -> &'t str {
         &self.text[self.at..]
     }
 
     /// Skips whitespace (folding included); true when there was some.
+    #[inline]
     pub(super) fn space(&mut self) -> bool {
         let skipped = self
             .rest()
@@ -145,6 +147,7 @@ impl<'t> Cursor<'t> {
     }
 
     /// The bytes up to the next whitespace, `(`, `)` or `;`.
+    #[inline]
     pub(super) fn token(&mut self) -> &'t str {
         let rest = self.rest();
         let len = rest
@@ -156,6 +159,7 @@ impl<'t> Cursor<'t> {
     }
 
     /// `keyword` (as Exchange writes it) and the whitespace after it, or nothing read.
+    #[inline]
     pub(super) fn keyword(&mut self, keyword: &str) -> Option<()> {
         let rest = self.rest().as_bytes();
         let follows = rest.get(keyword.len()).is_some_and(u8::is_ascii_whitespace);
@@ -169,6 +173,7 @@ impl<'t> Cursor<'t> {
 
     /// A comment without comments inside it, and the whitespace after it; `Some(None)` when
     /// there is none, `None` when it is not closed or nests.
+    #[inline]
     pub(super) fn comment(&mut self) -> Option<Option<&'t str>> {
         let Some(inside) = self.rest().strip_prefix('(') else {
             return Some(None);
