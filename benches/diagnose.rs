@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// The allocator the `mxtrace` binary ships with, so the numbers are the tool's.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: mxtrace::alloc::Mimalloc = mxtrace::alloc::Mimalloc;
 
 fn analyse(bytes: &[u8], profile: &Profile) -> usize {
     let Ok(message) = Message::from_bytes(bytes) else {

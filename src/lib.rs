@@ -5,6 +5,7 @@
 //! [`rules`] (findings) -> [`report`] (text, JSON). [`diagnose`] runs it for one message.
 #![warn(missing_docs)]
 
+pub mod alloc;
 pub mod batch;
 pub mod catalog;
 pub mod classify;

@@ -2,10 +2,9 @@
 
 mod cli;
 
-/// mimalloc: the scanner allocates on a reader thread and frees on the workers, which glibc's
-/// allocator serialises on an arena lock.
+/// mimalloc (see [`mxtrace::alloc`]).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: mxtrace::alloc::Mimalloc = mxtrace::alloc::Mimalloc;
 
 fn main() {
     no_huge_pages();
