@@ -418,7 +418,7 @@ struct Run {
     line_ends: (usize, usize),
 }
 
-/// The lines ending in `\r\n` and in `\n` alone, `counts`, with the line `bytes[start..end]`.
+/// The counts of lines ending in `\r\n` and in `\n` alone, with the line `bytes[start..end]` added.
 #[inline(always)]
 fn count_line_end(
     bytes: &[u8],
