@@ -62,8 +62,8 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
         }
         return;
     };
-    let auth_as =
-        value("X-MS-Exchange-Organization-AuthAs").or(value("X-MS-Exchange-CrossTenant-AuthAs"));
+    let auth_as = value("X-MS-Exchange-Organization-AuthAs")
+        .or_else(|| value("X-MS-Exchange-CrossTenant-AuthAs"));
     if !auth_as.is_some_and(|a| a.eq_ignore_ascii_case("Anonymous")) {
         return;
     }
