@@ -454,11 +454,7 @@ impl Layout {
         let record = &row.record;
         let get = |column: &Column| column.get(record);
         let text = |column: &Column| column.get(record).map(Cow::Borrowed);
-        let recipient = self.recipients.get(record).and_then(|r| {
-            r.split([';', ','])
-                .map(|part| trim(before_pair_of_hashes(part)))
-                .find(|a| a.contains('@'))
-        });
+        let recipient = self.recipients.get(record).and_then(first_recipient);
         let mut event = Event {
             line: row.line,
             kind: row.kind,
@@ -759,6 +755,29 @@ fn side_by<'r>(host: Option<Cow<'r, str>>, ip: Option<&str>) -> BySide<'r> {
     }
 }
 
+/// The first address of a recipient list (`a@x.com;b@y.com`, `address##status`): the first of
+/// its parts between `;` and `,` that holds an `@`, trimmed. The list is cut at those bytes rather
+/// than at characters (both are ASCII, so a cut never falls inside a character): a recipient is
+/// short, and decoding its characters cost more than reading the rest of the row.
+fn first_recipient(list: &str) -> Option<&str> {
+    let bytes = list.as_bytes();
+    let mut start = 0;
+    loop {
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == b';' || b == b',')
+            .map_or(bytes.len(), |at| start + at);
+        let part = trim(before_pair_of_hashes(list.get(start..end)?));
+        if part.as_bytes().contains(&b'@') {
+            return Some(part);
+        }
+        if end == bytes.len() {
+            return None;
+        }
+        start = end + 1;
+    }
+}
+
 /// The text before the first `##` (recipient lists write `address##status`). Recipients are short:
 /// a plain loop beats setting up a substring searcher for each.
 fn before_pair_of_hashes(text: &str) -> &str {
@@ -926,6 +945,17 @@ mod tests {
         #[test]
         fn trimming_matches_the_standard_trim(text in "[ \t\u{a0}\u{3000}\x0ba-c@.]{0,8}") {
             proptest::prop_assert_eq!(trim(&text), text.trim());
+        }
+
+        #[test]
+        fn the_first_recipient_is_the_first_part_with_an_at_sign(
+            list in "[ \u{a0}\u{e9}\u{4e2d}a@;,#]{0,16}",
+        ) {
+            let by_characters = list
+                .split([';', ','])
+                .map(|part| trim(before_pair_of_hashes(part)))
+                .find(|a| a.contains('@'));
+            proptest::prop_assert_eq!(first_recipient(&list), by_characters);
         }
     }
 
