@@ -121,32 +121,40 @@ pub fn address(text: &str) -> Option<IpAddr> {
     (colon && dot).then(|| text.parse().ok())?
 }
 
-/// Four decimal octets without leading zeros, as the standard parser accepts them, read in one
-/// pass.
+/// Four decimal octets without leading zeros, as the standard parser accepts them, read an octet
+/// at a time: its one to three digits looked at directly rather than in a loop over the bytes.
 fn ipv4(bytes: &[u8]) -> Option<std::net::Ipv4Addr> {
+    let digit = |at: usize| {
+        bytes
+            .get(at)
+            .map(|b| b.wrapping_sub(b'0'))
+            .filter(|&d| d < 10)
+            .map(u16::from)
+    };
     let mut octets = [0u8; 4];
-    let (mut octet, mut value, mut digits, mut leading_zero) = (0usize, 0u16, 0usize, false);
-    for &b in bytes {
-        match b {
-            b'0'..=b'9' => {
-                if digits == 3 || leading_zero {
-                    return None;
-                }
-                leading_zero = digits == 0 && b == b'0';
-                value = value * 10 + u16::from(b - b'0');
-                digits += 1;
-            }
-            b'.' if digits > 0 && octet < 3 => {
-                octets[octet] = u8::try_from(value).ok()?;
-                (octet, value, digits, leading_zero) = (octet + 1, 0, 0, false);
-            }
-            _ => return None,
+    let mut at = 0;
+    for (i, octet) in octets.iter_mut().enumerate() {
+        let first = digit(at)?;
+        let (value, len) = match (digit(at + 1), digit(at + 2)) {
+            (None, _) => (first, 1),
+            // A leading zero.
+            (Some(_), _) if first == 0 => return None,
+            (Some(second), None) => (first * 10 + second, 2),
+            (Some(second), Some(third)) => (first * 100 + second * 10 + third, 3),
+        };
+        *octet = u8::try_from(value).ok()?;
+        at += len;
+        // A dot between octets; after the last, nothing (a fourth digit ends up here too).
+        let end = if i < 3 {
+            bytes.get(at) == Some(&b'.')
+        } else {
+            at == bytes.len()
+        };
+        if !end {
+            return None;
         }
+        at += 1;
     }
-    if digits == 0 || octet != 3 {
-        return None;
-    }
-    octets[3] = u8::try_from(value).ok()?;
     Some(octets.into())
 }
 
