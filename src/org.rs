@@ -60,8 +60,7 @@ pub fn domain_of(address: &str) -> Option<String> {
 
 /// [`domain_of`] as written, borrowed from `address`.
 fn domain_in(address: &str) -> Option<&str> {
-    // Addresses are short: plain byte scans beat the character searchers.
-    let at = address.bytes().rposition(|b| b == b'@')?;
+    let at = memchr::memrchr(b'@', address.as_bytes())?;
     let domain = &address[at + 1..];
     // Most domains start and end with a letter or digit: nothing to trim.
     let plain = |b: Option<&u8>| b.is_some_and(u8::is_ascii_alphanumeric);
@@ -70,7 +69,7 @@ fn domain_in(address: &str) -> Option<&str> {
     } else {
         domain.trim_matches(|c: char| c == '>' || c == '"' || c.is_whitespace() || c == ';')
     };
-    (!domain.is_empty() && domain.bytes().any(|b| b == b'.')).then_some(domain)
+    memchr::memchr(b'.', domain.as_bytes()).map(|_| domain)
 }
 
 /// Infers the organisation from the profile and the message, and pushes what was assumed (unless
