@@ -189,6 +189,7 @@ struct Column(Vec<usize>);
 
 impl Column {
     /// The first non-empty value.
+    #[inline]
     fn get<'r>(&self, record: &'r impl Fields) -> Option<&'r str> {
         self.0
             .iter()
