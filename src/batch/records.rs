@@ -90,8 +90,13 @@ enum Text {
 /// How the row at the start of some bytes was cut.
 #[derive(Debug, PartialEq, Eq)]
 enum Cut {
-    /// A row: its text ends at `end`, the next row starts at or after `next`.
-    Row { end: usize, next: usize },
+    /// A row: its text ends at `end`, the next row starts at or after `next`; `lines`: the line
+    /// feeds before `next` (its end's, and any in its quoted fields).
+    Row {
+        end: usize,
+        next: usize,
+        lines: usize,
+    },
     /// The bytes end inside the row.
     More,
     /// Not a plain row: `csv-core` reads it.
@@ -169,9 +174,9 @@ impl<R: Read> Records<R> {
         loop {
             let bytes = &self.buffer[self.start..self.end];
             match cut(bytes, self.eof, self.delimiter, &mut self.spans) {
-                Cut::Row { end, next } => {
+                Cut::Row { end, next, lines } => {
                     let line = self.line;
-                    self.line += memchr::memchr_iter(b'\n', &bytes[..next]).count();
+                    self.line += lines;
                     self.text = Text::Buffer(self.start, self.start + end);
                     self.start += next;
                     return Ok(Some(line));
@@ -300,13 +305,23 @@ impl<R: Read> Records<R> {
 fn cut(bytes: &[u8], eof: bool, delimiter: u8, spans: &mut Vec<(usize, usize)>) -> Cut {
     spans.clear();
     let mut at = 0;
+    // Line feeds inside quoted fields, met on the way to their closing quotes (an unquoted field
+    // ends at one).
+    let mut inside = 0;
     loop {
         // `at` starts a field: a quoted one runs to the next quote, which must end it.
         let (span, after) = if bytes.get(at) == Some(&b'"') {
-            let Some(close) = find(&bytes[at + 1..], [b'"'; 3]) else {
-                return if eof { Cut::Other } else { Cut::More };
+            let mut from = at + 1;
+            let close = loop {
+                let Some(found) = find(&bytes[from..], [b'"', b'\n', b'\n']) else {
+                    return if eof { Cut::Other } else { Cut::More };
+                };
+                if bytes[from + found] == b'"' {
+                    break from + found;
+                }
+                inside += 1;
+                from += found + 1;
             };
-            let close = at + 1 + close;
             ((at + 1, close), close + 1)
         } else {
             let stop =
@@ -320,21 +335,24 @@ fn cut(bytes: &[u8], eof: bool, delimiter: u8, spans: &mut Vec<(usize, usize)>) 
                 return Cut::Row {
                     end: after,
                     next: after + 1,
+                    lines: inside + 1,
                 };
             }
             Some(b'\r') => {
-                let next = if bytes.get(after + 1) == Some(&b'\n') {
-                    after + 2
-                } else {
-                    after + 1
+                // A carriage return alone ends the row but not a line.
+                let feed = usize::from(bytes.get(after + 1) == Some(&b'\n'));
+                return Cut::Row {
+                    end: after,
+                    next: after + 1 + feed,
+                    lines: inside + feed,
                 };
-                return Cut::Row { end: after, next };
             }
             Some(_) => return Cut::Other,
             None if eof => {
                 return Cut::Row {
                     end: after,
                     next: after,
+                    lines: inside,
                 };
             }
             None => return Cut::More,
@@ -477,7 +495,11 @@ mod tests {
         let mut spans = Vec::new();
         assert_eq!(
             cut(b"\"a\",b\r\n", false, b',', &mut spans),
-            Cut::Row { end: 5, next: 7 }
+            Cut::Row {
+                end: 5,
+                next: 7,
+                lines: 1
+            }
         );
         assert_eq!(spans, vec![(1, 2), (4, 5)]);
         assert_eq!(cut(b"\"a\"\"b\"\n", false, b',', &mut spans), Cut::Other);
@@ -487,11 +509,27 @@ mod tests {
         assert_eq!(cut(b"a,b", false, b',', &mut spans), Cut::More);
         assert_eq!(
             cut(b"a,b", true, b',', &mut spans),
-            Cut::Row { end: 3, next: 3 }
+            Cut::Row {
+                end: 3,
+                next: 3,
+                lines: 0
+            }
         );
         assert_eq!(
             cut(b"a;b\n", false, b';', &mut spans),
-            Cut::Row { end: 3, next: 4 }
+            Cut::Row {
+                end: 3,
+                next: 4,
+                lines: 1
+            }
+        );
+        assert_eq!(
+            cut(b"\"a\nb\n\",c\r", true, b',', &mut spans),
+            Cut::Row {
+                end: 8,
+                next: 9,
+                lines: 2
+            }
         );
     }
 
@@ -538,6 +576,17 @@ mod tests {
             proptest::prop_assert_eq!(find(&bytes, needles), memchr::memchr3(a, b, c, &bytes));
             if let Some(lane) = bytes.first_chunk::<16>() {
                 proptest::prop_assert_eq!(lane_needles(lane, needles), portable_lane_needles(lane, needles));
+            }
+        }
+
+        /// A plain row's line feeds are counted as it is cut: those before the next row.
+        #[test]
+        fn cut_counts_the_line_feeds_before_the_next_row(
+            bytes in proptest::collection::vec(proptest::sample::select(b"a\",;\r\n".to_vec()), 0..60),
+            eof: bool,
+        ) {
+            if let Cut::Row { next, lines, .. } = cut(&bytes, eof, b',', &mut Vec::new()) {
+                proptest::prop_assert_eq!(lines, bytes[..next].iter().filter(|&&b| b == b'\n').count());
             }
         }
 
