@@ -59,7 +59,7 @@ pub fn domain_of(address: &str) -> Option<String> {
 }
 
 /// [`domain_of`] as written, borrowed from `address`.
-fn domain_in(address: &str) -> Option<&str> {
+pub(crate) fn domain_in(address: &str) -> Option<&str> {
     let at = memchr::memrchr(b'@', address.as_bytes())?;
     let domain = &address[at + 1..];
     // Most domains start and end with a letter or digit: nothing to trim.

@@ -2,7 +2,7 @@
 
 use super::{Confidence, Context, Finding, Outcome, Rule, Severity, Words, describe_hop};
 use crate::hops::Role;
-use crate::org::{DomainSource, domain_of};
+use crate::org::{DomainSource, domain_in};
 use crate::stamps::{Stamp, View};
 
 /// `spoof.direct-send`.
@@ -87,12 +87,13 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
         return;
     }
     let results = ctx.stamps.recipient("Authentication-Results");
+    // Domains as written: the organisation's are matched in any case.
     let mail_from = results
         .and_then(|r| r.part("smtp.mailfrom"))
-        .map(|d| d.trim_start_matches('@').to_ascii_lowercase());
-    let from_domain = ctx.sender.and_then(domain_of);
-    let own = |domain: &Option<String>| domain.as_deref().is_some_and(|d| ctx.org.owns(d));
-    if !own(&mail_from) && !own(&from_domain) {
+        .map(|d| d.trim_start_matches('@'));
+    let from_domain = ctx.sender.and_then(domain_in);
+    let own = |domain: Option<&str>| domain.is_some_and(|d| ctx.org.owns(d));
+    if !own(mail_from) && !own(from_domain) {
         return;
     }
     let mut evidence = vec![format!(
@@ -102,12 +103,13 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     if let Some(helo) = entry.from.helo.as_deref() {
         evidence.push(format!("sender HELO {helo}"));
     }
-    if let (Some(mf), true) = (&mail_from, own(&mail_from)) {
+    if let (Some(mf), true) = (mail_from, own(mail_from)) {
         evidence.push(format!(
-            "envelope sender (smtp.mailfrom) {mf} is one of your domains"
+            "envelope sender (smtp.mailfrom) {} is one of your domains",
+            mf.to_ascii_lowercase()
         ));
     }
-    if let (Some(sender), true) = (ctx.sender, own(&from_domain)) {
+    if let (Some(sender), true) = (ctx.sender, own(from_domain)) {
         evidence.push(format!("From: {sender} is one of your domains"));
     }
     let recipients: Vec<&str> = ctx.hops.iter().filter_map(|h| h.for_.as_deref()).collect();
