@@ -766,7 +766,7 @@ fn first_recipient(list: &str) -> Option<&str> {
     loop {
         let end = memchr::memchr2(b';', b',', &bytes[start..]).map_or(bytes.len(), |at| start + at);
         let part = trim(before_pair_of_hashes(list.get(start..end)?));
-        if part.as_bytes().contains(&b'@') {
+        if memchr::memchr(b'@', part.as_bytes()).is_some() {
             return Some(part);
         }
         if end == bytes.len() {
