@@ -138,13 +138,13 @@ fn canonical(name: &str) -> Option<(&'static str, bool)> {
         _ => (name, false),
     };
     // The stamp names of the same length, at most two, their last eight bytes (as one word,
-    // case folded) compared before the whole name.
+    // case folded) compared before the whole name (as written first: nearly always the same).
     let key = name_key(base.as_bytes())?;
     BY_LENGTH
         .get(base.len())?
         .iter()
         .filter_map(|&i| KEYED_NAMES.get(usize::from(i)))
-        .find(|(n, k)| *k == key && n.eq_ignore_ascii_case(base))
+        .find(|(n, k)| *k == key && (*n == base || n.eq_ignore_ascii_case(base)))
         .map(|(n, _)| (*n, renamed))
 }
 

@@ -42,11 +42,14 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
         let Some(host) = hop.by.host.as_deref() else {
             continue;
         };
-        // Names of another length are turned away without a call.
+        // Names of another length or first letter are turned away without a call.
+        let first = host.as_bytes().first().map(u8::to_ascii_lowercase);
         let same = |h: &Hop<'_>| {
-            h.by.host
-                .as_deref()
-                .is_some_and(|b| b.len() == host.len() && b.eq_ignore_ascii_case(host))
+            h.by.host.as_deref().is_some_and(|b| {
+                b.len() == host.len()
+                    && b.as_bytes().first().map(u8::to_ascii_lowercase) == first
+                    && b.eq_ignore_ascii_case(host)
+            })
         };
         // Each server is counted once, at its first hop.
         if ctx.hops[..i].iter().any(same) {
