@@ -134,8 +134,9 @@ pub enum Detail {
     /// Everything: what the JSON contract, the text report and the SVG drawing show.
     Full,
     /// What a batch summary counts: the findings' ids, severities, confidence and hops are there,
-    /// their title, evidence and fix are left empty, no assumptions are written, and the message
-    /// id and recipient are not read.
+    /// their title, evidence and fix are left empty, no assumptions are written, the message id
+    /// and recipient are not read, and an `Authentication-Results` the receiving organisation did
+    /// not write is not decoded into parts.
     Facts,
 }
 
@@ -190,7 +191,7 @@ fn analyse<'a>(
 ) -> Diagnosis<'a> {
     classify::classify(&mut hops, block, profile);
     let entry = classify::entry_hop(&hops);
-    let stamps = stamps::collect(block, &hops, entry);
+    let stamps = stamps::collect(block, &hops, entry, detail);
     let topology = topology::detect(&hops, entry);
     let mut assumptions = Vec::new();
     let wanted = (detail == Detail::Full).then_some(&mut assumptions);

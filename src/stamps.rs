@@ -7,6 +7,7 @@
 //! written before the message reached the receiving organisation), or unverified (no Microsoft or
 //! Exchange hop of the receiving organisation exists, so anyone could have written it).
 
+use crate::Detail;
 use crate::header::{Field, HeaderBlock, unfold};
 use crate::hops::Hop;
 use serde::{Serialize, Serializer};
@@ -204,8 +205,15 @@ fn strip_prefix_ci<'n>(name: &'n str, prefix: &str) -> Option<&'n str> {
 }
 
 /// Collects and decodes the stamps. `entry` is the 0-based entry hop of the receiving
-/// organisation (see [`crate::classify::entry_hop`]).
-pub fn collect<'a>(block: &HeaderBlock<'a>, hops: &[Hop<'_>], entry: Option<usize>) -> Stamps<'a> {
+/// organisation (see [`crate::classify::entry_hop`]). For [`Detail::Facts`] only the receiving
+/// organisation's `Authentication-Results` are decoded: nothing a summary counts reads the parts
+/// of the others (a message can carry one from every system it passed).
+pub fn collect<'a>(
+    block: &HeaderBlock<'a>,
+    hops: &[Hop<'_>],
+    entry: Option<usize>,
+    detail: Detail,
+) -> Stamps<'a> {
     // Received field lines, newest first, to find the hop below each stamp.
     // A message from Exchange Online carries a dozen or two; one rebuilt from a trace, none.
     let mut stamps = Vec::with_capacity(if block.fields.is_empty() { 0 } else { 16 });
@@ -230,15 +238,25 @@ pub fn collect<'a>(block: &HeaderBlock<'a>, hops: &[Hop<'_>], entry: Option<usiz
                 _ => View::Recipient,
             }
         };
-        stamps.push(decode(name, field, view, hop));
+        let parts =
+            detail == Detail::Full || view == View::Recipient || name != "Authentication-Results";
+        stamps.push(decode(name, field, view, hop, parts));
     }
     Stamps(stamps)
 }
 
-fn decode<'a>(name: &'static str, field: &Field<'a>, view: View, hop: Option<usize>) -> Stamp<'a> {
+/// The stamp of `field`, with its parts decoded when `parts` says so.
+fn decode<'a>(
+    name: &'static str,
+    field: &Field<'a>,
+    view: View,
+    hop: Option<usize>,
+    parts: bool,
+) -> Stamp<'a> {
     // Parts borrow from the header text; a field repaired into an owned value (rare) gives owned
     // ones.
     let decoded = match &field.value {
+        _ if !parts => None,
         Cow::Borrowed(text) => decode_parts(name, text),
         Cow::Owned(text) => decode_parts(name, text).map(|pairs| {
             let owned = |text: Cow<'_, str>| Cow::Owned(text.into_owned());

@@ -3,7 +3,7 @@
 //! header get the clear input error instead.
 
 use mxtrace::profile::Profile;
-use mxtrace::{Message, diagnose, input};
+use mxtrace::{Detail, Message, diagnose, diagnose_with, input};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -82,7 +82,7 @@ fn every_corpus_file_parses_and_hops_match_received_fields() {
 
 /// Finding counts per rule over the corpus, printed so a change in them is seen in the test log.
 /// The corpus holds no hybrid mail, so `auth.*` must report nothing; without a profile no bypass
-/// may be claimed.
+/// may be claimed. A summary-only diagnosis (`Detail::Facts`) decides the same findings.
 #[test]
 fn rule_counts_over_the_corpus() {
     let files = corpus().expect("corpus not found next to the repository");
@@ -98,6 +98,15 @@ fn rule_counts_over_the_corpus() {
         let Ok(d) = diagnose(&message, &profile) else {
             continue;
         };
+        // A summary's diagnosis decides the same findings on real mail.
+        let facts = diagnose_with(&message, &profile, Detail::Facts).unwrap();
+        let decided = |d: &mxtrace::Diagnosis<'_>| -> Vec<String> {
+            d.findings
+                .iter()
+                .map(|f| format!("{} {:?} {:?} {:?}", f.id, f.severity, f.confidence, f.hops))
+                .collect()
+        };
+        assert_eq!(decided(&d), decided(&facts), "{}", path.display());
         *topologies.entry(d.topology.id).or_default() += 1;
         for finding in &d.findings {
             *counts
