@@ -135,8 +135,8 @@ pub enum Detail {
     Full,
     /// What a batch summary counts: the findings' ids, severities, confidence and hops are there,
     /// their title, evidence and fix are left empty, no assumptions are written, the message id
-    /// and recipient are not read, and an `Authentication-Results` the receiving organisation did
-    /// not write is not decoded into parts.
+    /// and recipient are not read, and `Authentication-Results` stamps are decoded only when a
+    /// rule reads one of their parts.
     Facts,
 }
 
