@@ -134,9 +134,9 @@ pub enum Detail {
     /// Everything: what the JSON contract, the text report and the SVG drawing show.
     Full,
     /// What a batch summary counts: the findings' ids, severities, confidence and hops are there,
-    /// their title, evidence and fix are left empty, no assumptions are written, the message id
-    /// and recipient are not read, and `Authentication-Results` stamps are decoded only when a
-    /// rule reads one of their parts.
+    /// their title, evidence and fix are left empty, no assumptions are written, the message id,
+    /// recipient and `To` address are not read, and `Authentication-Results` stamps are decoded
+    /// only when a rule reads one of their parts.
     Facts,
 }
 
@@ -196,7 +196,11 @@ fn analyse<'a>(
     let mut assumptions = Vec::new();
     let wanted = (detail == Detail::Full).then_some(&mut assumptions);
     let org = org::infer(profile, block, &hops, entry, &stamps, wanted);
-    let to = header_address(block, "To");
+    // Only findings' words (evidence) read the `To` address.
+    let to = match detail {
+        Detail::Full => header_address(block, "To"),
+        Detail::Facts => None,
+    };
     let outcome = rules::run(&rules::Context {
         hops: &hops,
         block,

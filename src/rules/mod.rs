@@ -126,7 +126,7 @@ pub struct Context<'d, 'a> {
     pub topology: Topology,
     /// The sender address (`From`, else `Return-Path`; a trace's sender).
     pub sender: Option<&'d str>,
-    /// The first `To` address.
+    /// The first `To` address (for findings' words: `None` when they are not wanted).
     pub to: Option<&'d str>,
     /// Whether findings need their words (a summary-only scan does not).
     pub detail: Detail,
