@@ -2,6 +2,9 @@
 //! and the hop count equals the number of `Received` fields. Files that are empty or have no
 //! header get the clear input error instead.
 
+mod common;
+
+use common::decided;
 use mxtrace::profile::Profile;
 use mxtrace::{Detail, Message, diagnose, diagnose_with, input};
 use std::collections::BTreeMap;
@@ -100,12 +103,6 @@ fn rule_counts_over_the_corpus() {
         };
         // A summary's diagnosis decides the same findings on real mail.
         let facts = diagnose_with(&message, &profile, Detail::Facts).unwrap();
-        let decided = |d: &mxtrace::Diagnosis<'_>| -> Vec<String> {
-            d.findings
-                .iter()
-                .map(|f| format!("{} {:?} {:?} {:?}", f.id, f.severity, f.confidence, f.hops))
-                .collect()
-        };
         assert_eq!(decided(&d), decided(&facts), "{}", path.display());
         *topologies.entry(d.topology.id).or_default() += 1;
         for finding in &d.findings {

@@ -2,6 +2,9 @@
 //! profile, the topology the path shows and the exact set of finding ids it must produce. Each
 //! rule has positive and negative cases; an unexpected finding fails as loudly as a missing one.
 
+mod common;
+
+use common::decided;
 use mxtrace::profile::ProfileFile;
 use mxtrace::{Detail, Message, diagnose, diagnose_with, input};
 use std::collections::{BTreeMap, BTreeSet};
@@ -109,12 +112,6 @@ fn facts_only_diagnoses_find_the_same_and_write_no_words() {
         let profile = case.profile.into_profile();
         let full = diagnose_with(&message, &profile, Detail::Full).unwrap();
         let facts = diagnose_with(&message, &profile, Detail::Facts).unwrap();
-        let decided = |d: &mxtrace::Diagnosis<'_>| -> Vec<String> {
-            d.findings
-                .iter()
-                .map(|f| format!("{} {:?} {:?} {:?}", f.id, f.severity, f.confidence, f.hops))
-                .collect()
-        };
         assert_eq!(decided(&full), decided(&facts), "{}", case_path.display());
         assert_eq!(full.path, facts.path, "{}", case_path.display());
         for f in &facts.findings {

@@ -323,29 +323,21 @@ mod tests {
             refused: Vec::new(),
         };
         let mut summary = Summary::default();
-        let label = |text: &'static str| Cow::Borrowed(text);
-        let owned = |text: &str| Cow::Owned(text.to_string());
-        summary.add(facts(vec![
-            label("internet"),
-            label("eop-frontend"),
-            label("exo"),
-        ]));
-        summary.add(facts(vec![
-            owned("internet"),
-            owned("eop-frontend"),
-            label("exo"),
-        ]));
-        summary.add(facts(vec![label("internet"), label("eop-frontend")]));
-        summary.add(facts(vec![
-            label("internet"),
-            label("eop-frontend"),
-            label("eop"),
-        ]));
-        summary.add(facts(vec![
-            label("internet"),
-            label("exo-frontend"),
-            label("exo"),
-        ]));
+        let paths: [&[&'static str]; 5] = [
+            &["internet", "eop-frontend", "exo"],
+            &["internet", "eop-frontend"],
+            &["internet", "eop-frontend", "eop"],
+            &["internet", "exo-frontend", "exo"],
+            &["internet", "eop-frontend", "exo"],
+        ];
+        for (i, path) in paths.iter().enumerate() {
+            // The last path's labels are copies: held apart from the catalog's text.
+            let label = |text: &'static str| match i {
+                4 => Cow::Owned(text.to_string()),
+                _ => Cow::Borrowed(text),
+            };
+            summary.add(facts(path.iter().map(|&text| label(text)).collect()));
+        }
         let mut counts: Vec<(String, usize)> = summary
             .paths
             .iter()
