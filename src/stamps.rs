@@ -86,16 +86,16 @@ impl<'a> Stamp<'a> {
     /// A decoded part by key (ASCII case-insensitive); an `Authentication-Results` left undecoded
     /// (see [`collect`]) is decoded for it.
     pub fn part(&self, key: &str) -> Option<&str> {
-        let wanted = |(k, _): &&Pair<'_>| k.eq_ignore_ascii_case(key);
         match (&self.decoded, &self.raw) {
-            (Some(pairs), _) => pairs.iter().find(wanted).map(|(_, v)| v.as_ref()),
-            (None, Cow::Borrowed(raw)) if self.name == AUTH_RESULTS => {
-                // Its parts borrow from the header text, which outlives the stamp.
-                match decode_auth_results(raw).iter().find(wanted)? {
-                    (_, Cow::Borrowed(v)) => Some(v),
-                    (_, Cow::Owned(_)) => None,
-                }
-            }
+            (Some(pairs), _) => pairs
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v.as_ref()),
+            // Its parts are slices of the header text, which outlives the stamp.
+            (None, Cow::Borrowed(raw)) if self.name == AUTH_RESULTS => auth_results_parts(raw)
+                .into_iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v),
             _ => None,
         }
     }
@@ -215,8 +215,8 @@ fn strip_prefix_ci<'n>(name: &'n str, prefix: &str) -> Option<&'n str> {
 /// Collects and decodes the stamps. `entry` is the 0-based entry hop of the receiving
 /// organisation (see [`crate::classify::entry_hop`]). For [`Detail::Facts`] an
 /// `Authentication-Results` is not decoded up front: [`Stamp::part`] reads it when asked, which a
-/// summary's rules seldom do (a dozen times over the 7,909-message corpus), while a message
-/// carries several, each costing thousands of instructions to decode.
+/// summary's rules seldom do, while a message carries several, each costing thousands of
+/// instructions to decode.
 pub fn collect<'a>(
     block: &HeaderBlock<'a>,
     hops: &[Hop<'_>],
@@ -345,8 +345,16 @@ const AUTH_METHODS: [&str; 10] = [
 /// `reason`, `action`, `smtp.mailfrom`, `header.d`, `header.from`, and `sender_ip`. Values are
 /// words of `value` (no whitespace in them), so they borrow from it whether it is folded or not.
 pub fn decode_auth_results<'t>(value: &'t str) -> Vec<Pair<'t>> {
+    auth_results_parts(value)
+        .into_iter()
+        .map(|(k, v)| (Cow::Borrowed(k), Cow::Borrowed(v)))
+        .collect()
+}
+
+/// [`decode_auth_results`]'s parts as slices of `value`.
+fn auth_results_parts<'t>(value: &'t str) -> Vec<(&'static str, &'t str)> {
     // Each method at most once, and the sender's address: the list never grows.
-    let mut out: Vec<Pair<'t>> = Vec::with_capacity(AUTH_METHODS.len() + 1);
+    let mut out: Vec<(&'static str, &'t str)> = Vec::with_capacity(AUTH_METHODS.len() + 1);
     let trimmed = |v: &'t str| Some(v.trim_end_matches([';', ',', ')'])).filter(|v| !v.is_empty());
     // Words split on whitespace and `;`, in one pass over the bytes (both are ASCII, so every
     // cut is a char boundary); a word is read only outside comments. The same pass keeps the
@@ -376,7 +384,7 @@ pub fn decode_auth_results<'t>(value: &'t str) -> Vec<Pair<'t>> {
                     && let Some(v) = trimmed(&value[eq + 1..i])
                     && !out.iter().any(|(k, _)| k == key)
                 {
-                    out.push((Cow::Borrowed(*key), Cow::Borrowed(v)));
+                    out.push((*key, v));
                 }
                 (start, opens, closes, assign) = (i + 1, 0, 0, None);
                 if separator != b';' {
@@ -397,7 +405,7 @@ pub fn decode_auth_results<'t>(value: &'t str) -> Vec<Pair<'t>> {
         i += 1;
     }
     if let Some(ip) = sender_ip.and_then(trimmed) {
-        out.insert(0, (Cow::Borrowed("sender_ip"), Cow::Borrowed(ip)));
+        out.insert(0, ("sender_ip", ip));
     }
     out
 }
