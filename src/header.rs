@@ -255,12 +255,29 @@ use portable_name_length as name_length;
 
 /// Splits `text` into fields. Fails only when no field can be found at all.
 pub fn parse(text: &str) -> Result<HeaderBlock<'_>, InputError> {
-    split(text, true)
+    #[cfg(target_arch = "x86_64")]
+    if crate::lines::avx2::available() {
+        // SAFETY: the processor has AVX2.
+        return unsafe { split_avx2(text) };
+    }
+    split(text, true, crate::lines::block_line_feeds)
+}
+
+/// [`parse`] with AVX2's 32-byte compares finding the line feeds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn split_avx2(text: &str) -> Result<HeaderBlock<'_>, InputError> {
+    split(text, true, |block| crate::lines::avx2::line_feeds(block))
 }
 
 /// [`parse`]; `short_ways` lets the common lines skip the full line-by-line look, which defines
 /// what they must give (a property test compares both).
-fn split(text: &str, short_ways: bool) -> Result<HeaderBlock<'_>, InputError> {
+#[inline(always)]
+fn split(
+    text: &str,
+    short_ways: bool,
+    line_feeds: impl Fn(&[u8; 64]) -> u64 + Copy,
+) -> Result<HeaderBlock<'_>, InputError> {
     let bytes = text.as_bytes();
     // About one field per 128 bytes in real blocks: the field list rarely grows.
     let mut block = HeaderBlock {
@@ -286,7 +303,7 @@ fn split(text: &str, short_ways: bool) -> Result<HeaderBlock<'_>, InputError> {
     };
     let short_ways = short_ways && margin.is_none();
 
-    let mut lines = crate::lines::ranges(bytes);
+    let mut lines = crate::lines::ranges_with(bytes, line_feeds);
     while let Some(line) = lines.next() {
         // Once fields have started, the common lines take a short way in a loop of their own;
         // the line it stops at is looked at here.
@@ -437,10 +454,11 @@ fn count_line_end(
 /// folded continuation (indent, then a visible byte) right after the value it widens, and a line
 /// starting with a field name. Stops at (and returns) the first other line, which it has not
 /// counted; `None` when the lines run out.
-fn common_lines<'a>(
+#[inline(always)]
+fn common_lines<'a, S: Fn(&[u8; 64]) -> u64 + Copy>(
     text: &'a str,
     first: (usize, usize),
-    lines: &mut crate::lines::Lines<'_>,
+    lines: &mut crate::lines::Lines<'_, S>,
     fields: &mut Vec<Field<'a>>,
     run: &mut Run,
 ) -> Option<(usize, usize)> {
@@ -599,8 +617,11 @@ mod tests {
                 .map(|f| (f.name.to_string(), f.value.to_string()))
                 .collect()
         };
-        let fast = fields(split(text, true).unwrap());
-        assert_eq!(fast, fields(split(text, false).unwrap()));
+        let fast = fields(split(text, true, crate::lines::block_line_feeds).unwrap());
+        assert_eq!(
+            fast,
+            fields(split(text, false, crate::lines::block_line_feeds).unwrap())
+        );
         assert_eq!(fast[0].1, " 1\n lost line\n more\n more still\n");
     }
 
@@ -670,7 +691,7 @@ mod tests {
             let fields = |block: &HeaderBlock<'_>| -> Vec<(String, String, usize)> {
                 block.fields.iter().map(|f| (f.name.to_string(), f.value.to_string(), f.line)).collect()
             };
-            match (split(&text, true), split(&text, false)) {
+            match (split(&text, true, crate::lines::block_line_feeds), split(&text, false, crate::lines::block_line_feeds)) {
                 (Ok(fast), Ok(slow)) => {
                     proptest::prop_assert_eq!(fields(&fast), fields(&slow));
                     proptest::prop_assert_eq!(fast.notes, slow.notes);

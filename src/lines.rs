@@ -10,26 +10,37 @@
 
 /// The offsets of the line feeds (`\n`) in a byte string, in order.
 #[derive(Debug, Clone, Copy)]
-pub struct LineEnds<'b> {
+pub struct LineEnds<'b, S = fn(&[u8; 64]) -> u64> {
     bytes: &'b [u8],
     /// Offset of the 64-byte block `mask` describes.
     block: usize,
     /// The line feeds of that block not yet handed out, one bit per byte.
     mask: u64,
+    /// The line feeds of a 64-byte block.
+    scan: S,
 }
 
 impl<'b> LineEnds<'b> {
     /// The line feeds of `bytes`.
     pub fn new(bytes: &'b [u8]) -> Self {
+        Self::with(bytes, block_line_feeds)
+    }
+}
+
+impl<'b, S: Fn(&[u8; 64]) -> u64> LineEnds<'b, S> {
+    /// The line feeds of `bytes`, each 64-byte block's found by `scan`.
+    #[inline(always)]
+    fn with(bytes: &'b [u8], scan: S) -> Self {
         LineEnds {
             bytes,
             block: 0,
-            mask: line_feeds(bytes),
+            mask: in_block(bytes, 0, &scan),
+            scan,
         }
     }
 }
 
-impl Iterator for LineEnds<'_> {
+impl<S: Fn(&[u8; 64]) -> u64> Iterator for LineEnds<'_, S> {
     type Item = usize;
 
     // Called for every line of every block: left out of line, the call costs more than the step.
@@ -41,7 +52,7 @@ impl Iterator for LineEnds<'_> {
                 .bytes
                 .get(self.block..)
                 .filter(|rest| !rest.is_empty())?;
-            self.mask = line_feeds(rest);
+            self.mask = in_block(rest, 0, &self.scan);
         }
         let bit = self.mask.trailing_zeros() as usize;
         self.mask &= self.mask - 1;
@@ -86,29 +97,102 @@ impl<'b> BlankLines<'b> {
     /// (the state kept in locals), the short last one padded with a letter (neither a line feed
     /// nor a space). False when the bytes end without one.
     fn advance(&mut self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if avx2::available() {
+            // SAFETY: the processor has AVX2.
+            return unsafe { self.advance_avx2() };
+        }
+        self.advance_with(block_feeds_and_low)
+    }
+
+    /// [`Self::advance`] with AVX2's 32-byte compares.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn advance_avx2(&mut self) -> bool {
+        self.advance_with(|block| avx2::feeds_and_low(block))
+    }
+
+    /// [`Self::advance`] with `scan` giving a block's line feeds and bytes up to a space.
+    #[inline(always)]
+    fn advance_with(&mut self, scan: impl Fn(&[u8; 64]) -> (u64, u64)) -> bool {
         let (mut line_start, mut run) = (self.line_start, self.run);
         let (blocks, tail) = self.bytes[self.next..].as_chunks::<64>();
         let mut at = self.next;
         let mut found = 0;
         for block in blocks {
-            found = candidates(block_feeds_and_low(block), &mut line_start, &mut run);
+            found = candidates(scan(block), &mut line_start, &mut run);
             at += 64;
             if found != 0 {
                 break;
             }
         }
         if found == 0 && !tail.is_empty() {
-            found = candidates(
-                in_block(tail, b'a', block_feeds_and_low),
-                &mut line_start,
-                &mut run,
-            );
+            found = candidates(in_block(tail, b'a', &scan), &mut line_start, &mut run);
             at += 64;
         }
         (self.block, self.mask) = (at.saturating_sub(64), found);
         self.next = at.min(self.bytes.len());
         (self.line_start, self.run) = (line_start, run);
         found != 0
+    }
+}
+
+/// The 64-byte block scans with AVX2's 32-byte compares, for processors found to have it.
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2 {
+    use std::arch::x86_64::{
+        _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_min_epu8, _mm256_movemask_epi8,
+        _mm256_set1_epi8,
+    };
+
+    /// Whether this processor has AVX2 (the answer is kept after the first look).
+    #[inline(always)]
+    pub(crate) fn available() -> bool {
+        std::is_x86_feature_detected!("avx2")
+    }
+
+    /// [`super::block_feeds_and_low`], 32 bytes at a time.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub(super) fn feeds_and_low(block: &[u8; 64]) -> (u64, u64) {
+        let (halves, _) = block.as_chunks::<32>();
+        let (feeds_low, up_low) = lane(&halves[0]);
+        let (feeds_high, up_high) = lane(&halves[1]);
+        (
+            u64::from(feeds_low) | u64::from(feeds_high) << 32,
+            u64::from(up_low) | u64::from(up_high) << 32,
+        )
+    }
+
+    /// [`super::block_line_feeds`], 32 bytes at a time.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub fn line_feeds(block: &[u8; 64]) -> u64 {
+        let (halves, _) = block.as_chunks::<32>();
+        let feeds = |lane: &[u8; 32]| {
+            // SAFETY: `lane` is 32 bytes to read; the load needs no alignment.
+            let v = unsafe { _mm256_loadu_si256(lane.as_ptr().cast()) };
+            let feed = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\n' as i8));
+            // The movemask is 32 bits wide: reinterpret it, do not sign-extend.
+            u64::from(_mm256_movemask_epi8(feed) as u32)
+        };
+        feeds(&halves[0]) | feeds(&halves[1]) << 32
+    }
+
+    /// The line feeds and bytes up to a space of 32 bytes.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn lane(lane: &[u8; 32]) -> (u32, u32) {
+        // SAFETY: `lane` is 32 bytes to read; the load needs no alignment.
+        let v = unsafe { _mm256_loadu_si256(lane.as_ptr().cast()) };
+        let feed = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\n' as i8));
+        let space = _mm256_set1_epi8(b' ' as i8);
+        let up_to_space = _mm256_cmpeq_epi8(_mm256_min_epu8(v, space), v);
+        // The movemasks are 32 bits wide: reinterpret them, do not sign-extend.
+        (
+            _mm256_movemask_epi8(feed) as u32,
+            _mm256_movemask_epi8(up_to_space) as u32,
+        )
     }
 }
 
@@ -154,13 +238,13 @@ pub fn is_blank(line: &[u8]) -> bool {
 /// The lines of a byte string as `(start, end)` byte ranges, each including its `\n` (the last one
 /// may lack it). A copy goes on from where the original is: a loop can keep one in locals.
 #[derive(Debug, Clone, Copy)]
-pub struct Lines<'b> {
-    ends: LineEnds<'b>,
+pub struct Lines<'b, S = fn(&[u8; 64]) -> u64> {
+    ends: LineEnds<'b, S>,
     /// Where the next line starts.
     start: usize,
 }
 
-impl Iterator for Lines<'_> {
+impl<S: Fn(&[u8; 64]) -> u64> Iterator for Lines<'_, S> {
     type Item = (usize, usize);
 
     #[inline(always)]
@@ -178,15 +262,17 @@ impl Iterator for Lines<'_> {
 
 /// The lines of `bytes`.
 pub fn ranges(bytes: &[u8]) -> Lines<'_> {
-    Lines {
-        ends: LineEnds::new(bytes),
-        start: 0,
-    }
+    ranges_with(bytes, block_line_feeds)
 }
 
-/// One bit per byte of the first 64 bytes of `bytes` (fewer at the end), set for `\n`.
-fn line_feeds(bytes: &[u8]) -> u64 {
-    in_block(bytes, 0, block_line_feeds)
+/// The lines of `bytes`, each 64-byte block's line feeds found by `scan` (which gives what
+/// [`block_line_feeds`] gives).
+#[inline(always)]
+pub fn ranges_with<S: Fn(&[u8; 64]) -> u64>(bytes: &[u8], scan: S) -> Lines<'_, S> {
+    Lines {
+        ends: LineEnds::with(bytes, scan),
+        start: 0,
+    }
 }
 
 /// `scan` of the first 64 bytes of `bytes`; fewer at the end are first copied into a block
@@ -202,8 +288,9 @@ pub(crate) fn in_block<T>(bytes: &[u8], padding: u8, scan: impl FnOnce(&[u8; 64]
     }
 }
 
+/// One bit per byte of a 64-byte block, set for `\n` (SSE2 compares).
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-fn block_line_feeds(block: &[u8; 64]) -> u64 {
+pub(crate) fn block_line_feeds(block: &[u8; 64]) -> u64 {
     use safe_arch::{cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i};
     let line_feed = safe_arch::set_splat_i8_m128i(b'\n' as i8);
     let (lanes, _) = block.as_chunks::<16>();
@@ -266,7 +353,7 @@ fn portable_block_line_feeds(block: &[u8; 64]) -> u64 {
 }
 
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-use portable_block_line_feeds as block_line_feeds;
+pub(crate) use portable_block_line_feeds as block_line_feeds;
 
 #[cfg(test)]
 mod tests {
@@ -306,6 +393,13 @@ mod tests {
             whole[32..].copy_from_slice(&more);
             proptest::prop_assert_eq!(block_line_feeds(&whole), portable_block_line_feeds(&whole));
             proptest::prop_assert_eq!(block_feeds_and_low(&whole), portable_block_feeds_and_low(&whole));
+            #[cfg(target_arch = "x86_64")]
+            if avx2::available() {
+                // SAFETY: the processor has AVX2.
+                let (feeds, both) = unsafe { (avx2::line_feeds(&whole), avx2::feeds_and_low(&whole)) };
+                proptest::prop_assert_eq!(feeds, portable_block_line_feeds(&whole));
+                proptest::prop_assert_eq!(both, portable_block_feeds_and_low(&whole));
+            }
         }
     }
 
