@@ -163,7 +163,7 @@ fn classify_first_line(line: &str) -> Option<Format> {
     {
         return Some(Format::TrackingLog);
     }
-    if line.contains(',') || line.contains(';') {
+    if memchr::memchr2(b',', b';', line.as_bytes()).is_some() {
         let columns: Vec<String> = line
             .split(delimiter(line) as char)
             .map(column_key)
@@ -182,11 +182,12 @@ fn classify_first_line(line: &str) -> Option<Format> {
             return Some(Format::EacSummary);
         }
     }
-    let looks_like_header = line.split_once(':').is_some_and(|(name, _)| {
+    let looks_like_header = memchr::memchr(b':', line.as_bytes()).is_some_and(|colon| {
+        let name = &line.as_bytes()[..colon];
         !name.is_empty()
             && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     });
     looks_like_header.then_some(Format::Headers)
 }

@@ -86,7 +86,7 @@ pub(super) fn read(text: &str) -> Option<Hop<'_>> {
     };
     // The date after the one `;`, and nothing else.
     let date_text = at.rest().strip_prefix(';')?;
-    if date_text.contains(';') {
+    if memchr::memchr(b';', date_text.as_bytes()).is_some() {
         return None;
     }
     let host = from_host.map(Cow::Borrowed);
