@@ -93,8 +93,10 @@ fn portable_folder(dir: &Path, out: &mut Vec<Result<Found, (PathBuf, io::Error)>
 #[cfg(unix)]
 mod unix {
     use super::Found;
-    use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
-    use std::ffi::OsStr;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    use rustix::fs::Dir;
+    use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+    use std::ffi::{CStr, OsStr};
     use std::fs::File;
     use std::io;
     use std::os::fd::OwnedFd;
@@ -148,37 +150,48 @@ mod unix {
 
     pub(super) fn folder(dir: &Path, out: &mut Vec<Result<Found, (PathBuf, io::Error)>>) {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let listed = rustix::fs::open(dir, flags, Mode::empty())
-            .and_then(|fd| Ok((Dir::read_from(&fd)?, fd)));
-        let (entries, fd) = match listed {
-            Ok(listed) => listed,
+        let fd = match rustix::fs::open(dir, flags, Mode::empty()) {
+            Ok(fd) => fd,
             Err(e) => return out.push(Err((dir.to_path_buf(), e.into()))),
         };
-        // Each name's place in `names`, and whether it is a folder (the type comes with the
-        // listing; a symlink, or a file system that does not say, needs a `stat`).
+        // Each name's place in `names` and its sort key, and whether it is a folder (the type
+        // comes with the listing; a symlink, or a file system that does not say, needs a `stat`).
         let mut names = Vec::new();
-        let mut places: Vec<(std::ops::Range<usize>, bool)> = Vec::new();
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_bytes();
+        let mut places: Vec<Place> = Vec::new();
+        let listed = list(&fd, |name, file_type| {
+            let name = name.to_bytes();
             if name == b"." || name == b".." {
-                continue;
+                return;
             }
-            let is_dir = match entry.file_type() {
+            let is_dir = match file_type {
                 FileType::Directory => true,
                 FileType::Symlink | FileType::Unknown => {
-                    rustix::fs::statat(&fd, entry.file_name(), AtFlags::empty())
+                    rustix::fs::statat(&fd, name, AtFlags::empty())
                         .is_ok_and(|stat| FileType::from_raw_mode(stat.st_mode).is_dir())
                 }
                 _ => false,
             };
-            places.push((names.len()..names.len() + name.len(), is_dir));
+            places.push(Place {
+                key: sort_key(name),
+                name: names.len()..names.len() + name.len(),
+                is_dir,
+            });
             names.extend_from_slice(name);
+        });
+        // A listing that fails part way is reported, and what it gave before is still read.
+        if let Err(e) = listed {
+            out.push(Err((dir.to_path_buf(), e)));
         }
-        places.sort_unstable_by(|a, b| names[a.0.clone()].cmp(&names[b.0.clone()]));
+        // By name: the first 16 bytes of most names tell them apart without reading them again.
+        places.sort_unstable_by(|a, b| {
+            a.key
+                .cmp(&b.key)
+                .then_with(|| names[a.name.clone()].cmp(&names[b.name.clone()]))
+        });
         // A folder's descriptor stays open until its last file is read: only so many at once
         // (a tree of thousands of folders would run out of descriptors); past that, and for a
         // folder of subfolders only, its files go by path.
-        let has_files = places.iter().any(|(_, is_dir)| !is_dir);
+        let has_files = places.iter().any(|place| !place.is_dir);
         let most = *MOST_KEPT;
         let keep = has_files
             && KEPT
@@ -188,7 +201,7 @@ mod unix {
                 .is_ok();
         if !keep {
             drop(fd);
-            for (name, is_dir) in places {
+            for Place { name, is_dir, .. } in places {
                 let path = dir.join(OsStr::from_bytes(&names[name]));
                 if is_dir {
                     self::folder(&path, out);
@@ -205,7 +218,8 @@ mod unix {
             fd,
             names,
         });
-        for (name, is_dir) in places {
+        out.reserve(places.len());
+        for Place { name, is_dir, .. } in places {
             let entry = Entry {
                 folder: Arc::clone(&folder),
                 name,
@@ -216,6 +230,45 @@ mod unix {
                 out.push(Ok(Found::Entry(entry)));
             }
         }
+    }
+
+    /// A listed name: where it is in the folder's names, its sort key, whether it is a folder.
+    struct Place {
+        key: u128,
+        name: std::ops::Range<usize>,
+        is_dir: bool,
+    }
+
+    /// The first 16 bytes of a name as a number that orders as the names do (a name has no NUL
+    /// byte, so a shorter name's zero padding sorts before any byte a longer one goes on with).
+    fn sort_key(name: &[u8]) -> u128 {
+        let mut key = [0u8; 16];
+        let len = name.len().min(16);
+        key[..len].copy_from_slice(&name[..len]);
+        u128::from_be_bytes(key)
+    }
+
+    /// Calls `each` with the name and type of every entry of the folder open at `fd` (`.` and
+    /// `..` included), read straight from the kernel's listing into one buffer.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn list(fd: &OwnedFd, mut each: impl FnMut(&CStr, FileType)) -> io::Result<()> {
+        let mut buffer = Vec::with_capacity(64 * 1024);
+        let mut entries = rustix::fs::RawDir::new(fd, buffer.spare_capacity_mut());
+        while let Some(entry) = entries.next() {
+            let entry = entry?;
+            each(entry.file_name(), entry.file_type());
+        }
+        Ok(())
+    }
+
+    /// [`list`] through the standard directory stream.
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    fn list(fd: &OwnedFd, mut each: impl FnMut(&CStr, FileType)) -> io::Result<()> {
+        for entry in Dir::read_from(fd)? {
+            let entry = entry?;
+            each(entry.file_name(), entry.file_type());
+        }
+        Ok(())
     }
 
     /// Folder descriptors kept open at most at once: a quarter of the descriptors the process may
@@ -241,6 +294,34 @@ pub use unix::Entry;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_sharing_their_first_sixteen_bytes_are_in_byte_order() {
+        let root = std::env::temp_dir().join(format!("mxtrace-order-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let stem = "exported-message-";
+        let mut names: Vec<String> = ["2", "10", "1", "", "1.eml", "10.eml", "0", "~"]
+            .iter()
+            .map(|tail| format!("{stem}{tail}"))
+            .chain(["exported", "a", "ab", "B", "\u{e9}"].map(String::from))
+            .collect();
+        for name in &names {
+            std::fs::write(root.join(name), "x").unwrap();
+        }
+        let mut found = Vec::new();
+        folder(&root, &mut found);
+        let listed: Vec<String> = found
+            .iter()
+            .map(|f| {
+                let path = f.as_ref().unwrap().path();
+                path.file_name().unwrap().to_string_lossy().into_owned()
+            })
+            .collect();
+        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        assert_eq!(listed, names);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn lists_folders_recursively_in_name_order_and_opens_what_it_lists() {
