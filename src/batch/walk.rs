@@ -182,12 +182,14 @@ mod unix {
         if let Err(e) = listed {
             out.push(Err((dir.to_path_buf(), e)));
         }
-        // By name: the first 16 bytes of most names tell them apart without reading them again.
-        places.sort_unstable_by(|a, b| {
-            a.key
-                .cmp(&b.key)
-                .then_with(|| names[a.name.clone()].cmp(&names[b.name.clone()]))
-        });
+        // By name: the first 16 bytes of most names tell them apart, as numbers; only names that
+        // share them are compared whole.
+        places.sort_unstable_by_key(|place| place.key);
+        for same in places.chunk_by_mut(|a, b| a.key == b.key) {
+            if same.len() > 1 {
+                same.sort_unstable_by(|a, b| names[a.name.clone()].cmp(&names[b.name.clone()]));
+            }
+        }
         // A folder's descriptor stays open until its last file is read: only so many at once
         // (a tree of thousands of folders would run out of descriptors); past that, and for a
         // folder of subfolders only, its files go by path.
