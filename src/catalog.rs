@@ -45,11 +45,15 @@ pub const EXO_SUFFIXES: &[&str] = &[
 /// `AMS0EPF000001AC`, `BN8NAM11FT066`, `VI1EUR04FT029`).
 pub fn is_eop_frontend_label(label: &str) -> bool {
     let upper = label.as_bytes();
+    // A letter in either case: with its case bit set, it is the lower-case letter (no other byte
+    // is).
+    let is = |b: u8, lower: u8| b | 0x20 == lower;
     // `PEPF` or `EPF0`: both hold `EPF`, looked for once.
     let current = upper.windows(3).enumerate().any(|(i, w)| {
-        w.eq_ignore_ascii_case(b"EPF")
-            && ((i > 0 && upper[i - 1].eq_ignore_ascii_case(&b'P'))
-                || upper.get(i + 3) == Some(&b'0'))
+        is(w[0], b'e')
+            && is(w[1], b'p')
+            && is(w[2], b'f')
+            && ((i > 0 && is(upper[i - 1], b'p')) || upper.get(i + 3) == Some(&b'0'))
     });
     if current {
         return true;
@@ -292,12 +296,12 @@ fn key_slot(key: u64) -> usize {
     ((key << 24).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize
 }
 
-/// The first five bytes, lowercased, as one integer.
+/// The first five bytes (of at least five) as one integer, each with its case bit set: the same
+/// for a name in any case (other bytes may share a key, which the comparison after it tells apart).
 fn prefix_key(bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .take(5)
-        .fold(0, |key, b| key << 8 | u64::from(b.to_ascii_lowercase()))
+    let mut key = [0u8; 8];
+    key[3..].copy_from_slice(&bytes[..5]);
+    u64::from_be_bytes(key) | 0x20_2020_2020
 }
 
 /// True when `text` starts with `prefix`, ASCII case-insensitive (safe on any UTF-8 boundary).
