@@ -616,7 +616,9 @@ fn protocol_of(with: &str) -> Option<Cow<'_, str>> {
 
 /// The `via` clause before any comment (`Frontend Transport`), single-spaced.
 fn via_of(via: &str) -> Option<Cow<'_, str>> {
-    let via = via.split('(').next().unwrap_or("").trim();
+    // Up to a comment.
+    let via = memchr::memchr(b'(', via.as_bytes()).map_or(via, |comment| &via[..comment]);
+    let via = via.trim();
     (!via.is_empty()).then(|| unfold(via))
 }
 

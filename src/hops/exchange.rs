@@ -361,7 +361,8 @@ fn is_token(text: &str) -> bool {
 
 /// `version=TLS1_2, cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384`.
 fn version_and_cipher(comment: &str) -> Option<Tls<'_>> {
-    let (version, cipher) = comment.split_once(',')?;
+    let comma = memchr::memchr(b',', comment.as_bytes())?;
+    let (version, cipher) = (&comment[..comma], &comment[comma + 1..]);
     let version = match version.trim().strip_prefix("version=")? {
         "TLS1_0" => "TLSv1.0",
         "TLS1_1" => "TLSv1.1",
