@@ -459,6 +459,11 @@ fn is_control(b: u8) -> bool {
 /// processor has AVX2, 16 (SSE2) or one at a time elsewhere.
 fn any_controls(bytes: &[u8]) -> bool {
     #[cfg(target_arch = "x86_64")]
+    if crate::lines::avx512::available() {
+        // SAFETY: the processor has AVX-512BW.
+        return unsafe { any_controls_avx512(bytes) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if crate::lines::avx2::available() {
         // SAFETY: the processor has AVX2.
         return unsafe { any_controls_avx2(bytes) };
@@ -525,6 +530,31 @@ fn any_controls_avx2(bytes: &[u8]) -> bool {
     any_at_most(lowest, 0x08)
         || any_at_most(lowest_less_14, 0x1f - 14)
         || _mm256_movemask_epi8(vertical_tabs) != 0
+        || rest.iter().any(|&b| is_control(b))
+}
+
+/// [`any_controls`] 64 bytes at a time (AVX-512BW): the smallest byte and the smallest byte less
+/// 14 as in [`narrow_any_controls`], and the vertical tabs as a mask.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bw")]
+fn any_controls_avx512(bytes: &[u8]) -> bool {
+    use std::arch::x86_64::{
+        _mm512_cmpeq_epi8_mask, _mm512_cmple_epu8_mask, _mm512_loadu_si512, _mm512_min_epu8,
+        _mm512_set1_epi8, _mm512_sub_epi8,
+    };
+    let (lanes, rest) = bytes.as_chunks::<64>();
+    let (mut lowest, mut lowest_less_14) = (_mm512_set1_epi8(-1), _mm512_set1_epi8(-1));
+    let mut vertical_tabs = 0;
+    for lane in lanes {
+        // SAFETY: `lane` is 64 bytes to read; the load needs no alignment.
+        let v = unsafe { _mm512_loadu_si512(lane.as_ptr().cast()) };
+        lowest = _mm512_min_epu8(lowest, v);
+        lowest_less_14 = _mm512_min_epu8(lowest_less_14, _mm512_sub_epi8(v, _mm512_set1_epi8(14)));
+        vertical_tabs |= _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(0x0b));
+    }
+    _mm512_cmple_epu8_mask(lowest, _mm512_set1_epi8(0x08)) != 0
+        || _mm512_cmple_epu8_mask(lowest_less_14, _mm512_set1_epi8(0x1f - 14)) != 0
+        || vertical_tabs != 0
         || rest.iter().any(|&b| is_control(b))
 }
 
@@ -864,6 +894,11 @@ mod tests {
             if crate::lines::avx2::available() {
                 // SAFETY: the processor has AVX2.
                 proptest::prop_assert_eq!(unsafe { any_controls_avx2(&bytes) }, is_control(byte));
+            }
+            #[cfg(target_arch = "x86_64")]
+            if crate::lines::avx512::available() {
+                // SAFETY: the processor has AVX-512BW.
+                proptest::prop_assert_eq!(unsafe { any_controls_avx512(&bytes) }, is_control(byte));
             }
         }
     }

@@ -98,11 +98,23 @@ impl<'b> BlankLines<'b> {
     /// nor a space). False when the bytes end without one.
     fn advance(&mut self) -> bool {
         #[cfg(target_arch = "x86_64")]
+        if avx512::available() {
+            // SAFETY: the processor has AVX-512BW.
+            return unsafe { self.advance_avx512() };
+        }
+        #[cfg(target_arch = "x86_64")]
         if avx2::available() {
             // SAFETY: the processor has AVX2.
             return unsafe { self.advance_avx2() };
         }
         self.advance_with(block_feeds_and_low)
+    }
+
+    /// [`Self::advance`] with AVX-512's 64-byte compares.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512bw")]
+    fn advance_avx512(&mut self) -> bool {
+        self.advance_with(|block| avx512::feeds_and_low(block))
     }
 
     /// [`Self::advance`] with AVX2's 32-byte compares.
@@ -134,6 +146,32 @@ impl<'b> BlankLines<'b> {
         self.next = at.min(self.bytes.len());
         (self.line_start, self.run) = (line_start, run);
         found != 0
+    }
+}
+
+/// The 64-byte block scans with AVX-512's 64-byte compares, for processors found to have it.
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx512 {
+    use std::arch::x86_64::{
+        _mm512_cmpeq_epi8_mask, _mm512_cmple_epu8_mask, _mm512_loadu_si512, _mm512_set1_epi8,
+    };
+
+    /// Whether this processor has AVX-512BW (the answer is kept after the first look).
+    #[inline(always)]
+    pub(crate) fn available() -> bool {
+        std::is_x86_feature_detected!("avx512bw")
+    }
+
+    /// [`super::block_feeds_and_low`], the whole block at once.
+    #[target_feature(enable = "avx512bw")]
+    #[inline]
+    pub(super) fn feeds_and_low(block: &[u8; 64]) -> (u64, u64) {
+        // SAFETY: `block` is 64 bytes to read; the load needs no alignment.
+        let v = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
+        (
+            _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\n' as i8)),
+            _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(b' ' as i8)),
+        )
     }
 }
 
@@ -398,6 +436,12 @@ mod tests {
                 // SAFETY: the processor has AVX2.
                 let (feeds, both) = unsafe { (avx2::line_feeds(&whole), avx2::feeds_and_low(&whole)) };
                 proptest::prop_assert_eq!(feeds, portable_block_line_feeds(&whole));
+                proptest::prop_assert_eq!(both, portable_block_feeds_and_low(&whole));
+            }
+            #[cfg(target_arch = "x86_64")]
+            if avx512::available() {
+                // SAFETY: the processor has AVX-512BW.
+                let both = unsafe { avx512::feeds_and_low(&whole) };
                 proptest::prop_assert_eq!(both, portable_block_feeds_and_low(&whole));
             }
         }
