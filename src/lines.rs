@@ -306,7 +306,7 @@ pub fn ranges(bytes: &[u8]) -> Lines<'_> {
 /// The lines of `bytes`, each 64-byte block's line feeds found by `scan` (which gives what
 /// [`block_line_feeds`] gives).
 #[inline(always)]
-pub fn ranges_with<S: Fn(&[u8; 64]) -> u64>(bytes: &[u8], scan: S) -> Lines<'_, S> {
+pub(crate) fn ranges_with<S: Fn(&[u8; 64]) -> u64>(bytes: &[u8], scan: S) -> Lines<'_, S> {
     Lines {
         ends: LineEnds::with(bytes, scan),
         start: 0,
