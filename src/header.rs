@@ -316,7 +316,7 @@ pub fn parse(text: &str) -> Result<HeaderBlock<'_>, InputError> {
     split(text, true, crate::lines::block_line_feeds, name_length)
 }
 
-/// [`parse`] with AVX2's 32-byte compares finding the line feeds.
+/// [`parse`] with AVX2's 32-byte compares finding the line feeds and counting name bytes.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn split_avx2(text: &str) -> Result<HeaderBlock<'_>, InputError> {

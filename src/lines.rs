@@ -6,7 +6,9 @@
 //! hands out the line feeds by counting trailing zeros. `in_block` pads the short last block,
 //! for this scan and the other 64-byte scans (whitespace runs, control bytes). [`BlankLines`]
 //! finds the blank lines that end a header block from the same kind of masks, without a branch
-//! per line.
+//! per line. Where the processor has AVX2 (or AVX-512BW), told at run time, the same masks come
+//! from wider compares (`avx2`, `avx512`): the block-end search picks its scan itself, and the
+//! field split runs an AVX2 copy of itself with the AVX2 scan.
 
 /// The offsets of the line feeds (`\n`) in a byte string, in order.
 #[derive(Debug, Clone, Copy)]
@@ -205,7 +207,7 @@ pub(crate) mod avx2 {
     /// [`super::block_line_feeds`], 32 bytes at a time.
     #[target_feature(enable = "avx2")]
     #[inline]
-    pub fn line_feeds(block: &[u8; 64]) -> u64 {
+    pub(crate) fn line_feeds(block: &[u8; 64]) -> u64 {
         let (halves, _) = block.as_chunks::<32>();
         let feeds = |lane: &[u8; 32]| {
             // SAFETY: `lane` is 32 bytes to read; the load needs no alignment.
