@@ -195,23 +195,30 @@ impl<'a> HeaderBlock<'a> {
 /// True when `line` starts like a header field (`Name:`). Names are letters, digits, `-` and `_`
 /// starting with a letter: real names do, and base64 or `h=From:Date` continuations do not.
 fn field_name(line: &str) -> Option<&str> {
-    field_name_with(line, name_length)
+    field_name_at(line, line.len(), name_length)
 }
 
-/// [`field_name`] with `name_length` counting the name bytes (what [`name_length`] gives).
+/// The field name the line at the start of `rest`, `line_len` bytes long, starts with (see
+/// [`field_name`]); `name_length` counts its name bytes (what [`name_length`] gives) and may look
+/// at the bytes after the line, so that it need not copy a short line into a padded lane.
 #[inline(always)]
-fn field_name_with(line: &str, name_length: impl Fn(&[u8]) -> usize) -> Option<&str> {
-    let bytes = line.as_bytes();
-    let limit = bytes.len().min(77);
-    let len = name_length(&bytes[..limit]);
+fn field_name_at(
+    rest: &str,
+    line_len: usize,
+    name_length: impl Fn(&[u8], usize) -> usize,
+) -> Option<&str> {
+    let bytes = rest.as_bytes();
+    let limit = line_len.min(77);
+    let len = name_length(bytes, limit);
     let valid = len > 0 && len < limit && bytes[0].is_ascii_alphabetic() && bytes[len] == b':';
-    valid.then(|| &line[..len])
+    valid.then(|| &rest[..len])
 }
 
-/// How many bytes at the start of `bytes` are name bytes (letters, digits, `-` and `_`), 16
-/// compared at once (SSE2).
+/// How many of the first `limit` bytes of `bytes` are name bytes (letters, digits, `-` and `_`)
+/// before the first other byte, 16 compared at once (SSE2); the bytes after `limit` are read
+/// only to fill a lane.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-fn name_length(bytes: &[u8]) -> usize {
+fn name_length(bytes: &[u8], limit: usize) -> usize {
     use safe_arch::{
         bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, min_u8_m128i, move_mask_i8_m128i,
         set_splat_i8_m128i, sub_i8_m128i,
@@ -219,13 +226,15 @@ fn name_length(bytes: &[u8]) -> usize {
     let splat = |b: u8| set_splat_i8_m128i(b as i8);
     // `x` is at most `top` (unsigned): the smaller of the two is `x` itself.
     let at_most = |x, top| cmp_eq_mask_i8_m128i(min_u8_m128i(x, splat(top)), x);
+    let limit = limit.min(bytes.len());
     let mut length = 0;
-    for lane in bytes.chunks(16) {
+    while length < limit {
+        let rest = &bytes[length..];
         let mut padded = [0u8; 16];
-        let lane = match lane.first_chunk::<16>() {
+        let lane = match rest.first_chunk::<16>() {
             Some(lane) => lane,
             None => {
-                padded[..lane.len()].copy_from_slice(lane);
+                padded[..rest.len()].copy_from_slice(rest);
                 &padded
             }
         };
@@ -244,14 +253,15 @@ fn name_length(bytes: &[u8]) -> usize {
             break;
         }
     }
-    length
+    length.min(limit)
 }
 
 /// [`name_length`] a byte at a time: the definition, and what other processors use.
 #[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
-fn portable_name_length(bytes: &[u8]) -> usize {
+fn portable_name_length(bytes: &[u8], limit: usize) -> usize {
     bytes
         .iter()
+        .take(limit)
         .take_while(|&&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         .count()
 }
@@ -263,18 +273,20 @@ use portable_name_length as name_length;
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-fn avx2_name_length(bytes: &[u8]) -> usize {
+fn avx2_name_length(bytes: &[u8], limit: usize) -> usize {
     use std::arch::x86_64::{
         _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_min_epu8, _mm256_movemask_epi8,
         _mm256_or_si256, _mm256_set1_epi8, _mm256_sub_epi8,
     };
+    let limit = limit.min(bytes.len());
     let mut length = 0;
-    for lane in bytes.chunks(32) {
+    while length < limit {
+        let rest = &bytes[length..];
         let mut padded = [0u8; 32];
-        let lane = match lane.first_chunk::<32>() {
+        let lane = match rest.first_chunk::<32>() {
             Some(lane) => lane,
             None => {
-                padded[..lane.len()].copy_from_slice(lane);
+                padded[..rest.len()].copy_from_slice(rest);
                 &padded
             }
         };
@@ -303,7 +315,7 @@ fn avx2_name_length(bytes: &[u8]) -> usize {
             break;
         }
     }
-    length
+    length.min(limit)
 }
 
 /// Splits `text` into fields. Fails only when no field can be found at all.
@@ -324,7 +336,7 @@ fn split_avx2(text: &str) -> Result<HeaderBlock<'_>, InputError> {
         text,
         true,
         |block| crate::lines::avx2::line_feeds(block),
-        |bytes| avx2_name_length(bytes),
+        |bytes, limit| avx2_name_length(bytes, limit),
     )
 }
 
@@ -335,7 +347,7 @@ fn split(
     text: &str,
     short_ways: bool,
     line_feeds: impl Fn(&[u8; 64]) -> u64 + Copy,
-    name_length: impl Fn(&[u8]) -> usize + Copy,
+    name_length: impl Fn(&[u8], usize) -> usize + Copy,
 ) -> Result<HeaderBlock<'_>, InputError> {
     let bytes = text.as_bytes();
     // About one field per 128 bytes in real blocks: the field list rarely grows.
@@ -426,14 +438,14 @@ fn split(
             continue;
         }
         let trimmed = line.trim_start();
-        if let Some(name) = field_name_with(trimmed, name_length) {
+        let name_start = line_start + (line.len() - trimmed.len());
+        if let Some(name) = field_name_at(&text[name_start..], trimmed.len(), name_length) {
             if continuation {
                 block.notes.push(format!(
                     "line {line_no}: leading whitespace before `{name}:` removed"
                 ));
             }
             started = true;
-            let name_start = line_start + (line.len() - trimmed.len());
             (value_start, value_end) = (name_start + name.len() + 1, offset);
             block.fields.push(Field {
                 name: &text[name_start..][..name.len()],
@@ -527,7 +539,7 @@ fn common_lines<'a, S: Fn(&[u8; 64]) -> u64 + Copy>(
     lines: &mut crate::lines::Lines<'_, S>,
     fields: &mut Vec<Field<'a>>,
     run: &mut Run,
-    name_length: impl Fn(&[u8]) -> usize,
+    name_length: impl Fn(&[u8], usize) -> usize,
 ) -> Option<(usize, usize)> {
     let bytes = text.as_bytes();
     let ((mut value_start, mut value_end), mut line_no, mut line_ends) =
@@ -551,7 +563,9 @@ fn common_lines<'a, S: Fn(&[u8; 64]) -> u64 + Copy>(
                 value_end = offset;
             }
             first if first.is_ascii_graphic() => {
-                let Some(name) = field_name_with(&text[line_start..offset], &name_length) else {
+                let Some(name) =
+                    field_name_at(&text[line_start..], offset - line_start, &name_length)
+                else {
                     break Some(line);
                 };
                 if value_end != usize::MAX
@@ -780,14 +794,16 @@ mod tests {
             bytes in proptest::collection::vec(proptest::sample::select(
                 b"aZz09-_:@ `{/[\x7f\xe9\x00\xff".to_vec()), 0..80),
             run in 0usize..70,
+            limit in 0usize..160,
         ) {
             // Mostly name bytes first, so runs end in every lane position.
             let bytes: Vec<u8> = std::iter::repeat_n(b'k', run).chain(bytes).collect();
-            proptest::prop_assert_eq!(name_length(&bytes), portable_name_length(&bytes));
+            let expected = portable_name_length(&bytes, limit);
+            proptest::prop_assert_eq!(name_length(&bytes, limit), expected);
             #[cfg(target_arch = "x86_64")]
             if crate::lines::avx2::available() {
                 // SAFETY: the processor has AVX2.
-                proptest::prop_assert_eq!(unsafe { avx2_name_length(&bytes) }, portable_name_length(&bytes));
+                proptest::prop_assert_eq!(unsafe { avx2_name_length(&bytes, limit) }, expected);
             }
         }
     }
