@@ -51,10 +51,19 @@ pub struct TraceMessage<'r> {
 pub const GROUP: usize = 16;
 
 /// Consecutive messages of one trace as read, not yet turned into hops: the reader only groups
-/// rows, and the (parallel) workers read their fields and build messages from them.
+/// rows, and the (parallel) workers read their fields and build messages from them. The rows'
+/// text and field spans sit in one buffer each, in message order, so a group is a handful of
+/// allocations however many rows it holds.
 #[derive(Debug)]
 pub struct TraceRows {
-    messages: Vec<Rows>,
+    /// The rows' text as read, one after another.
+    text: String,
+    /// Where each row's fields sit in its text, one row's after another's.
+    spans: Vec<(u32, u32)>,
+    /// The rows, message after message.
+    rows: Vec<KeptRow>,
+    /// Each message's rows in `rows`.
+    messages: Vec<std::ops::Range<usize>>,
     layout: Arc<Layout>,
     format: Format,
     exchange: Option<&'static str>,
@@ -74,12 +83,19 @@ impl TraceRows {
     /// Rebuilds each message in order: its hops, oldest first, and what the rows could not say.
     /// Hops name their rows (`raw`) only for a full diagnosis: nothing else reads it.
     pub fn messages(&self, detail: Detail) -> impl Iterator<Item = TraceMessage<'_>> {
-        self.messages.iter().map(move |rows| {
-            let event = |row| self.layout.event(self.format, row);
+        self.messages.iter().map(move |range| {
+            let event = |row: &KeptRow| {
+                let fields = FieldsIn {
+                    text: &self.text[row.text.clone()],
+                    spans: &self.spans[row.spans.clone()],
+                };
+                self.layout.event(self.format, row.line, row.kind, &fields)
+            };
+            let rows = &self.rows[range.clone()];
             // Most messages have one row: its event stays on the stack.
             let (mut one, mut many);
-            let events: &mut [Event<'_>] = if rows.more.is_empty() {
-                one = [event(&rows.first)];
+            let events: &mut [Event<'_>] = if let [row] = rows {
+                one = [event(row)];
                 &mut one
             } else {
                 many = rows.iter().map(event).collect::<Vec<_>>();
@@ -90,8 +106,31 @@ impl TraceRows {
     }
 }
 
-/// A message's rows, in file order. Most messages have one row: it is kept inline, and the list
-/// of the others allocates only when a second row comes.
+/// A row of a group: its line, what happened on it, and where its text and spans are in the
+/// group's buffers.
+#[derive(Debug)]
+struct KeptRow {
+    line: usize,
+    kind: Kind,
+    text: std::ops::Range<usize>,
+    spans: std::ops::Range<usize>,
+}
+
+/// A row's fields by position in its text, as kept in a buffer.
+struct FieldsIn<'t> {
+    text: &'t str,
+    spans: &'t [(u32, u32)],
+}
+
+impl<'t> Fields<'t> for FieldsIn<'t> {
+    fn field(&self, i: usize) -> Option<&'t str> {
+        let &(start, end) = self.spans.get(i)?;
+        self.text.get(start as usize..end as usize)
+    }
+}
+
+/// An open message's rows, in file order. Most messages have one row: it is kept inline, and the
+/// list of the others allocates only when a second row comes.
 #[derive(Debug)]
 struct Rows {
     first: Row,
@@ -99,26 +138,17 @@ struct Rows {
 }
 
 impl Rows {
-    fn push(&mut self, row: Row) {
-        self.more.push(row);
-    }
-
     fn iter(&self) -> impl Iterator<Item = &Row> {
         std::iter::once(&self.first).chain(&self.more)
     }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        1 + self.more.len()
-    }
 }
 
-/// One row of a message, kept as read.
-#[derive(Debug)]
+/// One row of an open message: where the reader keeps it.
+#[derive(Debug, Clone, Copy)]
 struct Row {
     line: usize,
     kind: Kind,
-    record: KeptFields,
+    at: Stored,
 }
 
 /// What happened on one row.
@@ -190,7 +220,7 @@ struct Column(Vec<usize>);
 impl Column {
     /// The first non-empty value.
     #[inline]
-    fn get<'r>(&self, record: &'r impl Fields) -> Option<&'r str> {
+    fn get<'r>(&self, record: &impl Fields<'r>) -> Option<&'r str> {
         self.0
             .iter()
             .filter_map(|&i| record.field(i))
@@ -211,40 +241,140 @@ fn trim(text: &str) -> &str {
     }
 }
 
-/// A row's fields by position: as the CSV reader holds them, or as kept for a worker.
-trait Fields {
+/// A row's fields (text borrowed for `'t`) by position: as the CSV reader holds them, or as
+/// kept for a worker.
+trait Fields<'t> {
     /// The field at position `i`, if the row has one.
-    fn field(&self, i: usize) -> Option<&str>;
+    fn field(&self, i: usize) -> Option<&'t str>;
 }
 
-impl Fields for Record<'_> {
-    fn field(&self, i: usize) -> Option<&str> {
+impl<'t> Fields<'t> for Record<'t> {
+    fn field(&self, i: usize) -> Option<&'t str> {
         self.get(i)
     }
 }
 
-/// A row's fields, kept for a worker: the row's text as read (quotes and delimiters included)
-/// and where each field sits in it.
-#[derive(Debug)]
-struct KeptFields {
-    text: Box<str>,
-    spans: Box<[(usize, usize)]>,
+/// The rows of open messages, stored one after another in chunks of text (and of their fields'
+/// spans) as they are read: no allocation per row, and the rows a group takes are read back in
+/// about the order they were written. Messages complete oldest first, so once the oldest open
+/// message's first row is in a later chunk, no open row is left in the chunks before it.
+#[derive(Debug, Default)]
+struct Arena {
+    chunks: VecDeque<Chunk>,
+    /// Chunks let go of so far: a row names its chunk by its number from the file's start.
+    dropped: u64,
+    /// Chunks let go of, kept for reuse.
+    spare: Vec<Chunk>,
 }
 
-impl KeptFields {
-    fn new(record: &Record<'_>) -> KeptFields {
+/// Rows' text, and their fields' spans (each row's counted from its own start).
+#[derive(Debug, Default)]
+struct Chunk {
+    text: String,
+    spans: Vec<(u32, u32)>,
+}
+
+/// Text held by a chunk before the next row goes into a new one (a longer row has one of its
+/// own).
+const CHUNK_TEXT: usize = 64 * 1024;
+
+/// Chunks kept for reuse at most.
+const SPARE_CHUNKS: usize = 4;
+
+/// Where a stored row is: its chunk (numbered from the file's start) and its text and spans
+/// there.
+#[derive(Debug, Clone, Copy)]
+struct Stored {
+    chunk: u64,
+    text: (u32, u32),
+    spans: (u32, u32),
+}
+
+impl Arena {
+    /// Stores a row's text and spans; `None` when the row is too long to be placed (4 GiB).
+    fn store(&mut self, record: &Record<'_>) -> Option<Stored> {
         let (text, spans) = record.parts();
-        KeptFields {
-            text: text.into(),
-            spans: spans.into(),
+        let fits = |chunk: &Chunk| chunk.text.len() + text.len() <= chunk.text.capacity();
+        if !self.chunks.back().is_some_and(fits) {
+            let mut chunk = self.spare.pop().unwrap_or_default();
+            chunk.text.reserve(CHUNK_TEXT.max(text.len()));
+            self.chunks.push_back(chunk);
+        }
+        let number = self.dropped + self.chunks.len() as u64 - 1;
+        let chunk = self.chunks.back_mut()?;
+        let (text_start, spans_start) = (chunk.text.len(), chunk.spans.len());
+        let narrow = |n: usize| u32::try_from(n).ok();
+        let stored = Stored {
+            chunk: number,
+            text: (narrow(text_start)?, narrow(text_start + text.len())?),
+            spans: (narrow(spans_start)?, narrow(spans_start + spans.len())?),
+        };
+        chunk.text.push_str(text);
+        chunk
+            .spans
+            .extend(spans.iter().map(|&(start, end)| (start as u32, end as u32)));
+        Some(stored)
+    }
+
+    /// The fields of a stored row.
+    fn fields(&self, at: &Stored) -> FieldsIn<'_> {
+        let chunk = usize::try_from(at.chunk - self.dropped)
+            .ok()
+            .and_then(|i| self.chunks.get(i));
+        let (text, spans) = (at.text, at.spans);
+        FieldsIn {
+            text: chunk
+                .and_then(|c| c.text.get(text.0 as usize..text.1 as usize))
+                .unwrap_or_default(),
+            spans: chunk
+                .and_then(|c| c.spans.get(spans.0 as usize..spans.1 as usize))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Lets go of the chunks before chunk number `first` (every chunk when `None`).
+    fn release_before(&mut self, first: Option<u64>) {
+        let end = self.dropped + self.chunks.len() as u64;
+        while self.dropped < first.unwrap_or(end) {
+            let Some(mut chunk) = self.chunks.pop_front() else {
+                break;
+            };
+            self.dropped += 1;
+            if self.spare.len() < SPARE_CHUNKS && chunk.text.capacity() <= CHUNK_TEXT {
+                chunk.text.clear();
+                chunk.spans.clear();
+                self.spare.push(chunk);
+            }
         }
     }
 }
 
-impl Fields for KeptFields {
-    fn field(&self, i: usize) -> Option<&str> {
-        let &(start, end) = self.spans.get(i)?;
-        self.text.get(start..end)
+/// Completed messages being gathered into the next group.
+#[derive(Debug, Default)]
+struct Group {
+    text: String,
+    spans: Vec<(u32, u32)>,
+    rows: Vec<KeptRow>,
+    messages: Vec<std::ops::Range<usize>>,
+}
+
+impl Group {
+    /// Copies a completed message's rows in.
+    fn add(&mut self, rows: &Rows, arena: &Arena) {
+        let first = self.rows.len();
+        for row in rows.iter() {
+            let fields = arena.fields(&row.at);
+            let (text, spans) = (self.text.len(), self.spans.len());
+            self.text.push_str(fields.text);
+            self.spans.extend_from_slice(fields.spans);
+            self.rows.push(KeptRow {
+                line: row.line,
+                kind: row.kind,
+                text: text..self.text.len(),
+                spans: spans..self.spans.len(),
+            });
+        }
+        self.messages.push(first..self.rows.len());
     }
 }
 
@@ -331,6 +461,10 @@ struct OpenMessages {
     /// Open messages' rows with the hash of their key, in the order of their first rows: the
     /// oldest at the front.
     open: VecDeque<(u64, Rows)>,
+    /// The open rows' text and spans.
+    arena: Arena,
+    /// Messages completed since the last group was handed out.
+    group: Group,
     /// The sequence number of the front of `open` (numbers count messages from the file's start).
     first: u64,
     /// Each open message by the hash of its key, as its sequence number (the low 32 bits: the
@@ -403,6 +537,8 @@ impl TraceReader {
                 width,
                 exchange,
                 open: VecDeque::new(),
+                arena: Arena::default(),
+                group: Group::default(),
                 first: 0,
                 index: hashbrown::HashTable::new(),
             },
@@ -415,7 +551,7 @@ impl TraceReader {
 impl Layout {
     /// What happened on a row, read from the one or two columns that say it; `None` for rows
     /// that are not a receive, submit or send (the rest of a tracking log, say).
-    fn kind(&self, format: Format, record: &impl Fields) -> Option<Kind> {
+    fn kind<'t>(&self, format: Format, record: &impl Fields<'t>) -> Option<Kind> {
         let is = |column: &Column, values: &[&str]| {
             column
                 .get(record)
@@ -450,15 +586,21 @@ impl Layout {
         }
     }
 
-    /// The row as an event, borrowing its values from the row.
-    fn event<'r>(&self, format: Format, row: &'r Row) -> Event<'r> {
-        let record = &row.record;
+    /// The row on `line` (what happened on it: `kind`) as an event, borrowing its values from
+    /// the row's fields.
+    fn event<'r>(
+        &self,
+        format: Format,
+        line: usize,
+        kind: Kind,
+        record: &FieldsIn<'r>,
+    ) -> Event<'r> {
         let get = |column: &Column| column.get(record);
         let text = |column: &Column| column.get(record).map(Cow::Borrowed);
         let recipient = self.recipients.get(record).and_then(first_recipient);
         let mut event = Event {
-            line: row.line,
-            kind: row.kind,
+            line,
+            kind,
             time: self.time.get(record).and_then(parse_time),
             client_ip: None,
             client_host: None,
@@ -517,13 +659,11 @@ impl Iterator for TraceReader {
         if let Some(error) = self.pending.take() {
             return Some(Err(error));
         }
-        let mut group = Vec::new();
-        while group.len() < GROUP {
+        while self.messages.group.messages.len() < GROUP {
             if self.done {
                 // The end of the file: the messages still open, oldest first.
-                match self.messages.complete_oldest() {
-                    Some(rows) => group.push(rows),
-                    None => break,
+                if !self.messages.complete_oldest() {
+                    break;
                 }
                 continue;
             }
@@ -541,24 +681,22 @@ impl Iterator for TraceReader {
                     self.messages.row(&record, line)
                 }
             };
-            match step {
-                Ok(Some(rows)) => group.push(rows),
-                Ok(None) => {}
-                Err(error) if group.is_empty() => return Some(Err(error)),
-                Err(error) => {
-                    self.pending = Some(error);
-                    break;
+            if let Err(error) = step {
+                if self.messages.group.messages.is_empty() {
+                    return Some(Err(error));
                 }
+                self.pending = Some(error);
+                break;
             }
         }
-        (!group.is_empty()).then(|| Ok(self.messages.group(group)))
+        (!self.messages.group.messages.is_empty()).then(|| Ok(self.messages.take_group()))
     }
 }
 
 impl OpenMessages {
     /// Files one row (on `line`) under its message; a row that cannot be read is an error. A
-    /// row that opens one message too many completes the oldest, which it returns.
-    fn row(&mut self, record: &Record<'_>, line: usize) -> Result<Option<Rows>, RowError> {
+    /// row that opens one message too many completes the oldest, which joins the group.
+    fn row(&mut self, record: &Record<'_>, line: usize) -> Result<(), RowError> {
         // Fewer fields than the header: a cut or mangled row (a quote left open at the end of a
         // truncated file swallows the rest of it).
         if record.width() < self.width {
@@ -572,25 +710,25 @@ impl OpenMessages {
         let layout = &self.layout;
         let (Some(key), Some(kind)) = (layout.key.get(record), layout.kind(self.format, record))
         else {
-            return Ok(None);
+            return Ok(());
         };
-        let row = Row {
-            line,
-            kind,
-            record: KeptFields::new(record),
+        let Some(at) = self.arena.store(record) else {
+            let message = "row is longer than 4 GiB; skipped".to_string();
+            return Err(RowError { line, message });
         };
+        let row = Row { line, kind, at };
         let hash = KEY_HASH.hash_one(key);
-        let (open, first) = (&self.open, self.first);
+        let (open, first, arena) = (&self.open, self.first, &self.arena);
         let same_key = |&seq: &u32| {
             open.get(position(seq, first)).is_some_and(|(h, rows)| {
-                *h == hash && layout.key.get(&rows.first.record) == Some(key)
+                *h == hash && layout.key.get(&arena.fields(&rows.first.at)) == Some(key)
             })
         };
         if let Some(&seq) = self.index.find(hash, same_key) {
             if let Some((_, rows)) = self.open.get_mut(position(seq, self.first)) {
-                rows.push(row);
+                rows.more.push(row);
             }
-            return Ok(None);
+            return Ok(());
         }
         // A new message: complete the oldest once too many are open (rows of one message are
         // usually adjacent, so this bounds memory without splitting messages).
@@ -605,28 +743,44 @@ impl OpenMessages {
         let (open, first) = (&self.open, self.first);
         let rehash = |&seq: &u32| open.get(position(seq, first)).map_or(0, |(h, _)| *h);
         self.index.insert_unique(hash, seq, rehash);
-        Ok(if self.open.len() > OPEN_MESSAGES {
-            self.complete_oldest()
-        } else {
-            None
-        })
+        if self.open.len() > OPEN_MESSAGES {
+            self.complete_oldest();
+        }
+        Ok(())
     }
 
-    /// Completes the oldest open message, if any.
-    fn complete_oldest(&mut self) -> Option<Rows> {
-        let (hash, rows) = self.open.pop_front()?;
+    /// Completes the oldest open message, if any, into the group; false when none is open.
+    fn complete_oldest(&mut self) -> bool {
+        let Some((hash, rows)) = self.open.pop_front() else {
+            return false;
+        };
         let seq = self.first as u32;
         self.first += 1;
         if let Ok(entry) = self.index.find_entry(hash, |&s| s == seq) {
             entry.remove();
         }
-        Some(rows)
+        self.group.add(&rows, &self.arena);
+        // The rows before the oldest open message's first are all of completed messages.
+        let oldest = self.open.front().map(|(_, rows)| rows.first.at.chunk);
+        self.arena.release_before(oldest);
+        true
     }
 
-    /// Completed messages as one group, sharing this file's layout.
-    fn group(&self, messages: Vec<Rows>) -> TraceRows {
+    /// The completed messages as one group, sharing this file's layout; the next group's buffers
+    /// start at this one's sizes.
+    fn take_group(&mut self) -> TraceRows {
+        let next = Group {
+            text: String::with_capacity(self.group.text.len()),
+            spans: Vec::with_capacity(self.group.spans.len()),
+            rows: Vec::with_capacity(self.group.rows.len()),
+            messages: Vec::with_capacity(GROUP),
+        };
+        let group = std::mem::replace(&mut self.group, next);
         TraceRows {
-            messages,
+            text: group.text,
+            spans: group.spans,
+            rows: group.rows,
+            messages: group.messages,
             layout: Arc::clone(&self.layout),
             format: self.format,
             exchange: self.exchange,
@@ -1029,7 +1183,11 @@ mod tests {
         assert!(groups.iter().all(|g| !g.is_empty() && g.len() <= GROUP));
         let messages: Vec<(usize, usize)> = groups
             .iter()
-            .flat_map(|g| g.messages.iter().map(|rows| (rows.first.line, rows.len())))
+            .flat_map(|g| {
+                g.messages
+                    .iter()
+                    .map(|rows| (g.rows[rows.start].line, rows.len()))
+            })
             .collect();
         std::fs::remove_file(&path).unwrap();
         // Completed messages leave the index.
@@ -1038,6 +1196,55 @@ mod tests {
         assert_eq!(messages[..2], [(2, 2), (3, 1)]);
         assert_eq!(messages.last(), Some(&(OPEN_MESSAGES + 5, 1)));
         assert!(messages[2..].iter().all(|&(_, rows)| rows == 1));
+    }
+
+    #[test]
+    fn rows_read_back_as_written_across_chunks() {
+        // Messages of two or three rows, interleaved, with values long enough that rows fill
+        // chunks (one longer than a chunk): every row's fields come back from its group as
+        // written, under its message.
+        let mut csv = String::from("\"MessageTraceId\",\"FromIP\",\"Subject\"\n");
+        let mut written = Vec::new();
+        for i in 0..600usize {
+            let key = format!("m{}", i / 3 + (i % 3) * 7);
+            let subject = if i == 100 {
+                "s".repeat(CHUNK_TEXT + 10)
+            } else {
+                format!("{i}-{}", "x".repeat(i * 37 % 900))
+            };
+            csv.push_str(&format!("\"{key}\",\"203.0.113.25\",\"{subject}\"\n"));
+            written.push((key, subject));
+        }
+        let path = std::env::temp_dir().join(format!("mxtrace-arena-{}.csv", std::process::id()));
+        std::fs::write(&path, csv).unwrap();
+        let reader = TraceReader::open(&path, Format::MessageTrace).unwrap();
+        let mut read = Vec::new();
+        for group in reader.map(Result::unwrap) {
+            for message in &group.messages {
+                let rows = &group.rows[message.clone()];
+                let field = |row: &KeptRow, i| {
+                    let fields = FieldsIn {
+                        text: &group.text[row.text.clone()],
+                        spans: &group.spans[row.spans.clone()],
+                    };
+                    fields.field(i).unwrap().to_string()
+                };
+                // A message's rows share its key.
+                assert!(rows.iter().all(|row| field(row, 0) == field(&rows[0], 0)));
+                read.extend(
+                    rows.iter()
+                        .map(|row| (row.line, field(row, 0), field(row, 2))),
+                );
+            }
+        }
+        std::fs::remove_file(&path).unwrap();
+        read.sort();
+        let expected: Vec<_> = written
+            .into_iter()
+            .enumerate()
+            .map(|(i, (key, subject))| (i + 2, key, subject))
+            .collect();
+        assert_eq!(read, expected);
     }
 
     #[test]
