@@ -56,14 +56,8 @@ pub const GROUP: usize = 16;
 /// allocations however many rows it holds.
 #[derive(Debug)]
 pub struct TraceRows {
-    /// The rows' text as read, one after another.
-    text: String,
-    /// Where each row's fields sit in its text, one row's after another's.
-    spans: Vec<(u32, u32)>,
-    /// The rows, message after message.
-    rows: Vec<KeptRow>,
-    /// Each message's rows in `rows`.
-    messages: Vec<std::ops::Range<usize>>,
+    /// The rows and their messages (boxed: a work item stays small).
+    group: Box<Group>,
     layout: Arc<Layout>,
     format: Format,
     exchange: Option<&'static str>,
@@ -72,26 +66,27 @@ pub struct TraceRows {
 impl TraceRows {
     /// How many messages there are.
     pub fn len(&self) -> usize {
-        self.messages.len()
+        self.group.messages.len()
     }
 
     /// True when there are none.
     pub fn is_empty(&self) -> bool {
-        self.messages.is_empty()
+        self.group.messages.is_empty()
     }
 
     /// Rebuilds each message in order: its hops, oldest first, and what the rows could not say.
     /// Hops name their rows (`raw`) only for a full diagnosis: nothing else reads it.
     pub fn messages(&self, detail: Detail) -> impl Iterator<Item = TraceMessage<'_>> {
-        self.messages.iter().map(move |range| {
+        let group = &self.group;
+        group.messages.iter().map(move |range| {
             let event = |row: &KeptRow| {
                 let fields = FieldsIn {
-                    text: &self.text[row.text.clone()],
-                    spans: &self.spans[row.spans.clone()],
+                    text: &group.text[row.text.clone()],
+                    spans: &group.spans[row.spans.clone()],
                 };
                 self.layout.event(self.format, row.line, row.kind, &fields)
             };
-            let rows = &self.rows[range.clone()];
+            let rows = &group.rows[range.clone()];
             // Most messages have one row: its event stays on the stack.
             let (mut one, mut many);
             let events: &mut [Event<'_>] = if let [row] = rows {
@@ -349,12 +344,17 @@ impl Arena {
     }
 }
 
-/// Completed messages being gathered into the next group.
+/// Completed messages, gathered into a group: their rows' text and field spans one after
+/// another, the rows, and each message's rows.
 #[derive(Debug, Default)]
 struct Group {
+    /// The rows' text as read, one after another.
     text: String,
+    /// Where each row's fields sit in its text, one row's after another's.
     spans: Vec<(u32, u32)>,
+    /// The rows, message after message.
     rows: Vec<KeptRow>,
+    /// Each message's rows in `rows`.
     messages: Vec<std::ops::Range<usize>>,
 }
 
@@ -775,12 +775,8 @@ impl OpenMessages {
             rows: Vec::with_capacity(self.group.rows.len()),
             messages: Vec::with_capacity(GROUP),
         };
-        let group = std::mem::replace(&mut self.group, next);
         TraceRows {
-            text: group.text,
-            spans: group.spans,
-            rows: group.rows,
-            messages: group.messages,
+            group: Box::new(std::mem::replace(&mut self.group, next)),
             layout: Arc::clone(&self.layout),
             format: self.format,
             exchange: self.exchange,
@@ -1184,6 +1180,7 @@ mod tests {
         let messages: Vec<(usize, usize)> = groups
             .iter()
             .flat_map(|g| {
+                let g = &g.group;
                 g.messages
                     .iter()
                     .map(|rows| (g.rows[rows.start].line, rows.len()))
@@ -1220,6 +1217,7 @@ mod tests {
         let reader = TraceReader::open(&path, Format::MessageTrace).unwrap();
         let mut read = Vec::new();
         for group in reader.map(Result::unwrap) {
+            let group = &group.group;
             for message in &group.messages {
                 let rows = &group.rows[message.clone()];
                 let field = |row: &KeptRow, i| {
