@@ -100,27 +100,25 @@ pub enum Step {
 }
 
 /// The items of `inputs`: every file found (folders recursively, in name order), with missing
-/// inputs and folders that cannot be listed as failures at their position.
-pub fn items(inputs: &[PathBuf], forced: Option<Format>) -> impl Iterator<Item = Item> + Send {
-    let mut out = Vec::new();
-    for input in inputs {
+/// inputs and folders that cannot be listed as failures at their position. Each input is walked
+/// when its items are reached.
+pub fn items(inputs: &[PathBuf], forced: Option<Format>) -> impl Iterator<Item = Item> + Send + '_ {
+    inputs.iter().flat_map(move |input| {
+        let mut found = Vec::new();
         if input.is_dir() {
-            let mut found = Vec::new();
             walk::folder(input, &mut found);
-            out.extend(found.into_iter().map(|found| match found {
-                Ok(file) => Item::File(file, forced),
-                Err((dir, e)) => Item::Failed(source_of(&dir), e.to_string()),
-            }));
         } else if input.exists() {
-            out.push(Item::File(walk::Found::Path(input.clone()), forced));
+            found.push(Ok(walk::Found::Path(input.clone())));
         } else {
-            out.push(Item::Failed(
-                source_of(input),
-                "no such file or directory".into(),
-            ));
+            let missing =
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory");
+            found.push(Err((input.clone(), missing)));
         }
-    }
-    out.into_iter()
+        found.into_iter().map(move |found| match found {
+            Ok(file) => Item::File(file, forced),
+            Err((path, e)) => Item::Failed(source_of(&path), e.to_string()),
+        })
+    })
 }
 
 fn source_of(path: &Path) -> Source {
