@@ -120,7 +120,7 @@ fn next_run(bytes: &[u8]) -> Option<usize> {
 /// whitespace, and spaces.
 fn whitespace_masks(bytes: &[u8]) -> (u64, u64) {
     // Padded with NUL, which is neither.
-    crate::lines::in_block(bytes, 0, block_whitespace)
+    crate::lines::in_lane(bytes, 0, block_whitespace)
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -229,25 +229,18 @@ fn name_length(bytes: &[u8], limit: usize) -> usize {
     let limit = limit.min(bytes.len());
     let mut length = 0;
     while length < limit {
-        let rest = &bytes[length..];
-        let mut padded = [0u8; 16];
-        let lane = match rest.first_chunk::<16>() {
-            Some(lane) => lane,
-            None => {
-                padded[..rest.len()].copy_from_slice(rest);
-                &padded
-            }
-        };
-        let v = load_unaligned_m128i(lane);
-        let lower = bitor_m128i(v, splat(0x20));
-        let letter = at_most(sub_i8_m128i(lower, splat(b'a')), 25);
-        let digit = at_most(sub_i8_m128i(v, splat(b'0')), 9);
-        let dash = cmp_eq_mask_i8_m128i(v, splat(b'-'));
-        let underscore = cmp_eq_mask_i8_m128i(v, splat(b'_'));
-        let name = bitor_m128i(bitor_m128i(letter, digit), bitor_m128i(dash, underscore));
-        // The movemask is 16 bits wide: reinterpret them, do not sign-extend.
         // The padding of a last, short lane is not a name byte: the run stops within `bytes`.
-        let run = (move_mask_i8_m128i(name) as u16).trailing_ones() as usize;
+        let run = crate::lines::in_lane(&bytes[length..], 0, |lane: &[u8; 16]| {
+            let v = load_unaligned_m128i(lane);
+            let lower = bitor_m128i(v, splat(0x20));
+            let letter = at_most(sub_i8_m128i(lower, splat(b'a')), 25);
+            let digit = at_most(sub_i8_m128i(v, splat(b'0')), 9);
+            let dash = cmp_eq_mask_i8_m128i(v, splat(b'-'));
+            let underscore = cmp_eq_mask_i8_m128i(v, splat(b'_'));
+            let name = bitor_m128i(bitor_m128i(letter, digit), bitor_m128i(dash, underscore));
+            // The movemask is 16 bits wide: reinterpret them, do not sign-extend.
+            (move_mask_i8_m128i(name) as u16).trailing_ones() as usize
+        });
         length += run;
         if run < 16 {
             break;
@@ -281,35 +274,28 @@ fn avx2_name_length(bytes: &[u8], limit: usize) -> usize {
     let limit = limit.min(bytes.len());
     let mut length = 0;
     while length < limit {
-        let rest = &bytes[length..];
-        let mut padded = [0u8; 32];
-        let lane = match rest.first_chunk::<32>() {
-            Some(lane) => lane,
-            None => {
-                padded[..rest.len()].copy_from_slice(rest);
-                &padded
-            }
-        };
-        // SAFETY: `lane` is 32 bytes to read; the load needs no alignment.
-        let v = unsafe { _mm256_loadu_si256(lane.as_ptr().cast()) };
-        // A letter, whatever its case, is `a` to `z` with the case bit set; `x` is at most `top`
-        // (unsigned) where the smaller of the two is `x` itself.
-        let from_a = _mm256_sub_epi8(
-            _mm256_or_si256(v, _mm256_set1_epi8(0x20)),
-            _mm256_set1_epi8(b'a' as i8),
-        );
-        let letter = _mm256_cmpeq_epi8(_mm256_min_epu8(from_a, _mm256_set1_epi8(25)), from_a);
-        let from_0 = _mm256_sub_epi8(v, _mm256_set1_epi8(b'0' as i8));
-        let digit = _mm256_cmpeq_epi8(_mm256_min_epu8(from_0, _mm256_set1_epi8(9)), from_0);
-        let dash = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'-' as i8));
-        let underscore = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'_' as i8));
-        let name = _mm256_or_si256(
-            _mm256_or_si256(letter, digit),
-            _mm256_or_si256(dash, underscore),
-        );
-        // The movemask is 32 bits wide: reinterpret them, do not sign-extend. The padding of a
-        // last, short lane is not a name byte: the run stops within `bytes`.
-        let run = (_mm256_movemask_epi8(name) as u32).trailing_ones() as usize;
+        // The padding of a last, short lane is not a name byte: the run stops within `bytes`.
+        let run = crate::lines::in_lane(&bytes[length..], 0, |lane: &[u8; 32]| {
+            // SAFETY: `lane` is 32 bytes to read; the load needs no alignment.
+            let v = unsafe { _mm256_loadu_si256(lane.as_ptr().cast()) };
+            // A letter, whatever its case, is `a` to `z` with the case bit set; `x` is at most `top`
+            // (unsigned) where the smaller of the two is `x` itself.
+            let from_a = _mm256_sub_epi8(
+                _mm256_or_si256(v, _mm256_set1_epi8(0x20)),
+                _mm256_set1_epi8(b'a' as i8),
+            );
+            let letter = _mm256_cmpeq_epi8(_mm256_min_epu8(from_a, _mm256_set1_epi8(25)), from_a);
+            let from_0 = _mm256_sub_epi8(v, _mm256_set1_epi8(b'0' as i8));
+            let digit = _mm256_cmpeq_epi8(_mm256_min_epu8(from_0, _mm256_set1_epi8(9)), from_0);
+            let dash = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'-' as i8));
+            let underscore = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'_' as i8));
+            let name = _mm256_or_si256(
+                _mm256_or_si256(letter, digit),
+                _mm256_or_si256(dash, underscore),
+            );
+            // The movemask is 32 bits wide: reinterpret them, do not sign-extend.
+            (_mm256_movemask_epi8(name) as u32).trailing_ones() as usize
+        });
         length += run;
         if run < 32 {
             break;

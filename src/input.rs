@@ -441,7 +441,7 @@ fn control_bytes(bytes: &[u8]) -> (usize, Option<usize>) {
     let (mut count, mut first) = (0, None);
     for (i, block) in bytes.chunks(64).enumerate() {
         // Padded with a letter, which is none.
-        let mask = crate::lines::in_block(block, b'a', block_controls);
+        let mask = crate::lines::in_lane(block, b'a', block_controls);
         if mask != 0 {
             first = first.or(Some(i * 64 + mask.trailing_zeros() as usize));
             count += mask.count_ones() as usize;

@@ -3,7 +3,7 @@
 //! A header block is a few hundred short lines; finding each line's end with a fresh `memchr`
 //! call costs more in set-up than in searching. [`LineEnds`] compares a whole 64-byte block at
 //! once (SSE2 on x86-64, where every processor has it) into a mask with one bit per byte, and then
-//! hands out the line feeds by counting trailing zeros. `in_block` pads the short last block,
+//! hands out the line feeds by counting trailing zeros. `in_lane` pads the short last block,
 //! for this scan and the other 64-byte scans (whitespace runs, control bytes). [`BlankLines`]
 //! finds the blank lines that end a header block from the same kind of masks, without a branch
 //! per line. Where the processor has AVX2 (or AVX-512BW), told at run time, the same masks come
@@ -36,7 +36,7 @@ impl<'b, S: Fn(&[u8; 64]) -> u64> LineEnds<'b, S> {
         LineEnds {
             bytes,
             block: 0,
-            mask: in_block(bytes, 0, &scan),
+            mask: in_lane(bytes, 0, &scan),
             scan,
         }
     }
@@ -54,7 +54,7 @@ impl<S: Fn(&[u8; 64]) -> u64> Iterator for LineEnds<'_, S> {
                 .bytes
                 .get(self.block..)
                 .filter(|rest| !rest.is_empty())?;
-            self.mask = in_block(rest, 0, &self.scan);
+            self.mask = in_lane(rest, 0, &self.scan);
         }
         let bit = self.mask.trailing_zeros() as usize;
         self.mask &= self.mask - 1;
@@ -141,7 +141,7 @@ impl<'b> BlankLines<'b> {
             }
         }
         if found == 0 && !tail.is_empty() {
-            found = candidates(in_block(tail, b'a', &scan), &mut line_start, &mut run);
+            found = candidates(in_lane(tail, b'a', &scan), &mut line_start, &mut run);
             at += 64;
         }
         (self.block, self.mask) = (at.saturating_sub(64), found);
@@ -315,15 +315,19 @@ pub(crate) fn ranges_with<S: Fn(&[u8; 64]) -> u64>(bytes: &[u8], scan: S) -> Lin
     }
 }
 
-/// `scan` of the first 64 bytes of `bytes`; fewer at the end are first copied into a block
-/// filled up with `padding` (a byte the scan does not look for).
-pub(crate) fn in_block<T>(bytes: &[u8], padding: u8, scan: impl FnOnce(&[u8; 64]) -> T) -> T {
-    match bytes.first_chunk::<64>() {
-        Some(block) => scan(block),
+/// `scan` of the first `N` bytes of `bytes` (a 64-byte block, or a 16- or 32-byte lane); fewer at
+/// the end are first copied into one filled up with `padding` (a byte the scan does not look for).
+pub(crate) fn in_lane<const N: usize, T>(
+    bytes: &[u8],
+    padding: u8,
+    scan: impl FnOnce(&[u8; N]) -> T,
+) -> T {
+    match bytes.first_chunk::<N>() {
+        Some(lane) => scan(lane),
         None => {
-            let mut block = [padding; 64];
-            block[..bytes.len()].copy_from_slice(bytes);
-            scan(&block)
+            let mut lane = [padding; N];
+            lane[..bytes.len()].copy_from_slice(bytes);
+            scan(&lane)
         }
     }
 }

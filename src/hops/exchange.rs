@@ -297,39 +297,34 @@ fn token_kinds_avx2(bytes: &[u8]) -> (usize, u8) {
     loop {
         // A short last lane is padded with a space, which ends the token.
         let rest = bytes.get(at..).unwrap_or_default();
-        let mut padded = [b' '; 32];
-        let lane = match rest.first_chunk::<32>() {
-            Some(lane) => lane,
-            None => {
-                padded[..rest.len()].copy_from_slice(rest);
-                &padded
-            }
-        };
-        // SAFETY: `lane` is 32 bytes to read; the load needs no alignment.
-        let v = unsafe { _mm256_loadu_si256(lane.as_ptr().cast()) };
-        let from_a = _mm256_sub_epi8(or(v, splat(0x20)), splat(b'a'));
-        let digit = at_most(_mm256_sub_epi8(v, splat(b'0')), 9);
-        let dot = is(v, b'.');
-        let host = or(
-            or(at_most(from_a, 25), digit),
-            or(dot, or(is(v, b'-'), is(v, b'_'))),
-        );
-        let address = or(or(at_most(from_a, 5), digit), or(dot, is(v, b':')));
-        // Whitespace is a space or `\t \n \x0c \r`, the bytes 9 to 13 but for 11.
-        let space = or(
-            is(v, b' '),
-            _mm256_andnot_si256(is(v, 0x0b), at_most(_mm256_sub_epi8(v, splat(b'\t')), 4)),
-        );
-        let end = mask(or(space, or(or(is(v, b'('), is(v, b')')), is(v, b';'))));
+        let (end, host, address) = crate::lines::in_lane(rest, b' ', |lane: &[u8; 32]| {
+            // SAFETY: `lane` is 32 bytes to read; the load needs no alignment.
+            let v = unsafe { _mm256_loadu_si256(lane.as_ptr().cast()) };
+            let from_a = _mm256_sub_epi8(or(v, splat(0x20)), splat(b'a'));
+            let digit = at_most(_mm256_sub_epi8(v, splat(b'0')), 9);
+            let dot = is(v, b'.');
+            let host = or(
+                or(at_most(from_a, 25), digit),
+                or(dot, or(is(v, b'-'), is(v, b'_'))),
+            );
+            let address = or(or(at_most(from_a, 5), digit), or(dot, is(v, b':')));
+            // Whitespace is a space or `\t \n \x0c \r`, the bytes 9 to 13 but for 11.
+            let space = or(
+                is(v, b' '),
+                _mm256_andnot_si256(is(v, 0x0b), at_most(_mm256_sub_epi8(v, splat(b'\t')), 4)),
+            );
+            let end = or(space, or(or(is(v, b'('), is(v, b')')), is(v, b';')));
+            (mask(end), mask(host), mask(address))
+        });
         let token = if end == 0 {
             u32::MAX
         } else {
             (1 << end.trailing_zeros()) - 1
         };
-        if !mask(host) & token != 0 {
+        if !host & token != 0 {
             kinds &= !HOST;
         }
-        if !mask(address) & token != 0 {
+        if !address & token != 0 {
             kinds &= !ADDRESS;
         }
         if end != 0 {
@@ -347,15 +342,7 @@ fn narrow_token_kinds(bytes: &[u8]) -> (usize, u8) {
     loop {
         // A short last lane is padded with a space, which ends the token.
         let rest = bytes.get(at..).unwrap_or_default();
-        let mut padded = [b' '; 16];
-        let lane = match rest.first_chunk::<16>() {
-            Some(lane) => lane,
-            None => {
-                padded[..rest.len()].copy_from_slice(rest);
-                &padded
-            }
-        };
-        let (end, host, address) = lane_kinds(lane);
+        let (end, host, address) = crate::lines::in_lane(rest, b' ', lane_kinds);
         let token = if end == 0 {
             u16::MAX
         } else {
