@@ -291,60 +291,54 @@ fn token_kinds_avx2(bytes: &[u8]) -> (usize, u8) {
     let at_most = |x: __m256i, top| _mm256_cmpeq_epi8(_mm256_min_epu8(x, splat(top)), x);
     let or = |a, b| _mm256_or_si256(a, b);
     // The movemasks are 32 bits wide: reinterpret them, do not sign-extend.
-    let mask = |m| _mm256_movemask_epi8(m) as u32;
-    let mut kinds = HOST | ADDRESS;
-    let mut at = 0;
-    loop {
-        // A short last lane is padded with a space, which ends the token.
-        let rest = bytes.get(at..).unwrap_or_default();
-        let (end, host, address) = crate::lines::in_lane(rest, b' ', |lane: &[u8; 32]| {
-            // SAFETY: `lane` is 32 bytes to read; the load needs no alignment.
-            let v = unsafe { _mm256_loadu_si256(lane.as_ptr().cast()) };
-            let from_a = _mm256_sub_epi8(or(v, splat(0x20)), splat(b'a'));
-            let digit = at_most(_mm256_sub_epi8(v, splat(b'0')), 9);
-            let dot = is(v, b'.');
-            let host = or(
-                or(at_most(from_a, 25), digit),
-                or(dot, or(is(v, b'-'), is(v, b'_'))),
-            );
-            let address = or(or(at_most(from_a, 5), digit), or(dot, is(v, b':')));
-            // Whitespace is a space or `\t \n \x0c \r`, the bytes 9 to 13 but for 11.
-            let space = or(
-                is(v, b' '),
-                _mm256_andnot_si256(is(v, 0x0b), at_most(_mm256_sub_epi8(v, splat(b'\t')), 4)),
-            );
-            let end = or(space, or(or(is(v, b'('), is(v, b')')), is(v, b';')));
-            (mask(end), mask(host), mask(address))
-        });
-        let token = if end == 0 {
-            u32::MAX
-        } else {
-            (1 << end.trailing_zeros()) - 1
-        };
-        if !host & token != 0 {
-            kinds &= !HOST;
-        }
-        if !address & token != 0 {
-            kinds &= !ADDRESS;
-        }
-        if end != 0 {
-            return (at + end.trailing_zeros() as usize, kinds);
-        }
-        at += 32;
-    }
+    let mask = |m| u64::from(_mm256_movemask_epi8(m) as u32);
+    token_kinds_in_lanes(bytes, |lane: &[u8; 32]| {
+        // SAFETY: `lane` is 32 bytes to read; the load needs no alignment.
+        let v = unsafe { _mm256_loadu_si256(lane.as_ptr().cast()) };
+        let from_a = _mm256_sub_epi8(or(v, splat(0x20)), splat(b'a'));
+        let digit = at_most(_mm256_sub_epi8(v, splat(b'0')), 9);
+        let dot = is(v, b'.');
+        let host = or(
+            or(at_most(from_a, 25), digit),
+            or(dot, or(is(v, b'-'), is(v, b'_'))),
+        );
+        let address = or(or(at_most(from_a, 5), digit), or(dot, is(v, b':')));
+        // Whitespace is a space or `\t \n \x0c \r`, the bytes 9 to 13 but for 11.
+        let space = or(
+            is(v, b' '),
+            _mm256_andnot_si256(is(v, 0x0b), at_most(_mm256_sub_epi8(v, splat(b'\t')), 4)),
+        );
+        let end = or(space, or(or(is(v, b'('), is(v, b')')), is(v, b';')));
+        (mask(end), mask(host), mask(address))
+    })
 }
 
 /// [`token_kinds`], 16 bytes at a time (SSE2).
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 fn narrow_token_kinds(bytes: &[u8]) -> (usize, u8) {
+    token_kinds_in_lanes(bytes, |lane: &[u8; 16]| {
+        let (end, host, address) = lane_kinds(lane);
+        (end.into(), host.into(), address.into())
+    })
+}
+
+/// [`token_kinds`] `N` bytes at a time (at most 64), `lane` giving a lane's [`TOKEN_END`],
+/// [`HOST`] and [`ADDRESS`] bytes as bit masks.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn token_kinds_in_lanes<const N: usize>(
+    bytes: &[u8],
+    lane: impl Fn(&[u8; N]) -> (u64, u64, u64),
+) -> (usize, u8) {
     let mut kinds = HOST | ADDRESS;
     let mut at = 0;
     loop {
         // A short last lane is padded with a space, which ends the token.
         let rest = bytes.get(at..).unwrap_or_default();
-        let (end, host, address) = crate::lines::in_lane(rest, b' ', lane_kinds);
+        let (end, host, address) = crate::lines::in_lane(rest, b' ', &lane);
+        // The lane's bytes before the token's end (all of them when it goes on).
         let token = if end == 0 {
-            u16::MAX
+            u64::MAX >> (64 - N)
         } else {
             (1 << end.trailing_zeros()) - 1
         };
@@ -357,7 +351,7 @@ fn narrow_token_kinds(bytes: &[u8]) -> (usize, u8) {
         if end != 0 {
             return (at + end.trailing_zeros() as usize, kinds);
         }
-        at += 16;
+        at += N;
     }
 }
 
