@@ -139,7 +139,7 @@ impl Rows {
 }
 
 /// One row of an open message: where the reader keeps it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 struct Row {
     line: usize,
     kind: Kind,
@@ -278,7 +278,7 @@ const SPARE_CHUNKS: usize = 4;
 
 /// Where a stored row is: its chunk (numbered from the file's start) and its text and spans
 /// there.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 struct Stored {
     chunk: u64,
     text: (u32, u32),
