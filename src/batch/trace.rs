@@ -313,8 +313,10 @@ impl Arena {
 
     /// The fields of a stored row.
     fn fields(&self, at: &Stored) -> FieldsIn<'_> {
-        let chunk = usize::try_from(at.chunk - self.dropped)
-            .ok()
+        let chunk = at
+            .chunk
+            .checked_sub(self.dropped)
+            .and_then(|i| usize::try_from(i).ok())
             .and_then(|i| self.chunks.get(i));
         let (text, spans) = (at.text, at.spans);
         FieldsIn {
