@@ -45,6 +45,19 @@ pub fn unfold(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// `text.trim()`, the ASCII whitespace at the ends taken off without decoding characters: only
+/// an end that is then a vertical tab or a non-ASCII byte needs the standard trim.
+#[inline]
+pub(crate) fn trim(text: &str) -> &str {
+    let trimmed = text.trim_ascii();
+    let unicode = |b: Option<&u8>| b.is_some_and(|&b| b == 0x0b || !b.is_ascii());
+    if unicode(trimmed.as_bytes().first()) || unicode(trimmed.as_bytes().last()) {
+        trimmed.trim()
+    } else {
+        trimmed
+    }
+}
+
 /// Returns `value` as a slice of `text` when it is one (mail-parser borrows, and so do slices
 /// cut out of a value), else owned.
 pub(crate) fn borrow_in<'t>(text: &'t str, value: &str) -> Cow<'t, str> {
@@ -724,6 +737,11 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn trim_matches_the_standard_trim(text in "[a \t\r\n\x0b\x0c\u{a0}\u{85}\u{3000}\u{e9}]{0,12}") {
+            proptest::prop_assert_eq!(trim(&text), text.trim());
+        }
+
         #[test]
         fn collapsing_matches_joining_the_words(text in "[a b\t\r\n\x0b\x0c\u{e9}]{0,200}|([a b]{0,30}(\r?\n[ \t][a b]{0,30}){0,8})") {
             let words: Vec<&str> = text.split_ascii_whitespace().collect();

@@ -9,7 +9,7 @@
 //! comment-only (qmail) fields and dates written without a `;`.
 
 use crate::catalog::starts_with_ci;
-use crate::header::{HeaderBlock, borrow_in, collapse_whitespace, unfold};
+use crate::header::{HeaderBlock, borrow_in, collapse_whitespace, trim, unfold};
 use crate::net::parse_ip;
 use chrono::{DateTime, TimeZone, Utc};
 use exchange::digits;
@@ -600,7 +600,7 @@ fn fill_gaps<'t>(text: &'t str, clauses: &Clauses<'t>, hop: &mut Hop<'t>) {
 /// The protocol of a `with` clause as written: its first word, or Exchange's
 /// `Microsoft SMTP Server` / `Microsoft SMTPSVC` (possibly folded mid-clause).
 fn protocol_of(with: &str) -> Option<Cow<'_, str>> {
-    let before_comment = with.split('(').next().unwrap_or("").trim();
+    let before_comment = trim(with.split('(').next().unwrap_or(""));
     let mut words = before_comment.split_ascii_whitespace();
     match words.next() {
         Some(first) if first.eq_ignore_ascii_case("Microsoft") => {
@@ -618,7 +618,7 @@ fn protocol_of(with: &str) -> Option<Cow<'_, str>> {
 fn via_of(via: &str) -> Option<Cow<'_, str>> {
     // Up to a comment.
     let via = memchr::memchr(b'(', via.as_bytes()).map_or(via, |comment| &via[..comment]);
-    let via = via.trim();
+    let via = trim(via);
     (!via.is_empty()).then(|| unfold(via))
 }
 

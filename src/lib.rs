@@ -269,6 +269,6 @@ fn address_in(value: &str) -> Option<&str> {
         (Some(start), Some(end)) if start < end => &value[start + 1..end],
         _ => value,
     };
-    let inner = inner.trim();
+    let inner = header::trim(inner);
     memchr::memchr(b'@', inner.as_bytes()).map(|_| inner)
 }

@@ -15,6 +15,7 @@
 //! such field of the real corpus. The reader's cursor and date are shared with [`super::gmail`].
 
 use super::{BySide, FromSide, Hop, Tls, decimal as number, via_of};
+use crate::header::trim;
 use crate::net::address;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use std::borrow::Cow;
@@ -110,7 +111,7 @@ pub(super) fn read(text: &str) -> Option<Hop<'_>> {
         tls,
         id,
         via,
-        time: Some(date(date_text.trim())?),
+        time: Some(date(trim(date_text))?),
         ..Hop::default()
     })
 }
@@ -417,14 +418,14 @@ fn is_token(text: &str) -> bool {
 fn version_and_cipher(comment: &str) -> Option<Tls<'_>> {
     let comma = memchr::memchr(b',', comment.as_bytes())?;
     let (version, cipher) = (&comment[..comma], &comment[comma + 1..]);
-    let version = match version.trim().strip_prefix("version=")? {
+    let version = match trim(version).strip_prefix("version=")? {
         "TLS1_0" => "TLSv1.0",
         "TLS1_1" => "TLSv1.1",
         "TLS1_2" => "TLSv1.2",
         "TLS1_3" => "TLSv1.3",
         _ => return None,
     };
-    let cipher = cipher.trim().strip_prefix("cipher=")?;
+    let cipher = trim(cipher).strip_prefix("cipher=")?;
     // Upper-case letters, digits and `_` only, with a digit somewhere: one pass.
     let (plain, digit) = cipher.bytes().fold((true, false), |(plain, digit), b| {
         let is_digit = b.is_ascii_digit();
@@ -485,7 +486,7 @@ fn plain_words(text: &str) -> Option<[&str; 5]> {
 /// The date after the one `;`, with the zone's name or offset as a comment after it or not:
 /// `; Mon, 7 Oct 2024 14:55:36 +0000 (UTC)`, `(-03)`, `(CEST)`.
 pub(super) fn date_with_zone(rest: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    let text = rest.strip_prefix(';')?.trim();
+    let text = trim(rest.strip_prefix(';')?);
     let text = match text.rsplit_once(|c: char| c.is_ascii_whitespace()) {
         Some((date, zone)) if zone.starts_with('(') => {
             let zone = zone.strip_prefix('(')?.strip_suffix(')')?;

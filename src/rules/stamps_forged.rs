@@ -1,6 +1,7 @@
 #![doc = include_str!("stamps_forged.md")]
 
 use super::{Confidence, Context, Finding, Outcome, Rule, Severity, Words};
+use crate::header::trim;
 use crate::stamps::View;
 
 /// `stamps.forged`.
@@ -66,8 +67,8 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
         .filter(|s| CHECKED.contains(&s.name) && s.header.eq_ignore_ascii_case(s.name))
     {
         let value = stamp.value();
-        let bad_value = invalid(stamp.name, value.trim());
-        let claims = || claims_trust(stamp.name, value.trim());
+        let bad_value = invalid(stamp.name, trim(&value));
+        let claims = || claims_trust(stamp.name, trim(&value));
         let suspicious = match stamp.view {
             View::Unverified => bad_value.is_some() || claims(),
             View::Upstream => bad_value.is_some() || claims(),
