@@ -31,6 +31,22 @@ fn local_handoff(hop: &Hop<'_>) -> bool {
         || matches!((hop.from.host.as_deref(), hop.by.host.as_deref()), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
 }
 
+/// Whether some server may have received the message at [`REPEATS`] hops: the same name has the
+/// same length and first and last letter (in any case), so without that many hops whose receiving
+/// names agree in those, no server did.
+fn may_repeat(hops: &[Hop<'_>]) -> bool {
+    let key = |hop: &Hop<'_>| {
+        let name = hop.by.host.as_deref()?.as_bytes();
+        let lower = |b: Option<&u8>| b.map(u8::to_ascii_lowercase);
+        Some((name.len(), lower(name.first()), lower(name.last())))
+    };
+    hops.iter().enumerate().any(|(i, hop)| {
+        key(hop).is_some_and(|k| {
+            hops[i + 1..].iter().filter(|h| key(h) == Some(k)).count() + 1 >= REPEATS
+        })
+    })
+}
+
 fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     // Fewer hops than a loop needs (and far fewer than the hop-count warning): nothing to look at.
     if ctx.hops.len() < REPEATS {
@@ -38,7 +54,9 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     }
     let mut evidence = Vec::new();
     let mut hops = Vec::new();
-    for (i, hop) in ctx.hops.iter().enumerate() {
+    // Nearly every path has no server at `REPEATS` hops: told without comparing a name.
+    let servers = if may_repeat(ctx.hops) { ctx.hops } else { &[] };
+    for (i, hop) in servers.iter().enumerate() {
         let Some(host) = hop.by.host.as_deref() else {
             continue;
         };
