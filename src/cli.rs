@@ -391,7 +391,7 @@ fn scan(inputs: &[PathBuf], profile: &Profile, options: &ScanOptions) -> i32 {
     } else {
         batch::Want::Summary
     };
-    let mut summary = Summary::default();
+    let mut summary = Summary::for_profile(profile);
     let items = batch::items(inputs, options.input_format);
     pool.install(|| {
         batch::run(

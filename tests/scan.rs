@@ -190,6 +190,13 @@ fn mbox_messages_with_their_lines_and_the_inferred_dominant_entry() {
         Some(0),
         "no profile: no bypass is claimed"
     );
+    // A profile that says where the MX points reports the bypasses itself: nothing is inferred.
+    let mut args = vec!["scan", "samples/batch/mailbox.mbox", "--summary"];
+    args.extend_from_slice(GATEWAY);
+    let profiled = mxtrace(&args);
+    let text = String::from_utf8(profiled.stdout).unwrap();
+    assert!(text.contains("bypass.tenant-to-tenant"), "{text}");
+    assert!(!text.contains("inferred"), "{text}");
 }
 
 #[test]

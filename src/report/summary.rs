@@ -100,6 +100,9 @@ pub struct Summary {
     bypass_domains: HashMap<String, usize>,
     bypass_orgs: HashMap<String, usize>,
     bypass_ips: HashMap<Option<IpAddr>, usize>,
+    /// Whether to state the dominant entry learned from the batch (the profile does not say
+    /// where the MX points).
+    inferring: bool,
 }
 
 /// A path signature as the summary counts it: hashed from its labels' lengths and end bytes
@@ -147,6 +150,15 @@ fn count(map: &mut HashMap<String, usize>, key: &str) {
 const UNKNOWN: &str = "(unknown)";
 
 impl Summary {
+    /// An empty summary for a batch analysed with `profile`: the dominant entry is learned from
+    /// the batch only when the profile does not say where the MX points.
+    pub fn for_profile(profile: &crate::profile::Profile) -> Summary {
+        Summary {
+            inferring: profile.mx.is_none(),
+            ..Summary::default()
+        }
+    }
+
     /// Counts one analysed message.
     pub fn add(&mut self, facts: Facts) {
         self.messages += 1;
@@ -178,8 +190,12 @@ impl Summary {
         self.errors.push((source, error));
     }
 
-    /// The inferred statement about the dominant inbound entry, when a gateway dominates.
+    /// The inferred statement about the dominant inbound entry, when the profile does not say
+    /// where the MX points and a gateway dominates.
     pub fn inferred_entry(&self) -> Option<String> {
+        if !self.inferring {
+            return None;
+        }
         let inbound: usize = self.entries.values().sum();
         let (gateway, through) = self
             .entries
