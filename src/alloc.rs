@@ -1,6 +1,6 @@
 //! Alloc: mimalloc as the global allocator of the binary and the benchmarks, asked the cheap way.
 //!
-//! A batch allocates a message's lists on a reader thread or a worker and frees them on another,
+//! A batch allocates a message's lists on one thread of the pool and frees them on another,
 //! which glibc's allocator serialises on an arena lock; mimalloc does not. The `mimalloc` crate
 //! hands every request to mimalloc's aligned entry point, which in mimalloc 3 takes a slow path
 //! (a larger block, then a slower free) for blocks above 1 KiB whose size is not a power of two:

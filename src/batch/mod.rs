@@ -6,7 +6,8 @@
 //! as [`Step::Stream`] and are streamed where they stand, one message (mbox) or one group of up
 //! to [`trace::GROUP`] messages (traces) at a time, so memory stays bounded. Analysis runs on
 //! rayon over chunks of [`CHUNK`] messages and `collect` keeps their order: the output is the
-//! same bytes whatever the thread count.
+//! same bytes whatever the thread count. The pool's threads also read the next chunk and hand
+//! results on: no thread runs beside them.
 
 pub mod detect;
 pub mod mbox;
@@ -29,8 +30,8 @@ use trace::TraceRows;
 /// Messages analysed per parallel chunk (an item counts as many as it holds, see [`Item::weight`]).
 pub const CHUNK: usize = 2048;
 
-/// Messages one task analyses at most: a worker that the reader thread (or anything else) takes
-/// the core from leaves only this much work that no other worker can take over.
+/// Messages one task analyses at most: a worker busy reading the next chunk (or whose core
+/// anything else takes) leaves only this much work that no other worker can take over.
 const MOST_PER_TASK: usize = 16;
 
 /// Where a message came from.
@@ -159,54 +160,57 @@ pub fn stream(
 }
 
 /// Analyses `items` in parallel chunks and passes every result to `sink` in input order;
-/// files of many messages are streamed where they stand, through the same chunks. A reader
-/// thread fills the next chunk while the workers analyse the current one, and the results of
-/// one chunk are handed to `sink` while the next is being analysed.
+/// files of many messages are streamed where they stand, through the same chunks. While the
+/// pool analyses one chunk, one of its threads hands the results of the chunk before to `sink`
+/// and then reads the next chunk's items (in a pool of one thread, `--jobs 1`, one after the
+/// other).
 pub fn run<A, S>(items: impl Iterator<Item = Item> + Send, analyse: &A, sink: &mut S)
 where
     A: Fn(Item) -> Step + Sync,
     S: FnMut(Analysed) + Send,
 {
-    std::thread::scope(|scope| {
-        let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<Item>>(2);
-        scope.spawn(move || {
-            let (mut chunk, mut weight) = (Vec::new(), 0);
-            for item in items {
-                weight += item.weight();
-                chunk.push(item);
-                if weight >= CHUNK {
-                    weight = 0;
-                    if chunks.send(std::mem::take(&mut chunk)).is_err() {
-                        return;
-                    }
-                }
-            }
-            let _ = chunks.send(chunk);
-        });
-        let mut done: Vec<Step> = Vec::new();
-        for chunk in received {
-            let previous = std::mem::take(&mut done);
-            // A task takes at most [`MOST_PER_TASK`] messages, however many an item holds.
-            let weight: usize = chunk.iter().map(Item::weight).sum();
-            let most = (MOST_PER_TASK * chunk.len() / weight.max(1)).max(1);
-            let (steps, ()) = rayon::join(
-                || {
-                    chunk
-                        .into_par_iter()
-                        .with_max_len(most)
-                        .map(analyse)
-                        .collect::<Vec<Step>>()
-                },
-                || deliver(previous, analyse, sink),
-            );
-            done = steps;
+    let mut items = items;
+    let mut chunk = next_chunk(&mut items);
+    let mut done: Vec<Step> = Vec::new();
+    while !chunk.is_empty() {
+        let previous = std::mem::take(&mut done);
+        // A task takes at most [`MOST_PER_TASK`] messages, however many an item holds.
+        let weight: usize = chunk.iter().map(Item::weight).sum();
+        let most = (MOST_PER_TASK * chunk.len() / weight.max(1)).max(1);
+        let (steps, next) = rayon::join(
+            || {
+                chunk
+                    .into_par_iter()
+                    .with_max_len(most)
+                    .map(analyse)
+                    .collect::<Vec<Step>>()
+            },
+            || {
+                deliver(previous, analyse, sink);
+                next_chunk(&mut items)
+            },
+        );
+        done = steps;
+        chunk = next;
+    }
+    deliver(done, analyse, sink);
+}
+
+/// The next items of `items`, as many as weigh [`CHUNK`] messages (fewer at the end).
+fn next_chunk(items: &mut impl Iterator<Item = Item>) -> Vec<Item> {
+    let (mut chunk, mut weight) = (Vec::new(), 0);
+    for item in items {
+        weight += item.weight();
+        chunk.push(item);
+        if weight >= CHUNK {
+            break;
         }
-        deliver(done, analyse, sink);
-    });
+    }
+    chunk
 }
 
 /// Hands analysed steps to `sink` in order, streaming the files of many messages in place.
-fn deliver<A, S>(steps: Vec<Step>, analyse: &A, sink: &mut S)
+fn deliver<A, S>(steps: impl IntoIterator<Item = Step>, analyse: &A, sink: &mut S)
 where
     A: Fn(Item) -> Step + Sync,
     S: FnMut(Analysed) + Send,
