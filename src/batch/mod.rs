@@ -164,12 +164,11 @@ pub fn stream(
 /// pool analyses one chunk, one of its threads hands the results of the chunk before to `sink`
 /// and then reads the next chunk's items (in a pool of one thread, `--jobs 1`, one after the
 /// other).
-pub fn run<A, S>(items: impl Iterator<Item = Item> + Send, analyse: &A, sink: &mut S)
+pub fn run<A, S>(mut items: impl Iterator<Item = Item> + Send, analyse: &A, sink: &mut S)
 where
     A: Fn(Item) -> Step + Sync,
     S: FnMut(Analysed) + Send,
 {
-    let mut items = items;
     let mut chunk = next_chunk(&mut items);
     let mut done: Vec<Step> = Vec::new();
     while !chunk.is_empty() {

@@ -100,9 +100,9 @@ pub struct Summary {
     bypass_domains: HashMap<String, usize>,
     bypass_orgs: HashMap<String, usize>,
     bypass_ips: HashMap<Option<IpAddr>, usize>,
-    /// Whether to state the dominant entry learned from the batch (the profile does not say
-    /// where the MX points).
-    inferring: bool,
+    /// The profile says where the MX points: the rules report bypasses, and no dominant entry is
+    /// learned from the batch.
+    mx_known: bool,
 }
 
 /// A path signature as the summary counts it: hashed from its labels' lengths and end bytes
@@ -154,7 +154,7 @@ impl Summary {
     /// the batch only when the profile does not say where the MX points.
     pub fn for_profile(profile: &crate::profile::Profile) -> Summary {
         Summary {
-            inferring: profile.mx.is_none(),
+            mx_known: profile.mx.is_some(),
             ..Summary::default()
         }
     }
@@ -193,7 +193,7 @@ impl Summary {
     /// The inferred statement about the dominant inbound entry, when the profile does not say
     /// where the MX points and a gateway dominates.
     pub fn inferred_entry(&self) -> Option<String> {
-        if !self.inferring {
+        if self.mx_known {
             return None;
         }
         let inbound: usize = self.entries.values().sum();
