@@ -1,7 +1,7 @@
 //! The command line: every flag is defined here, and each subcommand is wired to the library.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{HumanCount, ProgressBar, ProgressState, ProgressStyle};
 use mxtrace::batch::{self, Item, detect::Format as InputFormat};
 use mxtrace::lockdown::{Change, Collector};
 use mxtrace::profile::{MxTarget, Profile, ProfileFile};
@@ -10,6 +10,7 @@ use mxtrace::report::summary::Summary;
 use mxtrace::report::text::Style;
 use mxtrace::rules::Severity;
 use mxtrace::{Message, input, report};
+use std::fmt;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -365,7 +366,13 @@ fn scan(inputs: &[PathBuf], profile: &Profile, options: &ScanOptions) -> i32 {
     let progress = if io::stderr().is_terminal() {
         let bar = ProgressBar::new_spinner();
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {pos} messages {per_sec} {msg}")
+            ProgressStyle::with_template("{spinner} {human_pos} messages, {rate} ({elapsed})")
+                .map(|style| {
+                    // Whole messages a second, with thousands separators, as the counts are.
+                    style.with_key("rate", |state: &ProgressState, out: &mut dyn fmt::Write| {
+                        let _ = write!(out, "{}/s", HumanCount(state.per_sec() as u64));
+                    })
+                })
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         bar
