@@ -10,6 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 size_mb=${1:-5120}
 shape=${2:-realistic}
+case "$shape" in
+  realistic | compact) ;;
+  *) echo "unknown row shape: $shape (realistic or compact)" >&2; exit 2 ;;
+esac
 cargo build --release --quiet
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -77,7 +81,7 @@ for _ in range(4096):
     elif style < 0.75:
         mid = "<CA" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+_-") for _ in range(30)) + "{c:x}@mail.gmail.com>"
     else:
-        mid = "<2025111209{c:06d}." + hexs(12).lower() + "@" + rng.choice(domains_in) + ">"
+        mid = "<2025111209{m:06d}." + hexs(12).lower() + "@" + rng.choice(domains_in) + ">"
     subject = rng.choice(subjects).replace("{n}", str(rng.randint(10000, 999999))).replace("{q}", str(rng.randint(1, 9)))
     n = rng.choices([1, 2, 3, 5], [70, 18, 7, 5])[0]
     if outbound:
@@ -103,7 +107,8 @@ with open(path, "w", newline="") as out:
         seconds = c // 3
         when = f"11/12/2025 {(seconds // 3600) % 12 + 1}:{(seconds // 60) % 60:02d}:{seconds % 60:02d} {'AM' if (seconds // 43200) % 2 == 0 else 'PM'}"
         for row in templates[(c * 2654435761) % 4096]:
-            line = row.replace("{c:08X}", f"{c:08X}").replace("{c:x}", f"{c:x}").replace("{c:06d}", f"{c % 1000000:06d}").replace("{c:08x}", f"{c:08x}").replace("{when}", when).replace("{index}", str(index))
+            # A template's fields: `c` the message's number, `m` its last six digits.
+            line = row.format(c=c, m=c % 1000000, when=when, index=index)
             block.append(line)
             written += len(line)
             index += 1
