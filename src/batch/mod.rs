@@ -209,7 +209,7 @@ fn next_chunk(items: &mut impl Iterator<Item = Item>) -> Vec<Item> {
 }
 
 /// Hands analysed steps to `sink` in order, streaming the files of many messages in place.
-fn deliver<A, S>(steps: impl IntoIterator<Item = Step>, analyse: &A, sink: &mut S)
+fn deliver<A, S>(steps: Vec<Step>, analyse: &A, sink: &mut S)
 where
     A: Fn(Item) -> Step + Sync,
     S: FnMut(Analysed) + Send,
