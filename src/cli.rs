@@ -121,7 +121,7 @@ enum Command {
     },
     /// Scan files, folders, mbox, .msg, message traces and tracking logs in parallel.
     Scan {
-        /// Files or folders (recursive).
+        /// Files or folders (recursive); `-` reads standard input.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
         #[command(flatten)]

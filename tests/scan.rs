@@ -339,3 +339,211 @@ fn admin_center_extended_report() {
     );
     assert_eq!(map["CAF3x+gw01@mail.fabrikam.example"], ids(&[]));
 }
+
+/// `mxtrace scan -` with `bytes` on standard input.
+fn scan_stdin(bytes: &[u8], args: &[&str]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mxtrace"))
+        .args(["scan", "-"])
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let bytes = bytes.to_vec();
+    // Written from a thread of its own: the scan reads while it is written.
+    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    out
+}
+
+/// The NDJSON lines of a scan with each `source.file` taken out (the rest must match).
+fn without_file_names(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+            value["source"]["file"] = serde_json::Value::Null;
+            value
+        })
+        .collect()
+}
+
+#[test]
+fn standard_input_is_read_as_the_file_would_be_in_every_format() {
+    // Traces (UTF-8 and UTF-16), a tracking log, an mbox, a .msg and a header file: what a file
+    // gives, its bytes piped in give too, under the name `(standard input)`.
+    for file in [
+        "samples/traces/message-trace-v2-ps7.csv",
+        "samples/traces/message-trace-ps51-unicode.csv",
+        "samples/traces/MSGTRK2025111209-1.LOG",
+        "samples/batch/mailbox.mbox",
+        "samples/batch/tenant-to-tenant.msg",
+        "samples/headers/exo-inbound-from-gmail.eml",
+    ] {
+        let from_file = mxtrace(&["scan", file, "--format", "ndjson"]);
+        let bytes =
+            std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
+        let from_stdin = scan_stdin(&bytes, &["--format", "ndjson"]);
+        let stderr = String::from_utf8_lossy(&from_stdin.stderr);
+        assert_eq!(from_stdin.status, from_file.status, "{file}: {stderr}");
+        let expected = without_file_names(&from_file);
+        assert!(!expected.is_empty(), "{file}");
+        assert_eq!(without_file_names(&from_stdin), expected, "{file}");
+        let first = String::from_utf8(from_stdin.stdout).unwrap();
+        assert!(first.contains(r#""file":"(standard input)""#), "{file}");
+    }
+}
+
+/// Runs `mxtrace` with `args` for at most a minute: a scan still running then (waiting on a
+/// pipe) is stopped, and its exit status is that of a killed process.
+#[cfg(unix)]
+fn mxtrace_within_a_minute(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mxtrace"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() && started.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    child.wait_with_output().unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_given_as_input_is_read_once_as_it_comes() {
+    // What the shell's `<(zcat trace.csv.gz)` gives: a pipe, which cannot be opened again after
+    // its head was read to tell the format.
+    let dir = std::env::temp_dir().join(format!("mxtrace-fifo-input-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("trace");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples/traces/message-trace-v2-ps7.csv");
+    let bytes = std::fs::read(&sample).unwrap();
+    // The writer waits for the scan to open the pipe (a scan that never does leaves it waiting:
+    // it is not joined).
+    {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, bytes));
+    }
+    let from_pipe =
+        mxtrace_within_a_minute(&["scan", fifo.to_str().unwrap(), "--format", "ndjson"]);
+    let from_file = mxtrace(&["scan", sample.to_str().unwrap(), "--format", "ndjson"]);
+    let stderr = String::from_utf8_lossy(&from_pipe.stderr);
+    assert_eq!(from_pipe.status.code(), from_file.status.code(), "{stderr}");
+    assert_eq!(
+        without_file_names(&from_pipe),
+        without_file_names(&from_file)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_folder_with_a_named_pipe_and_a_link_loop_is_scanned_once_and_finishes() {
+    // A named pipe in a folder would wait for a writer forever, and a link back to the folder
+    // would read every file again and again: both are reported, each file is read once.
+    let dir = std::env::temp_dir().join(format!("mxtrace-special-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples/headers/exo-inbound-from-gmail.eml");
+    std::fs::copy(&sample, dir.join("a.eml")).unwrap();
+    std::fs::copy(&sample, dir.join("sub/b.eml")).unwrap();
+    assert!(
+        Command::new("mkfifo")
+            .arg(dir.join("pipe"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::os::unix::fs::symlink(&dir, dir.join("sub/up")).unwrap();
+    let out = mxtrace_within_a_minute(&["scan", dir.to_str().unwrap(), "--summary"]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("Scanned 2 message(s); 2 input(s) could not be read"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("pipe: a named pipe, not a regular file"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("up: leads back into a folder above it"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_row_left_open_by_a_stray_quote_is_reported_without_holding_the_file() {
+    // A quote that never closes makes the rest of the file one row: it is stepped over and
+    // reported (not kept in memory), and the rows before it are read.
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples/traces/message-trace-v2-ps7.csv");
+    let text = std::fs::read_to_string(sample).unwrap();
+    let mut bytes: Vec<u8> = text
+        .lines()
+        .take(3)
+        .flat_map(|l| [l, "\n"])
+        .collect::<String>()
+        .into();
+    bytes.extend_from_slice(b"\"left open,");
+    bytes.resize(bytes.len() + (17 << 20), b'x');
+    let out = scan_stdin(&bytes, &["--summary"]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stdout.contains("1 input(s) could not be read"), "{stdout}");
+    assert!(
+        stderr.contains("(standard input):4: row longer than 16 MiB (a quote left open?); skipped"),
+        "{stderr}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_folder_of_more_trace_files_than_descriptors_is_read_whole() {
+    // A chunk holds up to 2,048 files of many messages each (a tracking-log folder): none may stay
+    // open while it waits for its turn, or a low descriptor limit would turn files away.
+    let dir = std::env::temp_dir().join(format!("mxtrace-many-logs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples/traces/MSGTRK2025111209-1.LOG");
+    for i in 0..300 {
+        std::fs::copy(&log, dir.join(format!("MSGTRK{i:04}.LOG"))).unwrap();
+    }
+    let script = format!(
+        "ulimit -n 128 && exec '{}' scan '{}' --summary",
+        env!("CARGO_BIN_EXE_mxtrace"),
+        dir.display()
+    );
+    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stdout.contains("Scanned 900 message(s); 0 input(s) could not be read"),
+        "{stdout}{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

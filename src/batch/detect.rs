@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::io::{self, BufReader, Read};
-use std::path::Path;
 
 /// Input formats `scan` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -28,10 +27,10 @@ pub enum Format {
 /// A file read as UTF-8 text.
 pub type TextReader = BufReader<Box<dyn Read + Send>>;
 
-/// Opens a file as text ([`crate::input::text_of`]: UTF-16 decoded, a byte-order mark dropped,
+/// Reads a file as text ([`crate::input::text_of`]: UTF-16 decoded, a byte-order mark dropped,
 /// any other bytes untouched).
-pub fn open_text(path: &Path) -> io::Result<TextReader> {
-    let text = crate::input::text_of(std::fs::File::open(path)?)?;
+pub fn text_reader(file: impl Read + Send + 'static) -> io::Result<TextReader> {
+    let text = crate::input::text_of(file)?;
     Ok(BufReader::with_capacity(64 * 1024, Box::new(text)))
 }
 

@@ -1,5 +1,6 @@
 //! Mbox: split a file on `From ` separator lines, keeping only each message's header block.
 
+use crate::input::MAX_HEADER_BYTES;
 use std::io::{self, BufRead};
 
 /// One message's header block from an mbox, with the line its separator is on.
@@ -11,7 +12,8 @@ pub struct MboxMessage {
     pub headers: Vec<u8>,
 }
 
-/// Streams the header blocks of an mbox; bodies are skipped line by line, never kept.
+/// Streams the header blocks of an mbox; bodies are skipped line by line, never kept (nor a line
+/// or a block beyond the largest block read).
 pub struct Mbox<R> {
     reader: R,
     line: usize,
@@ -32,9 +34,42 @@ impl<R: BufRead> Mbox<R> {
 
     fn next_line(&mut self) -> io::Result<bool> {
         self.buf.clear();
-        let n = self.reader.read_until(b'\n', &mut self.buf)?;
+        // A line longer than a whole header block is cut (the block would be cut there anyway).
+        let n = read_line_capped(&mut self.reader, &mut self.buf, MAX_HEADER_BYTES)?;
         self.line += 1;
         Ok(n > 0)
+    }
+}
+
+/// Reads a line (with its `\n`) onto the end of `line`, keeping at most `most` bytes of it and
+/// stepping over the rest, so that a file without line ends cannot fill the memory; the bytes
+/// the line held (kept or not), 0 at the end of the input.
+fn read_line_capped(
+    reader: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    most: usize,
+) -> io::Result<usize> {
+    let mut read = 0;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(read);
+        }
+        let (taken, ended) = match memchr::memchr(b'\n', available) {
+            Some(at) => (at + 1, true),
+            None => (available.len(), false),
+        };
+        let room = most.saturating_sub(line.len());
+        line.extend_from_slice(&available[..taken.min(room)]);
+        reader.consume(taken);
+        read += taken;
+        if ended {
+            return Ok(read);
+        }
     }
 }
 
@@ -73,7 +108,10 @@ impl<R: BufRead> Iterator for Mbox<R> {
                     break;
                 }
                 Ok(true) if in_headers && is_blank(&self.buf) => in_headers = false,
-                Ok(true) if in_headers => headers.extend_from_slice(&self.buf),
+                // Past the largest block read, a block is cut: more is not kept.
+                Ok(true) if in_headers && headers.len() <= MAX_HEADER_BYTES => {
+                    headers.extend_from_slice(&self.buf)
+                }
                 Ok(true) => {}
                 Err(e) => return Some(Err(e)),
             }
@@ -96,5 +134,33 @@ mod tests {
         assert_eq!(messages[0].headers, b"Received: x\nSubject: 1\n");
         assert_eq!(messages[1].line, 8);
         assert_eq!(messages[1].headers, b"Subject: 2\n");
+    }
+
+    #[test]
+    fn a_line_longer_than_kept_is_cut_and_the_next_line_read_whole() {
+        let mut reader = std::io::BufReader::with_capacity(4, &b"0123456789\nnext\nlast"[..]);
+        let mut line = Vec::new();
+        assert_eq!(
+            super::read_line_capped(&mut reader, &mut line, 6).unwrap(),
+            11
+        );
+        assert_eq!(line, b"012345");
+        line.clear();
+        assert_eq!(
+            super::read_line_capped(&mut reader, &mut line, 6).unwrap(),
+            5
+        );
+        assert_eq!(line, b"next\n");
+        line.clear();
+        assert_eq!(
+            super::read_line_capped(&mut reader, &mut line, 6).unwrap(),
+            4
+        );
+        assert_eq!(line, b"last");
+        line.clear();
+        assert_eq!(
+            super::read_line_capped(&mut reader, &mut line, 6).unwrap(),
+            0
+        );
     }
 }

@@ -97,24 +97,16 @@ pub enum Step {
     /// (this file's name and the line) are made as they are handed on.
     Group(Arc<str>, Vec<(usize, Vec<u8>, Facts)>),
     /// A file of many messages, to be streamed in its place.
-    Stream(Source, PathBuf, Format),
+    Stream(Source, Origin, Format),
 }
 
-/// The items of `inputs`: every file found (folders recursively, in name order), with missing
-/// inputs and folders that cannot be listed as failures at their position. Each input is walked
-/// when its items are reached.
+/// The items of `inputs`: every file found (folders recursively, in name order; `-` is standard
+/// input), with missing inputs and what cannot be listed or read as failures at their position.
+/// Each input is walked when its items are reached.
 pub fn items(inputs: &[PathBuf], forced: Option<Format>) -> impl Iterator<Item = Item> + Send + '_ {
     inputs.iter().flat_map(move |input| {
         let mut found = Vec::new();
-        if input.is_dir() {
-            walk::folder(input, &mut found);
-        } else if input.exists() {
-            found.push(Ok(walk::Found::Path(input.clone())));
-        } else {
-            let missing =
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory");
-            found.push(Err((input.clone(), missing)));
-        }
+        walk::input(input, &mut found);
         found.into_iter().map(move |found| match found {
             Ok(file) => Item::File(file, forced),
             Err((path, e)) => Item::Failed(source_of(&path), e.to_string()),
@@ -130,10 +122,43 @@ fn source_of(path: &Path) -> Source {
     }
 }
 
+/// A file as a worker opened it: the head it read first, and the file to read on from.
+#[derive(Debug)]
+pub struct Opened {
+    head: Vec<u8>,
+    file: std::fs::File,
+}
+
+impl Opened {
+    /// Everything the file holds from its start: the head again, then the rest of the file.
+    fn reader(self) -> impl std::io::Read + Send + 'static {
+        std::io::Read::chain(std::io::Cursor::new(self.head), self.file)
+    }
+}
+
+/// Where a file of many messages is read from when its turn comes.
+#[derive(Debug)]
+pub enum Origin {
+    /// A file, opened again then (a chunk may hold thousands of them: none is kept open).
+    Path(PathBuf),
+    /// A pipe or standard input, which cannot be opened again: kept as the worker opened it.
+    Opened(Opened),
+}
+
+impl Origin {
+    /// The file's bytes from its start.
+    fn reader(self) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+        Ok(match self {
+            Origin::Path(path) => Box::new(std::fs::File::open(path)?),
+            Origin::Opened(opened) => Box::new(opened.reader()),
+        })
+    }
+}
+
 /// The items of a file that holds many messages (mbox, trace, tracking log), streamed.
 pub fn stream(
     source: Source,
-    path: &Path,
+    origin: Origin,
     format: Format,
 ) -> Box<dyn Iterator<Item = Item> + Send> {
     let file = Arc::clone(&source.file);
@@ -142,14 +167,17 @@ pub fn stream(
         line,
     };
     match format {
-        Format::Mbox => match detect::open_text(path) {
+        Format::Mbox => match origin.reader().and_then(detect::text_reader) {
             Ok(reader) => Box::new(mbox::Mbox::new(reader).map(move |m| match m {
                 Ok(m) => Item::Block(at(Some(m.line)), m.headers),
                 Err(e) => Item::Failed(at(None), e.to_string()),
             })),
             Err(e) => Box::new(std::iter::once(Item::Failed(at(None), e.to_string()))),
         },
-        _ => match trace::TraceReader::open(path, format) {
+        _ => match origin
+            .reader()
+            .and_then(|reader| trace::TraceReader::open(reader, format))
+        {
             Ok(reader) => Box::new(reader.map(move |m| match m {
                 Ok(rows) => Item::Trace(Arc::clone(&file), rows),
                 Err(e) => Item::Failed(at(Some(e.line)), e.message),
@@ -230,7 +258,9 @@ where
                     });
                 }
             }
-            Step::Stream(source, path, format) => run(stream(source, &path, format), analyse, sink),
+            Step::Stream(source, origin, format) => {
+                run(stream(source, origin, format), analyse, sink)
+            }
         }
     }
 }
@@ -363,20 +393,54 @@ fn recycle(buffer: Vec<u8>) {
 
 /// Reads the head of `file`, at least [`FIRST_READ`] bytes of room, into this thread's reused
 /// buffer (straight into its spare capacity, nothing zeroed): one `read` (the standard
-/// `read_to_end` would split it at 8 KiB and read again to find the end). What the header block
-/// needs beyond it is read on demand.
-fn read_head(mut file: &std::fs::File) -> std::io::Result<Vec<u8>> {
+/// `read_to_end` would split it at 8 KiB and read again to find the end), or, from a pipe, which
+/// gives what has been written so far, as many as fill the head or reach the end. What the header
+/// block needs beyond it is read on demand.
+fn read_head(mut file: &std::fs::File, pipe: bool) -> std::io::Result<Vec<u8>> {
     use input::Fill;
     let mut head = HEAD.take();
     head.clear();
-    match file.fill(&mut head, FIRST_READ) {
-        Ok(_) => Ok(head),
-        Err(e) => {
-            recycle(head);
-            Err(e)
+    loop {
+        let room = FIRST_READ.saturating_sub(head.len());
+        match file.fill(&mut head, room) {
+            Ok(read) if pipe && read > 0 && head.len() < FIRST_READ => {}
+            Ok(_) => return Ok(head),
+            Err(e) => {
+                recycle(head);
+                return Err(e);
+            }
         }
     }
 }
+
+/// The transport headers of a `.msg`, read from the start of the file: a file is read where it
+/// is, a pipe (which cannot seek) is held in memory up to [`MOST_PIPED_MSG`] bytes.
+fn msg_headers(opened: Opened, pipe: bool) -> Result<Vec<u8>, String> {
+    use std::io::{Read, Seek};
+    if !pipe {
+        let mut file = opened.file;
+        recycle(opened.head);
+        file.rewind().map_err(|e| e.to_string())?;
+        return msg::transport_headers_from(file).map_err(|e| e.to_string());
+    }
+    let mut bytes = Vec::new();
+    opened
+        .reader()
+        .take(MOST_PIPED_MSG + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MOST_PIPED_MSG {
+        return Err(format!(
+            "a .msg read from a pipe is held in memory, and this one is larger than {} MiB: save it to a file and scan that",
+            MOST_PIPED_MSG >> 20
+        ));
+    }
+    msg::transport_headers_from(std::io::Cursor::new(bytes)).map_err(|e| e.to_string())
+}
+
+/// The most bytes of a `.msg` read from a pipe (held in memory, as the container is read out of
+/// order).
+const MOST_PIPED_MSG: u64 = 64 << 20;
 
 /// Opens a file once: sniffs its format from the head read first, then reads a single message on
 /// from the same file (the head becomes the start of its header block), or hands a stream of
@@ -389,7 +453,10 @@ fn file(
     body: input::BodyCheck,
     headers: &dyn Fn(Source, &input::RawHeaders) -> Analysed,
 ) -> Step {
-    let head = found.open().and_then(|file| Ok((read_head(&file)?, file)));
+    let pipe = found.is_pipe();
+    let head = found
+        .open()
+        .and_then(|file| Ok((read_head(&file, pipe)?, file)));
     let (head, file) = match head {
         Ok((head, _)) if head.is_empty() => {
             recycle(head);
@@ -400,29 +467,35 @@ fn file(
     };
     let format = forced.or_else(|| detect::detect(&head));
     let utf16 = detect::is_utf16(&head);
-    let analysed = match format {
+    // What is not read on from the head is read from the file's start again: the head, then the
+    // same descriptor; a stream of many messages from a file opens it again when its turn comes
+    // (a pipe, which cannot be opened again, is kept open till then).
+    let opened = Opened { head, file };
+    Step::Done(match format {
         Some(Format::Headers) if !utf16 => {
-            let raw = input::continue_file_block(head, &file, body);
-            return Step::Done(read_then(source, raw, headers));
+            let raw = input::continue_file_block(opened.head, &opened.file, body);
+            read_then(source, raw, headers)
         }
         Some(Format::Headers) => read_then(
             source,
-            detect::open_text(&found.path()).and_then(input::read_header_block),
+            input::text_of(opened.reader()).and_then(input::read_header_block),
             headers,
         ),
-        Some(Format::Msg) => match msg::transport_headers(&found.path()) {
+        Some(Format::Msg) => match msg_headers(opened, pipe) {
             Ok(bytes) => read_then(source, Ok(input::header_block_in(bytes)), headers),
-            Err(e) => failure(source, e.to_string()),
+            Err(e) => failure(source, e),
         },
+        Some(format) if pipe => return Step::Stream(source, Origin::Opened(opened), format),
         Some(format) => {
-            recycle(head);
-            return Step::Stream(source, found.path(), format);
+            recycle(opened.head);
+            return Step::Stream(source, Origin::Path(found.path()), format);
         }
-        None => failure(
-            source,
-            "not a message, mbox, .msg, message trace or tracking log (unrecognised content; --input-format overrides)".into(),
-        ),
-    };
-    recycle(head);
-    Step::Done(analysed)
+        None => {
+            recycle(opened.head);
+            failure(
+                source,
+                "not a message, mbox, .msg, message trace or tracking log (unrecognised content; --input-format overrides)".into(),
+            )
+        }
+    })
 }

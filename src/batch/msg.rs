@@ -2,7 +2,6 @@
 //! from the compound file.
 
 use std::io::Read;
-use std::path::Path;
 
 /// The property streams that hold the headers: Unicode (UTF-16 LE) first, then ANSI.
 const STREAMS: [(&str, bool); 2] = [
@@ -21,12 +20,6 @@ pub enum MsgError {
         "the .msg file has no transport headers (PR_TRANSPORT_MESSAGE_HEADERS); it was probably never sent"
     )]
     NoHeaders,
-}
-
-/// Returns the transport headers of the `.msg` file at `path` as UTF-8 bytes.
-pub fn transport_headers(path: &Path) -> Result<Vec<u8>, MsgError> {
-    let file = std::fs::File::open(path).map_err(MsgError::Container)?;
-    transport_headers_from(file)
 }
 
 /// True when the bytes start like a compound file (an Outlook `.msg`).

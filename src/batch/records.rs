@@ -15,6 +15,10 @@ const READ: usize = 256 * 1024;
 /// open by a cut file would otherwise keep the rest of the file in memory.
 pub const LONGEST_ROW: usize = 4 * READ;
 
+/// A row longer than this (a quote left open, a file that is not CSV) is stepped over and
+/// reported, not kept.
+pub const LONGEST_RECORD: usize = 16 << 20;
+
 /// One row: its fields' text and the 1-based line it starts on (counted from the stream's start).
 #[derive(Debug)]
 pub struct Record<'a> {
@@ -73,6 +77,8 @@ pub struct Records<R> {
     unescaped: Vec<u8>,
     ends: Vec<usize>,
     longest_row: usize,
+    /// The last row read by `csv-core` was longer than [`LONGEST_RECORD`] (and not kept).
+    oversized: bool,
 }
 
 /// Bytes and field ends `csv-core` is first given room for.
@@ -124,6 +130,7 @@ impl<R: Read> Records<R> {
             unescaped: vec![0; CORE_OUTPUT],
             ends: vec![0; CORE_OUTPUT / 16],
             longest_row,
+            oversized: false,
         }
     }
 
@@ -142,6 +149,15 @@ impl<R: Read> Records<R> {
                 }));
             }
         };
+        if std::mem::take(&mut self.oversized) {
+            return Some(Err(RowError {
+                line,
+                message: format!(
+                    "row longer than {} MiB (a quote left open?); skipped",
+                    LONGEST_RECORD >> 20
+                ),
+            }));
+        }
         let bytes = match self.text {
             Text::Buffer(start, end) => &self.buffer[start..end],
             Text::Unescaped(len) => &self.unescaped[..len],
@@ -253,6 +269,14 @@ impl<R: Read> Records<R> {
             fields += ends;
             match step {
                 Step::InputEmpty => self.fill()?,
+                // Past the longest row kept, the rest is written over the same room and the
+                // row is reported instead.
+                Step::OutputFull | Step::OutputEndsFull
+                    if self.unescaped.len() + 16 * self.ends.len() >= LONGEST_RECORD =>
+                {
+                    self.oversized = true;
+                    (written, fields) = (0, 0);
+                }
                 Step::OutputFull => self.unescaped.resize(self.unescaped.len() * 2, 0),
                 Step::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
                 Step::Record => break,
@@ -488,6 +512,29 @@ mod tests {
             Some(3)
         );
         assert!(records.next_record().is_none());
+    }
+
+    #[test]
+    fn a_row_longer_than_the_longest_kept_is_reported_and_reading_goes_on() {
+        // A quoted field past the limit, closed: the rows after it are read again.
+        let mut text = b"a,b\n\"".to_vec();
+        text.resize(text.len() + LONGEST_RECORD + 1, b'x');
+        text.extend_from_slice(b"\",c\nd,e\n");
+        let mut records = Records::new(&text[..], b',');
+        assert!(records.next_record().is_some_and(|r| r.is_ok()));
+        let long = records.next_record().and_then(Result::err);
+        assert_eq!(
+            long.map(|e| (e.line, e.message)),
+            Some((
+                2,
+                "row longer than 16 MiB (a quote left open?); skipped".into()
+            ))
+        );
+        let next = records.next_record().and_then(Result::ok);
+        assert_eq!(next.map(|r| (r.line, r.get(1))), Some((3, Some("e"))));
+        assert!(records.next_record().is_none());
+        // What is kept stays within the limit.
+        assert!(records.unescaped.len() + 16 * records.ends.len() <= 2 * LONGEST_RECORD);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! `client_ip` (admin center reports) are one column. A trace has no `Received` chain: a
 //! message's hops are its receive/submit/send events and their connecting addresses.
 
-use super::detect::{Format, TextReader, column_key, delimiter, open_text};
+use super::detect::{Format, TextReader, column_key, delimiter, text_reader};
 pub use super::records::RowError;
 use super::records::{Record, Records};
 use crate::Detail;
@@ -17,7 +17,6 @@ use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
 use std::io::{self, BufRead};
-use std::path::Path;
 use std::sync::Arc;
 
 /// Messages kept open while their rows are still arriving; the oldest is completed beyond this,
@@ -480,21 +479,36 @@ fn position(seq: u32, first: u64) -> usize {
     seq.wrapping_sub(first as u32) as usize
 }
 
+/// The longest line read while looking for a trace's header row.
+const LONGEST_HEADER_LINE: usize = 1 << 20;
+
 /// Hashes message keys (fixed, so a scan does not depend on a random seed).
 const KEY_HASH: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0);
 
 impl TraceReader {
-    /// Opens a trace or tracking log of the given format.
-    pub fn open(path: &Path, format: Format) -> io::Result<TraceReader> {
-        let mut reader = open_text(path)?;
+    /// Reads a trace or tracking log of the given format from the start of `file`.
+    pub fn open(file: impl io::Read + Send + 'static, format: Format) -> io::Result<TraceReader> {
+        let mut reader = text_reader(file)?;
         let mut line_offset = 0usize;
         let mut header: Option<String> = None;
         let mut exchange = None;
         let mut raw = Vec::new();
         while header.is_none() {
             raw.clear();
-            if reader.read_until(b'\n', &mut raw)? == 0 {
+            // No header row is this long: a file without line ends is not read whole.
+            let limit = LONGEST_HEADER_LINE as u64;
+            if io::Read::take(&mut reader, limit).read_until(b'\n', &mut raw)? == 0 {
                 break;
+            }
+            if raw.len() as u64 == limit && raw.last() != Some(&b'\n') {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "no header row found: line {} is longer than {} MiB",
+                        line_offset + 1,
+                        LONGEST_HEADER_LINE >> 20
+                    ),
+                ));
             }
             line_offset += 1;
             let line = String::from_utf8_lossy(&raw);
@@ -1078,6 +1092,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_stream_without_line_ends_has_no_header_row_and_is_not_read_whole() {
+        // An endless line (a device, a binary file read as a trace) is given up on at the limit.
+        let endless = std::io::repeat(b'x');
+        let error = TraceReader::open(endless, Format::MessageTrace).err();
+        assert_eq!(
+            error.map(|e| (e.kind(), e.to_string())),
+            Some((
+                io::ErrorKind::InvalidData,
+                "no header row found: line 1 is longer than 1 MiB".into()
+            ))
+        );
+    }
+
+    #[test]
     fn dates_in_export_cultures() {
         let expect = |text: &str, iso: &str| {
             assert_eq!(
@@ -1174,9 +1202,9 @@ mod tests {
             csv.push_str(&format!("\"m{i}\",\"203.0.113.25\",\"x@contoso.com\"\n"));
         }
         csv.push_str("\"a\",\"203.0.113.25\",\"x@contoso.com\"\n");
-        let path = std::env::temp_dir().join(format!("mxtrace-group-{}.csv", std::process::id()));
-        std::fs::write(&path, csv).unwrap();
-        let mut reader = TraceReader::open(&path, Format::MessageTrace).unwrap();
+        let mut reader =
+            TraceReader::open(std::io::Cursor::new(csv.into_bytes()), Format::MessageTrace)
+                .unwrap();
         let groups: Vec<TraceRows> = reader.by_ref().map(Result::unwrap).collect();
         assert!(groups.iter().all(|g| !g.is_empty() && g.len() <= GROUP));
         let messages: Vec<(usize, usize)> = groups
@@ -1188,7 +1216,6 @@ mod tests {
                     .map(|rows| (g.rows[rows.start].line, rows.len()))
             })
             .collect();
-        std::fs::remove_file(&path).unwrap();
         // Completed messages leave the index.
         assert!(reader.messages.index.is_empty());
         assert_eq!(messages.len(), OPEN_MESSAGES + 3);
@@ -1214,9 +1241,9 @@ mod tests {
             csv.push_str(&format!("\"{key}\",\"203.0.113.25\",\"{subject}\"\n"));
             written.push((key, subject));
         }
-        let path = std::env::temp_dir().join(format!("mxtrace-arena-{}.csv", std::process::id()));
-        std::fs::write(&path, csv).unwrap();
-        let reader = TraceReader::open(&path, Format::MessageTrace).unwrap();
+        let reader =
+            TraceReader::open(std::io::Cursor::new(csv.into_bytes()), Format::MessageTrace)
+                .unwrap();
         let mut read = Vec::new();
         for group in reader.map(Result::unwrap) {
             let group = &group.group;
@@ -1237,7 +1264,6 @@ mod tests {
                 );
             }
         }
-        std::fs::remove_file(&path).unwrap();
         read.sort();
         let expected: Vec<_> = written
             .into_iter()

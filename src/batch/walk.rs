@@ -6,88 +6,160 @@
 //! many descriptors stay open at once (a quarter of the process's limit, 256 at most); the files
 //! of further folders go by path. The path a file is reported under is made only when a worker
 //! reads it. Elsewhere the standard listing is used.
+//!
+//! Symbolic links are followed, but not back into a folder the walk is already inside (a loop,
+//! reported once and not followed). Only regular files are read from a folder: a named pipe,
+//! socket or device in it is reported and passed over (a pipe would wait for a writer forever).
 
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// A file found by the walk.
+/// A file found by the walk, or given as an input.
 #[derive(Debug)]
 pub enum Found {
-    /// Given (or listed) by its path.
+    /// A regular file given (or listed) by its path.
     Path(PathBuf),
-    /// A name in a folder listed through its descriptor.
+    /// A name in a folder listed through its descriptor (a regular file).
     #[cfg(unix)]
     Entry(unix::Entry),
+    /// An input that is not a regular file (a named pipe such as the shell's `<(...)`, a
+    /// device): read once, front to back.
+    Pipe(PathBuf),
+    /// Standard input (the input `-`), read once, front to back.
+    Stdin,
 }
+
+/// How standard input is reported.
+pub const STDIN_NAME: &str = "(standard input)";
 
 impl Found {
     /// The path the file is reported under: the folder's path joined with its name.
     pub fn path(&self) -> PathBuf {
         match self {
-            Found::Path(path) => path.clone(),
+            Found::Path(path) | Found::Pipe(path) => path.clone(),
             #[cfg(unix)]
             Found::Entry(entry) => entry.path(),
+            Found::Stdin => PathBuf::from(STDIN_NAME),
         }
     }
 
     /// The path as reported (what `Path::display` shows), made without building the path.
     pub fn name(&self) -> std::sync::Arc<str> {
         match self {
-            Found::Path(path) => path.to_string_lossy().into(),
+            Found::Path(path) | Found::Pipe(path) => path.to_string_lossy().into(),
             #[cfg(unix)]
             Found::Entry(entry) => entry.name_shown(),
+            Found::Stdin => STDIN_NAME.into(),
         }
     }
 
     /// Opens the file for reading.
     pub fn open(&self) -> io::Result<File> {
         match self {
-            Found::Path(path) => File::open(path),
+            Found::Path(path) | Found::Pipe(path) => File::open(path),
             #[cfg(unix)]
             Found::Entry(entry) => entry.open(),
+            Found::Stdin => stdin_file(),
         }
     }
+
+    /// True for a pipe or standard input: a read may give less than is still to come, and what
+    /// was read cannot be read again.
+    pub fn is_pipe(&self) -> bool {
+        matches!(self, Found::Pipe(_) | Found::Stdin)
+    }
+}
+
+/// Standard input as a file of its own (a duplicate of its descriptor).
+fn stdin_file() -> io::Result<File> {
+    #[cfg(unix)]
+    let owned = std::os::fd::AsFd::as_fd(&io::stdin()).try_clone_to_owned()?;
+    #[cfg(windows)]
+    let owned = std::os::windows::io::AsHandle::as_handle(&io::stdin()).try_clone_to_owned()?;
+    Ok(File::from(owned))
+}
+
+/// What an input names: a folder is walked, a regular file read, `-` is standard input, and
+/// anything else (a named pipe, a device) is read once as it comes.
+pub fn input(input: &Path, out: &mut Vec<Result<Found, (PathBuf, io::Error)>>) {
+    if input.as_os_str() == "-" {
+        return out.push(Ok(Found::Stdin));
+    }
+    match std::fs::metadata(input) {
+        Ok(meta) if meta.is_dir() => folder(input, out),
+        Ok(meta) if meta.is_file() => out.push(Ok(Found::Path(input.to_path_buf()))),
+        Ok(_) => out.push(Ok(Found::Pipe(input.to_path_buf()))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let missing = io::Error::new(io::ErrorKind::NotFound, "no such file or directory");
+            out.push(Err((input.to_path_buf(), missing)));
+        }
+        Err(e) => out.push(Err((input.to_path_buf(), e))),
+    }
+}
+
+/// The error a folder's entry that is not a regular file or folder is reported with.
+fn not_a_file(kind: &str) -> io::Error {
+    io::Error::other(format!(
+        "{kind}, not a regular file: passed over (name it as an input to read from it)"
+    ))
+}
+
+/// The error a link back into a folder the walk is inside is reported with.
+fn looped() -> io::Error {
+    io::Error::other("leads back into a folder above it (a symbolic link loop): not followed")
 }
 
 /// What the walk gives for each input in turn: the files of a folder (recursively, in name
 /// order), or a folder that could not be listed with the error.
 pub fn folder(dir: &Path, out: &mut Vec<Result<Found, (PathBuf, io::Error)>>) {
     #[cfg(unix)]
-    unix::folder(dir, out);
+    unix::folder(dir, &mut Vec::new(), out);
     #[cfg(not(unix))]
-    portable_folder(dir, out);
+    portable_folder(dir, &mut Vec::new(), out);
 }
 
-/// [`folder`] with the standard library's listing.
+/// [`folder`] with the standard library's listing; `above` holds the folders the walk is inside
+/// (as canonical paths).
 #[cfg(not(unix))]
-fn portable_folder(dir: &Path, out: &mut Vec<Result<Found, (PathBuf, io::Error)>>) {
+fn portable_folder(
+    dir: &Path,
+    above: &mut Vec<PathBuf>,
+    out: &mut Vec<Result<Found, (PathBuf, io::Error)>>,
+) {
+    let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    if above.contains(&canonical) {
+        return out.push(Err((dir.to_path_buf(), looped())));
+    }
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => return out.push(Err((dir.to_path_buf(), e))),
     };
     // The entry's type comes with the directory listing; only symlinks need a `stat`.
-    let mut paths: Vec<(PathBuf, bool)> = entries
+    let mut paths: Vec<(PathBuf, Option<std::fs::FileType>)> = entries
         .filter_map(|e| {
             let e = e.ok()?;
             let path = e.path();
-            let is_dir = match e.file_type() {
-                Ok(t) if t.is_symlink() => path.is_dir(),
-                Ok(t) => t.is_dir(),
-                Err(_) => path.is_dir(),
+            let file_type = match e.file_type() {
+                Ok(t) if !t.is_symlink() => Some(t),
+                _ => std::fs::metadata(&path).ok().map(|m| m.file_type()),
             };
-            Some((path, is_dir))
+            Some((path, file_type))
         })
         .collect();
     // Siblings share their parent, so comparing whole paths as bytes orders them by name.
     paths.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
-    for (path, is_dir) in paths {
-        if is_dir {
-            portable_folder(&path, out);
-        } else {
-            out.push(Ok(Found::Path(path)));
+    above.push(canonical);
+    for (path, file_type) in paths {
+        match file_type {
+            Some(t) if t.is_dir() => portable_folder(&path, above, out),
+            // A link that leads nowhere is read, and reported as the file it does not find.
+            Some(t) if t.is_file() => out.push(Ok(Found::Path(path))),
+            None => out.push(Ok(Found::Path(path))),
+            Some(_) => out.push(Err((path, not_a_file("a special file")))),
         }
     }
+    above.pop();
 }
 
 #[cfg(unix)]
@@ -101,6 +173,7 @@ mod unix {
     use std::io;
     use std::os::fd::OwnedFd;
     use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -148,14 +221,30 @@ mod unix {
         }
     }
 
-    pub(super) fn folder(dir: &Path, out: &mut Vec<Result<Found, (PathBuf, io::Error)>>) {
+    /// Lists the folder `dir` into `out`, recursively; `above` holds the folders the walk is
+    /// inside (device and inode), so that a link back into one is not followed.
+    pub(super) fn folder(
+        dir: &Path,
+        above: &mut Vec<(u64, u64)>,
+        out: &mut Vec<Result<Found, (PathBuf, io::Error)>>,
+    ) {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let fd = match rustix::fs::open(dir, flags, Mode::empty()) {
             Ok(fd) => fd,
             Err(e) => return out.push(Err((dir.to_path_buf(), e.into()))),
         };
-        // Each name's place in `names` and its sort key, and whether it is a folder (the type
-        // comes with the listing; a symlink, or a file system that does not say, needs a `stat`).
+        // The folder's device and inode, from its descriptor (a `File` for as long as it asks).
+        let file = File::from(fd);
+        let this = match file.metadata() {
+            Ok(meta) => (meta.dev(), meta.ino()),
+            Err(e) => return out.push(Err((dir.to_path_buf(), e))),
+        };
+        let fd = OwnedFd::from(file);
+        if above.contains(&this) {
+            return out.push(Err((dir.to_path_buf(), super::looped())));
+        }
+        // Each name's place in `names` and its sort key, and what it is (the type comes with
+        // the listing; a symlink, or a file system that does not say, needs a `stat`).
         let mut names = Vec::new();
         let mut places: Vec<Place> = Vec::new();
         let listed = list(&fd, |name, file_type| {
@@ -163,18 +252,21 @@ mod unix {
             if name == b"." || name == b".." {
                 return;
             }
-            let is_dir = match file_type {
-                FileType::Directory => true,
+            let kind = match file_type {
                 FileType::Symlink | FileType::Unknown => {
-                    rustix::fs::statat(&fd, name, AtFlags::empty())
-                        .is_ok_and(|stat| FileType::from_raw_mode(stat.st_mode).is_dir())
+                    match rustix::fs::statat(&fd, name, AtFlags::empty()) {
+                        Ok(stat) => Kind::of(FileType::from_raw_mode(stat.st_mode)),
+                        // A link that leads nowhere is read, and reported as the file it does
+                        // not find.
+                        Err(_) => Kind::File,
+                    }
                 }
-                _ => false,
+                file_type => Kind::of(file_type),
             };
             places.push(Place {
                 key: sort_key(name),
                 name: names.len()..names.len() + name.len(),
-                is_dir,
+                kind,
             });
             names.extend_from_slice(name);
         });
@@ -193,7 +285,7 @@ mod unix {
         // A folder's descriptor stays open until its last file is read: only so many at once
         // (a tree of thousands of folders would run out of descriptors); past that, and for a
         // folder of subfolders only, its files go by path.
-        let has_files = places.iter().any(|place| !place.is_dir);
+        let has_files = places.iter().any(|place| place.kind == Kind::File);
         let most = *MOST_KEPT;
         let keep = has_files
             && KEPT
@@ -201,16 +293,18 @@ mod unix {
                     (n < most).then_some(n + 1)
                 })
                 .is_ok();
+        above.push(this);
         if !keep {
             drop(fd);
-            for Place { name, is_dir, .. } in places {
+            for Place { name, kind, .. } in places {
                 let path = dir.join(OsStr::from_bytes(&names[name]));
-                if is_dir {
-                    self::folder(&path, out);
-                } else {
-                    out.push(Ok(Found::Path(path)));
+                match kind {
+                    Kind::Folder => self::folder(&path, above, out),
+                    Kind::File => out.push(Ok(Found::Path(path))),
+                    Kind::Special(what) => out.push(Err((path, super::not_a_file(what)))),
                 }
             }
+            above.pop();
             return;
         }
         let folder = Arc::new(Folder {
@@ -221,24 +315,48 @@ mod unix {
             names,
         });
         out.reserve(places.len());
-        for Place { name, is_dir, .. } in places {
+        for Place { name, kind, .. } in places {
             let entry = Entry {
                 folder: Arc::clone(&folder),
                 name,
             };
-            if is_dir {
-                self::folder(&entry.path(), out);
-            } else {
-                out.push(Ok(Found::Entry(entry)));
+            match kind {
+                Kind::Folder => self::folder(&entry.path(), above, out),
+                Kind::File => out.push(Ok(Found::Entry(entry))),
+                Kind::Special(what) => out.push(Err((entry.path(), super::not_a_file(what)))),
             }
         }
+        above.pop();
     }
 
-    /// A listed name: where it is in the folder's names, its sort key, whether it is a folder.
+    /// A listed name: where it is in the folder's names, its sort key, what it is.
     struct Place {
         key: u128,
         name: std::ops::Range<usize>,
-        is_dir: bool,
+        kind: Kind,
+    }
+
+    /// What a listed name is: a folder is walked, a file read, anything else reported.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Kind {
+        Folder,
+        File,
+        /// A named pipe, socket or device, as the report names it.
+        Special(&'static str),
+    }
+
+    impl Kind {
+        fn of(file_type: FileType) -> Kind {
+            match file_type {
+                FileType::Directory => Kind::Folder,
+                FileType::Fifo => Kind::Special("a named pipe"),
+                FileType::Socket => Kind::Special("a socket"),
+                FileType::CharacterDevice => Kind::Special("a character device"),
+                FileType::BlockDevice => Kind::Special("a block device"),
+                // A regular file, or (when nothing says more) read as one.
+                _ => Kind::File,
+            }
+        }
     }
 
     /// The first 16 bytes of a name as a number that orders as the names do (a name has no NUL
@@ -377,6 +495,68 @@ mod tests {
         let mut missing = Vec::new();
         folder(&root.join("none"), &mut missing);
         assert!(matches!(&missing[..], [Err((_, e))] if e.kind() == io::ErrorKind::NotFound));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_and_links_back_up_are_reported_where_they_are_listed() {
+        let root =
+            std::env::temp_dir().join(format!("mxtrace-special-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("b/c")).unwrap();
+        std::fs::write(root.join("a"), "A").unwrap();
+        std::fs::write(root.join("b/c/d"), "D").unwrap();
+        let fifo = rustix::fs::FileType::Fifo.as_raw_mode() | 0o600;
+        let mode = rustix::fs::Mode::from_raw_mode(fifo);
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            root.join("b/pipe"),
+            rustix::fs::FileType::Fifo,
+            mode,
+            0,
+        )
+        .unwrap();
+        let _socket = std::os::unix::net::UnixListener::bind(root.join("b/socket")).unwrap();
+        // Links back to the top and to the folder itself, a link to the pipe, a link sideways.
+        std::os::unix::fs::symlink(&root, root.join("b/c/top")).unwrap();
+        std::os::unix::fs::symlink(".", root.join("b/self")).unwrap();
+        std::os::unix::fs::symlink(root.join("b/pipe"), root.join("b/pipe-link")).unwrap();
+        std::os::unix::fs::symlink(root.join("b/c"), root.join("e")).unwrap();
+        let mut found = Vec::new();
+        folder(&root, &mut found);
+        let listed: Vec<(String, String)> = found
+            .iter()
+            .map(|f| match f {
+                Ok(file) => (file.path().display().to_string(), "file".to_string()),
+                Err((path, e)) => (path.display().to_string(), e.to_string()),
+            })
+            .map(|(path, what)| {
+                (
+                    path.strip_prefix(&*root.to_string_lossy())
+                        .unwrap()
+                        .to_string(),
+                    what,
+                )
+            })
+            .collect();
+        let pipe = not_a_file("a named pipe").to_string();
+        let expected = [
+            ("/a", "file".to_string()),
+            ("/b/c/d", "file".to_string()),
+            ("/b/c/top", looped().to_string()),
+            ("/b/pipe", pipe.clone()),
+            ("/b/pipe-link", pipe),
+            ("/b/self", looped().to_string()),
+            ("/b/socket", not_a_file("a socket").to_string()),
+            ("/e/d", "file".to_string()),
+            ("/e/top", looped().to_string()),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .into_iter()
+            .map(|(p, w)| (p.to_string(), w))
+            .collect();
+        assert_eq!(listed, expected);
         std::fs::remove_dir_all(&root).unwrap();
     }
 }
