@@ -297,17 +297,23 @@ fn diagnose(
     redact: bool,
     style: Style,
 ) -> i32 {
-    let raw = match input::read_path(path) {
+    let raw = match read_message(path) {
         Ok(raw) => raw,
         Err(e) => return fail(e),
     };
     let message = match Message::from_raw(&raw) {
         Ok(m) => m,
-        Err(e) => return fail(format_args!("{}: {e}", path.display())),
+        Err(e) => {
+            let hint = scan_hint(&raw.bytes);
+            return fail(format_args!("{}: {e}{hint}", path.display()));
+        }
     };
     let mut diagnosis = match mxtrace::diagnose(&message, profile) {
         Ok(d) => d,
-        Err(e) => return fail(format_args!("{}: {e}", path.display())),
+        Err(e) => {
+            let hint = scan_hint(&raw.bytes);
+            return fail(format_args!("{}: {e}{hint}", path.display()));
+        }
     };
     if redact {
         mxtrace::redact::Redactor::new(&diagnosis.organization_domains).diagnosis(&mut diagnosis);
@@ -332,6 +338,53 @@ fn diagnose(
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN
+    }
+}
+
+/// The header block `diagnose` reads from a file or standard input (`-`); an Outlook `.msg` (told
+/// by its compound-file signature) gives its transport headers, as it does on the page.
+fn read_message(path: &std::path::Path) -> Result<input::RawHeaders, String> {
+    use io::{BufRead, Read};
+    let cannot = |e: io::Error| format!("cannot read {}: {e}", path.display());
+    let source: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(cannot)?)
+    };
+    let mut reader = io::BufReader::new(source);
+    if !batch::msg::is_msg(reader.fill_buf().map_err(cannot)?) {
+        return input::text_of(reader)
+            .and_then(input::read_header_block)
+            .map_err(cannot);
+    }
+    // The container is read out of order: the file is held whole, up to a limit.
+    let mut bytes = Vec::new();
+    reader
+        .take(MOST_MSG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MOST_MSG_BYTES {
+        return Err(format!(
+            "{}: a .msg larger than {} MiB is not read",
+            path.display(),
+            MOST_MSG_BYTES >> 20
+        ));
+    }
+    batch::msg::transport_headers_from(io::Cursor::new(bytes))
+        .map(input::header_block_in)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The largest `.msg` `diagnose` reads (attachments and all).
+const MOST_MSG_BYTES: u64 = 256 << 20;
+
+/// What to try instead when `diagnose` finds no message in `bytes` that `scan` would read as many.
+fn scan_hint(bytes: &[u8]) -> &'static str {
+    match batch::detect::detect(bytes) {
+        Some(InputFormat::Headers | InputFormat::Mbox | InputFormat::Msg) | None => "",
+        Some(_) => {
+            " (this looks like a message trace or tracking log export: `mxtrace scan` reads those)"
+        }
     }
 }
 

@@ -7,7 +7,6 @@
 use crate::lines::{BlankLines, is_blank};
 use std::borrow::Cow;
 use std::io::{self, Read};
-use std::path::Path;
 
 /// Largest header block read; beyond it the block is cut and a note says so.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024 * 1024;
@@ -27,14 +26,6 @@ pub enum InputError {
     /// Text, but no `Name: value` line.
     #[error("no header fields found; expected message headers such as `Received: ...`")]
     NoHeader,
-    /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Io {
-        /// The path as given.
-        path: String,
-        /// The OS error.
-        source: io::Error,
-    },
 }
 
 /// The bytes of one header block and what reading them noticed.
@@ -324,22 +315,6 @@ fn lines_of(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
 pub(crate) fn is_received(line: &[u8]) -> bool {
     line.get(..9)
         .is_some_and(|name| name.eq_ignore_ascii_case(b"Received:"))
-}
-
-/// Reads the header block of the file at `path`, or of standard input when `path` is `-`.
-pub fn read_path(path: &Path) -> Result<RawHeaders, InputError> {
-    let io_err = |source| InputError::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    let raw = if path.as_os_str() == "-" {
-        text_of(io::stdin().lock()).and_then(read_header_block)
-    } else {
-        std::fs::File::open(path)
-            .and_then(text_of)
-            .and_then(read_header_block)
-    };
-    raw.map_err(io_err)
 }
 
 /// The first bytes [`text_of`] read to tell the encoding, then the rest of the reader.

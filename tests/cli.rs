@@ -487,3 +487,51 @@ fn redact_replaces_addresses_and_own_names_consistently() {
         serde_json::json!(["client", "onprem-exchange", "eop-frontend", "exo"])
     );
 }
+
+#[test]
+fn diagnose_reads_an_outlook_msg_from_a_file_and_from_standard_input() {
+    // As the page does with an upload: the .msg's transport headers are the message.
+    let msg = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/batch/tenant-to-tenant.msg"),
+    )
+    .unwrap();
+    for (args, stdin) in [
+        (
+            vec![
+                "diagnose",
+                "samples/batch/tenant-to-tenant.msg",
+                "--format",
+                "json",
+            ],
+            None,
+        ),
+        (vec!["diagnose", "-", "--format", "json"], Some(&msg[..])),
+    ] {
+        let out = mxtrace(&args, stdin);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["message_id"], "tenant-to-tenant@mail.fabrikam.example");
+        assert_eq!(json["hops"].as_array().map(Vec::len), Some(6));
+    }
+}
+
+#[test]
+fn diagnose_points_a_trace_or_tracking_log_to_scan() {
+    for file in [
+        "samples/traces/message-trace-v2-ps7.csv",
+        "samples/traces/message-trace-ps51-unicode.csv",
+        "samples/traces/MSGTRK2025111209-1.LOG",
+    ] {
+        let out = mxtrace(&["diagnose", file], None);
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("no header fields found"), "{stderr}");
+        assert!(
+            stderr.contains("`mxtrace scan` reads those"),
+            "{file}: {stderr}"
+        );
+    }
+    // Text that is neither says nothing of scan.
+    let out = mxtrace(&["diagnose", "-"], Some(b"just some words\n"));
+    assert!(!text(&out.stderr).contains("mxtrace scan"));
+}
