@@ -105,9 +105,7 @@ pub enum Step {
 /// Each input is walked when its items are reached.
 pub fn items(inputs: &[PathBuf], forced: Option<Format>) -> impl Iterator<Item = Item> + Send + '_ {
     inputs.iter().flat_map(move |input| {
-        let mut found = Vec::new();
-        walk::input(input, &mut found);
-        found.into_iter().map(move |found| match found {
+        walk::input(input).map(move |found| match found {
             Ok(file) => Item::File(file, forced),
             Err((path, e)) => Item::Failed(source_of(&path), e.to_string()),
         })

@@ -5,7 +5,9 @@
 //! that descriptor, so the kernel does not walk the folder's path again for every file. Only so
 //! many descriptors stay open at once (a quarter of the process's limit, 256 at most); the files
 //! of further folders go by path. The path a file is reported under is made only when a worker
-//! reads it. Elsewhere the standard listing is used.
+//! reads it. A folder is listed when the walk reaches it, so what is held is the listings of the
+//! folders the walk is inside, however many files the tree holds. Elsewhere the standard listing
+//! is used, the whole tree at once.
 //!
 //! Symbolic links are followed, but not back into a folder the walk is already inside (a loop,
 //! reported once and not followed). Only regular files are read from a folder: a named pipe,
@@ -82,19 +84,22 @@ fn stdin_file() -> io::Result<File> {
 
 /// What an input names: a folder is walked, a regular file read, `-` is standard input, and
 /// anything else (a named pipe, a device) is read once as it comes.
-pub fn input(input: &Path, out: &mut Vec<Result<Found, (PathBuf, io::Error)>>) {
+pub fn input(input: &Path) -> Box<dyn Iterator<Item = Walked> + Send> {
+    let one = |walked: Walked| -> Box<dyn Iterator<Item = Walked> + Send> {
+        Box::new(std::iter::once(walked))
+    };
     if input.as_os_str() == "-" {
-        return out.push(Ok(Found::Stdin));
+        return one(Ok(Found::Stdin));
     }
     match std::fs::metadata(input) {
-        Ok(meta) if meta.is_dir() => folder(input, out),
-        Ok(meta) if meta.is_file() => out.push(Ok(Found::Path(input.to_path_buf()))),
-        Ok(_) => out.push(Ok(Found::Pipe(input.to_path_buf()))),
+        Ok(meta) if meta.is_dir() => folder(input),
+        Ok(meta) if meta.is_file() => one(Ok(Found::Path(input.to_path_buf()))),
+        Ok(_) => one(Ok(Found::Pipe(input.to_path_buf()))),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let missing = io::Error::new(io::ErrorKind::NotFound, "no such file or directory");
-            out.push(Err((input.to_path_buf(), missing)));
+            one(Err((input.to_path_buf(), missing)))
         }
-        Err(e) => out.push(Err((input.to_path_buf(), e))),
+        Err(e) => one(Err((input.to_path_buf(), e))),
     }
 }
 
@@ -110,23 +115,26 @@ fn looped() -> io::Error {
     io::Error::other("leads back into a folder above it (a symbolic link loop): not followed")
 }
 
-/// What the walk gives for each input in turn: the files of a folder (recursively, in name
-/// order), or a folder that could not be listed with the error.
-pub fn folder(dir: &Path, out: &mut Vec<Result<Found, (PathBuf, io::Error)>>) {
+/// What the walk gives: a file found, or what could not be listed or read, with why.
+pub type Walked = Result<Found, (PathBuf, io::Error)>;
+
+/// The files of a folder (recursively, in name order), with what could not be listed or read at
+/// its place; each folder is listed when the walk reaches it (on Unix).
+pub fn folder(dir: &Path) -> Box<dyn Iterator<Item = Walked> + Send> {
     #[cfg(unix)]
-    unix::folder(dir, &mut Vec::new(), out);
+    return Box::new(unix::Walk::new(dir));
     #[cfg(not(unix))]
-    portable_folder(dir, &mut Vec::new(), out);
+    {
+        let mut out = Vec::new();
+        portable_folder(dir, &mut Vec::new(), &mut out);
+        Box::new(out.into_iter())
+    }
 }
 
 /// [`folder`] with the standard library's listing; `above` holds the folders the walk is inside
 /// (as canonical paths).
 #[cfg(not(unix))]
-fn portable_folder(
-    dir: &Path,
-    above: &mut Vec<PathBuf>,
-    out: &mut Vec<Result<Found, (PathBuf, io::Error)>>,
-) {
+fn portable_folder(dir: &Path, above: &mut Vec<PathBuf>, out: &mut Vec<Walked>) {
     let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     if above.contains(&canonical) {
         return out.push(Err((dir.to_path_buf(), looped())));
@@ -179,13 +187,33 @@ mod unix {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A listed folder: its path (and as shown, with the separator its files' names follow), the
-    /// descriptor its files are opened through, and its entries' names, one after another.
+    /// descriptor its files are opened through (when it is kept: only so many are), and its
+    /// entries' names, one after another.
     #[derive(Debug)]
     pub struct Folder {
         path: PathBuf,
         shown: String,
-        fd: OwnedFd,
+        fd: Option<OwnedFd>,
         names: Vec<u8>,
+    }
+
+    impl Folder {
+        /// The path of the entry whose name is at `name`.
+        fn path_of(&self, name: &std::ops::Range<usize>) -> PathBuf {
+            self.path.join(OsStr::from_bytes(&self.names[name.clone()]))
+        }
+
+        /// The file whose name is at `name`: opened through the folder's descriptor when it is
+        /// kept, else by its path.
+        fn found(self: &Arc<Self>, name: std::ops::Range<usize>) -> Found {
+            match self.fd {
+                Some(_) => Found::Entry(Entry {
+                    folder: Arc::clone(self),
+                    name,
+                }),
+                None => Found::Path(self.path_of(&name)),
+            }
+        }
     }
 
     /// A file of a listed folder: the folder and where its name is in the folder's names.
@@ -201,7 +229,7 @@ mod unix {
         }
 
         pub(super) fn path(&self) -> PathBuf {
-            self.folder.path.join(OsStr::from_bytes(self.name()))
+            self.folder.path_of(&self.name)
         }
 
         /// [`Self::path`] as shown: the folder's shown path and the name, in one allocation (a
@@ -215,121 +243,155 @@ mod unix {
         }
 
         pub(super) fn open(&self) -> io::Result<File> {
+            // An entry is made only for a folder whose descriptor is kept.
+            let Some(folder) = &self.folder.fd else {
+                return File::open(self.path());
+            };
             let flags = OFlags::RDONLY | OFlags::CLOEXEC;
-            let fd = rustix::fs::openat(&self.folder.fd, self.name(), flags, Mode::empty())?;
+            let fd = rustix::fs::openat(folder, self.name(), flags, Mode::empty())?;
             Ok(File::from(fd))
         }
     }
 
-    /// Lists the folder `dir` into `out`, recursively; `above` holds the folders the walk is
-    /// inside (device and inode), so that a link back into one is not followed.
-    pub(super) fn folder(
-        dir: &Path,
-        above: &mut Vec<(u64, u64)>,
-        out: &mut Vec<Result<Found, (PathBuf, io::Error)>>,
-    ) {
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let fd = match rustix::fs::open(dir, flags, Mode::empty()) {
-            Ok(fd) => fd,
-            Err(e) => return out.push(Err((dir.to_path_buf(), e.into()))),
-        };
-        // The folder's device and inode, from its descriptor (a `File` for as long as it asks).
-        let file = File::from(fd);
-        let this = match file.metadata() {
-            Ok(meta) => (meta.dev(), meta.ino()),
-            Err(e) => return out.push(Err((dir.to_path_buf(), e))),
-        };
-        let fd = OwnedFd::from(file);
-        if above.contains(&this) {
-            return out.push(Err((dir.to_path_buf(), super::looped())));
-        }
-        // Each name's place in `names` and its sort key, and what it is (the type comes with
-        // the listing; a symlink, or a file system that does not say, needs a `stat`).
-        let mut names = Vec::new();
-        let mut places: Vec<Place> = Vec::new();
-        let listed = list(&fd, |name, file_type| {
-            let name = name.to_bytes();
-            if name == b"." || name == b".." {
-                return;
+    /// The files under a folder, recursively in name order, each folder listed when the walk
+    /// reaches it: what is held is the listings of the folders the walk is inside, however large
+    /// the tree.
+    #[derive(Debug)]
+    pub(super) struct Walk {
+        /// The folder to start from, until it is entered.
+        start: Option<PathBuf>,
+        /// The folders the walk is inside, outermost first.
+        levels: Vec<Level>,
+    }
+
+    /// A folder the walk is inside: its device and inode (a link back into it is not followed),
+    /// its listing, and the entries still to hand out, in name order.
+    #[derive(Debug)]
+    struct Level {
+        id: (u64, u64),
+        folder: Arc<Folder>,
+        places: std::vec::IntoIter<Place>,
+    }
+
+    impl Walk {
+        pub(super) fn new(dir: &Path) -> Walk {
+            Walk {
+                start: Some(dir.to_path_buf()),
+                levels: Vec::new(),
             }
-            let kind = match file_type {
-                FileType::Symlink | FileType::Unknown => {
-                    match rustix::fs::statat(&fd, name, AtFlags::empty()) {
-                        Ok(stat) => Kind::of(FileType::from_raw_mode(stat.st_mode)),
-                        // A link that leads nowhere is read, and reported as the file it does
-                        // not find.
-                        Err(_) => Kind::File,
+        }
+
+        /// Lists the folder `dir` and goes inside it; an error that ended the listing part way
+        /// is handed back (what was listed before it is still walked).
+        fn enter(&mut self, dir: &Path) -> io::Result<Option<io::Error>> {
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            let fd = rustix::fs::open(dir, flags, Mode::empty())?;
+            // The folder's device and inode, from its descriptor (a `File` for as long as it asks).
+            let file = File::from(fd);
+            let meta = file.metadata()?;
+            let id = (meta.dev(), meta.ino());
+            if self.levels.iter().any(|level| level.id == id) {
+                return Err(super::looped());
+            }
+            let fd = OwnedFd::from(file);
+            // Each name's place in `names` and its sort key, and what it is (the type comes with
+            // the listing; a symlink, or a file system that does not say, needs a `stat`).
+            let mut names = Vec::new();
+            let mut places: Vec<Place> = Vec::new();
+            let listed = list(&fd, |name, file_type| {
+                let name = name.to_bytes();
+                if name == b"." || name == b".." {
+                    return;
+                }
+                let kind = match file_type {
+                    FileType::Symlink | FileType::Unknown => {
+                        match rustix::fs::statat(&fd, name, AtFlags::empty()) {
+                            Ok(stat) => Kind::of(FileType::from_raw_mode(stat.st_mode)),
+                            // A link that leads nowhere is read, and reported as the file it does
+                            // not find.
+                            Err(_) => Kind::File,
+                        }
+                    }
+                    file_type => Kind::of(file_type),
+                };
+                places.push(Place {
+                    key: sort_key(name),
+                    name: names.len()..names.len() + name.len(),
+                    kind,
+                });
+                names.extend_from_slice(name);
+            });
+            // By name: the first 16 bytes of most names tell them apart, as numbers; only names
+            // that share them are compared whole.
+            places.sort_unstable_by_key(|place| place.key);
+            for same in places.chunk_by_mut(|a, b| a.key == b.key) {
+                if same.len() > 1 {
+                    same.sort_unstable_by(|a, b| names[a.name.clone()].cmp(&names[b.name.clone()]));
+                }
+            }
+            // A folder's descriptor stays open until its last file is read: only so many at once
+            // (a tree of thousands of folders would run out of descriptors); past that, and for a
+            // folder of subfolders only, its files go by path.
+            let has_files = places.iter().any(|place| place.kind == Kind::File);
+            let most = *MOST_KEPT;
+            let keep = has_files
+                && KEPT
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                        (n < most).then_some(n + 1)
+                    })
+                    .is_ok();
+            let folder = Arc::new(Folder {
+                path: dir.to_path_buf(),
+                // `join` adds the separator only where the path does not end with one.
+                shown: dir.join("").to_string_lossy().into_owned(),
+                fd: keep.then_some(fd),
+                names,
+            });
+            self.levels.push(Level {
+                id,
+                folder,
+                places: places.into_iter(),
+            });
+            Ok(listed.err())
+        }
+    }
+
+    impl Iterator for Walk {
+        type Item = Result<Found, (PathBuf, io::Error)>;
+
+        fn next(&mut self) -> Option<Self::Item> {
+            if let Some(dir) = self.start.take() {
+                match self.enter(&dir) {
+                    Ok(None) => {}
+                    Ok(Some(e)) | Err(e) => return Some(Err((dir, e))),
+                }
+            }
+            loop {
+                let level = self.levels.last_mut()?;
+                let Some(Place { name, kind, .. }) = level.places.next() else {
+                    self.levels.pop();
+                    continue;
+                };
+                let folder = &level.folder;
+                match kind {
+                    Kind::File => return Some(Ok(folder.found(name))),
+                    Kind::Special(what) => {
+                        return Some(Err((folder.path_of(&name), super::not_a_file(what))));
+                    }
+                    Kind::Folder => {
+                        let path = folder.path_of(&name);
+                        match self.enter(&path) {
+                            Ok(None) => {}
+                            Ok(Some(e)) | Err(e) => return Some(Err((path, e))),
+                        }
                     }
                 }
-                file_type => Kind::of(file_type),
-            };
-            places.push(Place {
-                key: sort_key(name),
-                name: names.len()..names.len() + name.len(),
-                kind,
-            });
-            names.extend_from_slice(name);
-        });
-        // A listing that fails part way is reported, and what it gave before is still read.
-        if let Err(e) = listed {
-            out.push(Err((dir.to_path_buf(), e)));
-        }
-        // By name: the first 16 bytes of most names tell them apart, as numbers; only names that
-        // share them are compared whole.
-        places.sort_unstable_by_key(|place| place.key);
-        for same in places.chunk_by_mut(|a, b| a.key == b.key) {
-            if same.len() > 1 {
-                same.sort_unstable_by(|a, b| names[a.name.clone()].cmp(&names[b.name.clone()]));
             }
         }
-        // A folder's descriptor stays open until its last file is read: only so many at once
-        // (a tree of thousands of folders would run out of descriptors); past that, and for a
-        // folder of subfolders only, its files go by path.
-        let has_files = places.iter().any(|place| place.kind == Kind::File);
-        let most = *MOST_KEPT;
-        let keep = has_files
-            && KEPT
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                    (n < most).then_some(n + 1)
-                })
-                .is_ok();
-        above.push(this);
-        if !keep {
-            drop(fd);
-            for Place { name, kind, .. } in places {
-                let path = dir.join(OsStr::from_bytes(&names[name]));
-                match kind {
-                    Kind::Folder => self::folder(&path, above, out),
-                    Kind::File => out.push(Ok(Found::Path(path))),
-                    Kind::Special(what) => out.push(Err((path, super::not_a_file(what)))),
-                }
-            }
-            above.pop();
-            return;
-        }
-        let folder = Arc::new(Folder {
-            path: dir.to_path_buf(),
-            // `join` adds the separator only where the path does not end with one.
-            shown: dir.join("").to_string_lossy().into_owned(),
-            fd,
-            names,
-        });
-        out.reserve(places.len());
-        for Place { name, kind, .. } in places {
-            let entry = Entry {
-                folder: Arc::clone(&folder),
-                name,
-            };
-            match kind {
-                Kind::Folder => self::folder(&entry.path(), above, out),
-                Kind::File => out.push(Ok(Found::Entry(entry))),
-                Kind::Special(what) => out.push(Err((entry.path(), super::not_a_file(what)))),
-            }
-        }
-        above.pop();
     }
 
     /// A listed name: where it is in the folder's names, its sort key, what it is.
+    #[derive(Debug)]
     struct Place {
         key: u128,
         name: std::ops::Range<usize>,
@@ -337,7 +399,7 @@ mod unix {
     }
 
     /// What a listed name is: a folder is walked, a file read, anything else reported.
-    #[derive(Clone, Copy, PartialEq, Eq)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     enum Kind {
         Folder,
         File,
@@ -403,7 +465,9 @@ mod unix {
 
     impl Drop for Folder {
         fn drop(&mut self) {
-            KEPT.fetch_sub(1, Ordering::Relaxed);
+            if self.fd.is_some() {
+                KEPT.fetch_sub(1, Ordering::Relaxed);
+            }
         }
     }
 }
@@ -429,8 +493,7 @@ mod tests {
         for name in &names {
             std::fs::write(root.join(name), "x").unwrap();
         }
-        let mut found = Vec::new();
-        folder(&root, &mut found);
+        let found: Vec<Walked> = folder(&root).collect();
         let listed: Vec<String> = found
             .iter()
             .map(|f| {
@@ -453,8 +516,7 @@ mod tests {
         }
         #[cfg(unix)]
         std::os::unix::fs::symlink(root.join("c"), root.join("e")).unwrap();
-        let mut found = Vec::new();
-        folder(&root, &mut found);
+        let found: Vec<Walked> = folder(&root).collect();
         let mut read = Vec::new();
         for file in found {
             let file = file.unwrap();
@@ -481,8 +543,7 @@ mod tests {
                 std::fs::create_dir_all(&folder).unwrap();
                 std::fs::write(folder.join("m"), "M").unwrap();
             }
-            let mut found = Vec::new();
-            folder(&many, &mut found);
+            let found: Vec<Walked> = folder(&many).collect();
             assert_eq!(found.len(), *unix::MOST_KEPT + 20);
             for file in &found {
                 let file = file.as_ref().unwrap();
@@ -492,8 +553,7 @@ mod tests {
             let by_path = found.iter().filter(|f| matches!(f, Ok(Found::Path(_))));
             assert!(by_path.count() >= 20);
         }
-        let mut missing = Vec::new();
-        folder(&root.join("none"), &mut missing);
+        let missing: Vec<Walked> = folder(&root.join("none")).collect();
         assert!(matches!(&missing[..], [Err((_, e))] if e.kind() == io::ErrorKind::NotFound));
         std::fs::remove_dir_all(&root).unwrap();
     }
@@ -523,8 +583,7 @@ mod tests {
         std::os::unix::fs::symlink(".", root.join("b/self")).unwrap();
         std::os::unix::fs::symlink(root.join("b/pipe"), root.join("b/pipe-link")).unwrap();
         std::os::unix::fs::symlink(root.join("b/c"), root.join("e")).unwrap();
-        let mut found = Vec::new();
-        folder(&root, &mut found);
+        let found: Vec<Walked> = folder(&root).collect();
         let listed: Vec<(String, String)> = found
             .iter()
             .map(|f| match f {
@@ -557,6 +616,26 @@ mod tests {
             .map(|(p, w)| (p.to_string(), w))
             .collect();
         assert_eq!(listed, expected);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn each_folder_is_listed_when_the_walk_reaches_it() {
+        // Only the folders the walk is inside are held: a file added to a folder not yet reached
+        // is found, as the folder is listed then, not at the start.
+        let root = std::env::temp_dir().join(format!("mxtrace-lazy-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for folder in ["a", "b"] {
+            std::fs::create_dir_all(root.join(folder)).unwrap();
+            std::fs::write(root.join(folder).join("1"), "x").unwrap();
+        }
+        let mut walk = folder(&root);
+        let first = walk.next().and_then(Result::ok).map(|f| f.path());
+        assert_eq!(first, Some(root.join("a/1")));
+        std::fs::write(root.join("b/2"), "x").unwrap();
+        let rest: Vec<PathBuf> = walk.map(|f| f.unwrap().path()).collect();
+        assert_eq!(rest, [root.join("b/1"), root.join("b/2")]);
         std::fs::remove_dir_all(&root).unwrap();
     }
 }
