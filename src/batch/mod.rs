@@ -44,10 +44,22 @@ pub struct Source {
 }
 
 impl std::fmt::Display for Source {
+    /// The file (a control character in its name, such as a line feed, escaped so that the
+    /// text output keeps one line per finding) and the line.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.file.chars().any(char::is_control) {
+            for c in self.file.chars() {
+                match c.is_control() {
+                    true => write!(f, "{}", c.escape_default())?,
+                    false => std::fmt::Write::write_char(f, c)?,
+                }
+            }
+        } else {
+            f.write_str(&self.file)?;
+        }
         match self.line {
-            Some(line) => write!(f, "{}:{line}", self.file),
-            None => f.write_str(&self.file),
+            Some(line) => write!(f, ":{line}"),
+            None => Ok(()),
         }
     }
 }
@@ -496,4 +508,23 @@ fn file(
             )
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_source_is_shown_on_one_line_whatever_its_file_is_called() {
+        let source = |file: &str, line| Source {
+            file: file.into(),
+            line,
+        };
+        assert_eq!(source("a/b.eml", None).to_string(), "a/b.eml");
+        assert_eq!(source("t.csv", Some(12)).to_string(), "t.csv:12");
+        assert_eq!(
+            source("new\nline\t\u{1}.eml", Some(3)).to_string(),
+            "new\\nline\\t\\u{1}.eml:3"
+        );
+    }
 }

@@ -79,7 +79,13 @@ fn stdin_file() -> io::Result<File> {
     let owned = std::os::fd::AsFd::as_fd(&io::stdin()).try_clone_to_owned()?;
     #[cfg(windows)]
     let owned = std::os::windows::io::AsHandle::as_handle(&io::stdin()).try_clone_to_owned()?;
-    Ok(File::from(owned))
+    #[cfg(any(unix, windows))]
+    return Ok(File::from(owned));
+    #[cfg(not(any(unix, windows)))]
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "standard input cannot be scanned on this system",
+    ))
 }
 
 /// What an input names: a folder is walked, a regular file read, `-` is standard input, and
