@@ -340,6 +340,14 @@ fn admin_center_extended_report() {
     assert_eq!(map["CAF3x+gw01@mail.fabrikam.example"], ids(&[]));
 }
 
+/// An empty folder of the test's own under the temporary folder.
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mxtrace-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// `mxtrace scan -` with `bytes` on standard input.
 fn scan_stdin(bytes: &[u8], args: &[&str]) -> Output {
     use std::io::Write;
@@ -424,9 +432,7 @@ fn mxtrace_within_a_minute(args: &[&str]) -> Output {
 fn a_named_pipe_given_as_input_is_read_once_as_it_comes() {
     // What the shell's `<(zcat trace.csv.gz)` gives: a pipe, which cannot be opened again after
     // its head was read to tell the format.
-    let dir = std::env::temp_dir().join(format!("mxtrace-fifo-input-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = fresh_dir("fifo-input");
     let fifo = dir.join("trace");
     assert!(
         Command::new("mkfifo")
@@ -461,9 +467,8 @@ fn a_named_pipe_given_as_input_is_read_once_as_it_comes() {
 fn a_folder_with_a_named_pipe_and_a_link_loop_is_scanned_once_and_finishes() {
     // A named pipe in a folder would wait for a writer forever, and a link back to the folder
     // would read every file again and again: both are reported, each file is read once.
-    let dir = std::env::temp_dir().join(format!("mxtrace-special-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let dir = fresh_dir("special");
+    std::fs::create_dir(dir.join("sub")).unwrap();
     let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("samples/headers/exo-inbound-from-gmail.eml");
     std::fs::copy(&sample, dir.join("a.eml")).unwrap();
@@ -525,9 +530,7 @@ fn a_row_left_open_by_a_stray_quote_is_reported_without_holding_the_file() {
 fn a_folder_of_more_trace_files_than_descriptors_is_read_whole() {
     // A chunk holds up to 2,048 files of many messages each (a tracking-log folder): none may stay
     // open while it waits for its turn, or a low descriptor limit would turn files away.
-    let dir = std::env::temp_dir().join(format!("mxtrace-many-logs-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = fresh_dir("many-logs");
     let log = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("samples/traces/MSGTRK2025111209-1.LOG");
     for i in 0..300 {
