@@ -357,26 +357,10 @@ fn read_message(path: &std::path::Path) -> Result<input::RawHeaders, String> {
             .and_then(input::read_header_block)
             .map_err(cannot);
     }
-    // The container is read out of order: the file is held whole, up to a limit.
-    let mut bytes = Vec::new();
-    reader
-        .take(MOST_MSG_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
-    if bytes.len() as u64 > MOST_MSG_BYTES {
-        return Err(format!(
-            "{}: a .msg larger than {} MiB is not read",
-            path.display(),
-            MOST_MSG_BYTES >> 20
-        ));
-    }
-    batch::msg::transport_headers_from(io::Cursor::new(bytes))
+    batch::msg::transport_headers_of_stream(reader)
         .map(input::header_block_in)
         .map_err(|e| format!("{}: {e}", path.display()))
 }
-
-/// The largest `.msg` `diagnose` reads (attachments and all).
-const MOST_MSG_BYTES: u64 = 256 << 20;
 
 /// What to try instead when `diagnose` finds no message in `bytes` that `scan` would read as many.
 fn scan_hint(bytes: &[u8]) -> &'static str {

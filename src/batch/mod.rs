@@ -424,33 +424,16 @@ fn read_head(mut file: &std::fs::File, pipe: bool) -> std::io::Result<Vec<u8>> {
 }
 
 /// The transport headers of a `.msg`, read from the start of the file: a file is read where it
-/// is, a pipe (which cannot seek) is held in memory up to [`MOST_PIPED_MSG`] bytes.
+/// is, a pipe (which cannot seek) is held in memory.
 fn msg_headers(opened: Opened, pipe: bool) -> Result<Vec<u8>, String> {
-    use std::io::{Read, Seek};
-    if !pipe {
-        let mut file = opened.file;
-        recycle(opened.head);
-        file.rewind().map_err(|e| e.to_string())?;
-        return msg::transport_headers_from(file).map_err(|e| e.to_string());
+    if pipe {
+        return msg::transport_headers_of_stream(opened.reader()).map_err(|e| e.to_string());
     }
-    let mut bytes = Vec::new();
-    opened
-        .reader()
-        .take(MOST_PIPED_MSG + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > MOST_PIPED_MSG {
-        return Err(format!(
-            "a .msg read from a pipe is held in memory, and this one is larger than {} MiB: save it to a file and scan that",
-            MOST_PIPED_MSG >> 20
-        ));
-    }
-    msg::transport_headers_from(std::io::Cursor::new(bytes)).map_err(|e| e.to_string())
+    let mut file = opened.file;
+    recycle(opened.head);
+    std::io::Seek::rewind(&mut file).map_err(|e| e.to_string())?;
+    msg::transport_headers_from(file).map_err(|e| e.to_string())
 }
-
-/// The most bytes of a `.msg` read from a pipe (held in memory, as the container is read out of
-/// order).
-const MOST_PIPED_MSG: u64 = 64 << 20;
 
 /// Opens a file once: sniffs its format from the head read first, then reads a single message on
 /// from the same file (the head becomes the start of its header block), or hands a stream of
