@@ -149,8 +149,8 @@ enum Command {
         /// Read every input as this format instead of detecting it from the content.
         #[arg(long, value_enum)]
         input_format: Option<InputFormat>,
-        /// Worker threads (default: one per core).
-        #[arg(long, short = 'j')]
+        /// Worker threads (default: one per core; at most 256).
+        #[arg(long, short = 'j', value_parser = jobs)]
         jobs: Option<usize>,
         #[command(flatten)]
         profile: ProfileArgs,
@@ -275,7 +275,7 @@ pub fn run() -> i32 {
                 .and_then(|mut f| f.write_all(mxtrace::profile::TEMPLATE.as_bytes()));
             match written {
                 Ok(()) => {
-                    eprintln!("wrote {}", path.display());
+                    note(format_args!("wrote {}", path.display()));
                     EXIT_CLEAN
                 }
                 Err(e) => fail(format_args!("cannot write {}: {e}", path.display())),
@@ -285,8 +285,14 @@ pub fn run() -> i32 {
 }
 
 fn fail(message: impl std::fmt::Display) -> i32 {
-    eprintln!("mxtrace: error: {message}");
+    note(format_args!("mxtrace: error: {message}"));
     EXIT_ERROR
+}
+
+/// Writes a line to stderr; one that cannot be written (a closed pipe, `2>&1 | head`) is dropped
+/// rather than ending the run.
+fn note(line: fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
 fn diagnose(
@@ -384,8 +390,8 @@ struct ScanOptions {
     /// Read every input as this format instead of detecting it from the content.
     #[arg(long, value_enum)]
     input_format: Option<InputFormat>,
-    /// Worker threads (default: one per core).
-    #[arg(long, short = 'j')]
+    /// Worker threads (default: one per core; at most 256).
+    #[arg(long, short = 'j', value_parser = jobs)]
     jobs: Option<usize>,
     /// Exit with 1 when a finding is at or above this severity.
     #[arg(long, value_enum, default_value_t = Severity::Critical)]
@@ -449,7 +455,10 @@ fn scan(inputs: &[PathBuf], profile: &Profile, options: &ScanOptions) -> i32 {
                     Ok(facts) => summary.add(facts),
                     Err(error) => {
                         progress.suspend(|| {
-                            eprintln!("mxtrace: warning: {}: {error}", analysed.source)
+                            note(format_args!(
+                                "mxtrace: warning: {}: {error}",
+                                analysed.source
+                            ))
                         });
                         summary.error(analysed.source, error);
                     }
@@ -484,6 +493,19 @@ fn scan(inputs: &[PathBuf], profile: &Profile, options: &ScanOptions) -> i32 {
     }
 }
 
+/// The most worker threads `--jobs` starts: a mistyped count would otherwise try to start
+/// thousands, and fail part way.
+const MOST_JOBS: usize = 256;
+
+/// A `--jobs` count: 0 (read as 1) to [`MOST_JOBS`].
+fn jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(jobs) if jobs <= MOST_JOBS => Ok(jobs),
+        Ok(_) => Err(format!("at most {MOST_JOBS} worker threads")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(jobs) = jobs {
@@ -515,7 +537,10 @@ fn lockdown(
                     read += 1;
                     collector.add(facts.refused);
                 }
-                Err(error) => eprintln!("mxtrace: warning: {}: {error}", analysed.source),
+                Err(error) => note(format_args!(
+                    "mxtrace: warning: {}: {error}",
+                    analysed.source
+                )),
             },
         )
     });
@@ -551,9 +576,9 @@ fn lockdown(
 
 fn serve(listen: std::net::IpAddr, port: u16, open: bool) -> i32 {
     if !listen.is_loopback() {
-        eprintln!(
+        note(format_args!(
             "mxtrace: warning: listening on {listen}: anyone who can reach this machine can use the page"
-        );
+        ));
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_io()

@@ -535,3 +535,28 @@ fn diagnose_points_a_trace_or_tracking_log_to_scan() {
     let out = mxtrace(&["diagnose", "-"], Some(b"just some words\n"));
     assert!(!text(&out.stderr).contains("mxtrace scan"));
 }
+
+#[test]
+fn warnings_to_a_closed_stderr_do_not_end_the_run() {
+    // `mxtrace scan ... 2>&1 | head -1`: the warnings meet a closed pipe, and are dropped.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mxtrace"))
+        .args(["scan", "samples/batch", "--summary"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn a_thread_count_past_the_most_is_a_usage_error() {
+    for command in ["scan", "lockdown"] {
+        let out = mxtrace(&[command, "samples/batch", "--jobs", "100000"], None);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains("at most 256 worker threads"));
+    }
+    let out = mxtrace(&["scan", "samples/batch", "--summary", "-j", "0"], None);
+    assert_eq!(out.status.code(), Some(0), "0 reads as one thread");
+}
