@@ -97,7 +97,7 @@ impl ProfileArgs {
             tenant: self.tenant,
             centralized_transport: self.centralized_transport,
         };
-        Ok(file.override_with(flags).into_profile())
+        file.override_with(flags).into_profile()
     }
 }
 

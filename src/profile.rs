@@ -30,20 +30,24 @@ pub enum HostMatcher {
 }
 
 impl HostMatcher {
-    /// Reads a vendor name, a CIDR/address, or else a host suffix.
-    pub fn parse(text: &str) -> HostMatcher {
+    /// Reads a vendor name, a CIDR/address, or else a host suffix; `None` for text that is none
+    /// of them: a range or address that does not parse (`10.0.0.0/33`, `300.1.1.1`), or bytes no
+    /// host name holds. (Such a value would match nothing, and a bypass would go unseen.)
+    pub fn parse(text: &str) -> Option<HostMatcher> {
         let text = text.trim();
         if let Some(vendor) = catalog::vendor_named(text) {
-            HostMatcher::Vendor(vendor)
-        } else if let Some(cidr) = Cidr::parse(text) {
-            HostMatcher::Range(cidr)
-        } else {
-            HostMatcher::Suffix(
-                text.trim_start_matches("*.")
-                    .trim_start_matches('.')
-                    .to_ascii_lowercase(),
-            )
+            return Some(HostMatcher::Vendor(vendor));
         }
+        if let Some(cidr) = Cidr::parse(text) {
+            return Some(HostMatcher::Range(cidr));
+        }
+        let suffix = text.trim_start_matches("*.").trim_start_matches('.');
+        let address =
+            suffix.contains(['/', ':']) || suffix.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+        let host = suffix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+        (host && !address).then(|| HostMatcher::Suffix(suffix.to_ascii_lowercase()))
     }
 
     /// True when the host name or address matches.
@@ -137,15 +141,34 @@ pub enum ProfileError {
         /// What is wrong, with line and column.
         message: String,
     },
+    /// A gateway or on-premises server given (in the file or a flag) is none of what one can be.
+    #[error(
+        "`{0}` is not a gateway vendor, a host name or an address range (such as mimecast, mx.contoso.com or 203.0.113.0/24)"
+    )]
+    Matcher(String),
 }
+
+/// The largest profile file read.
+const MOST_PROFILE_BYTES: u64 = 1 << 20;
 
 impl ProfileFile {
     /// Reads and parses a profile file.
     pub fn load(path: &Path) -> Result<ProfileFile, ProfileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        use std::io::Read;
+        // A profile is a few lines: a path to something endless (a device) is not read whole.
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|file| file.take(MOST_PROFILE_BYTES + 1).read_to_string(&mut text))
+            .map_err(|source| ProfileError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+        if text.len() as u64 > MOST_PROFILE_BYTES {
+            return Err(ProfileError::Invalid {
+                path: path.display().to_string(),
+                message: format!("longer than {} KiB", MOST_PROFILE_BYTES >> 10),
+            });
+        }
         toml::from_str(&text).map_err(|e| ProfileError::Invalid {
             path: path.display().to_string(),
             message: e.to_string(),
@@ -169,24 +192,27 @@ impl ProfileFile {
         self
     }
 
-    /// Builds the profile the rules use.
-    pub fn into_profile(self) -> Profile {
-        Profile {
+    /// Builds the profile the rules use; fails on a gateway or on-premises server that is none
+    /// of a vendor, a host name and an address range.
+    pub fn into_profile(self) -> Result<Profile, ProfileError> {
+        let matchers = |values: &[String]| -> Result<Vec<HostMatcher>, ProfileError> {
+            values
+                .iter()
+                .map(|v| HostMatcher::parse(v).ok_or_else(|| ProfileError::Matcher(v.clone())))
+                .collect()
+        };
+        Ok(Profile {
             domains: self
                 .domains
                 .into_iter()
                 .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
                 .collect(),
             mx: self.mx,
-            gateways: self
-                .gateways
-                .iter()
-                .map(|g| HostMatcher::parse(g))
-                .collect(),
-            onprem: self.onprem.iter().map(|o| HostMatcher::parse(o)).collect(),
+            gateways: matchers(&self.gateways)?,
+            onprem: matchers(&self.onprem)?,
             tenant: self.tenant,
             centralized_transport: self.centralized_transport,
-        }
+        })
     }
 }
 
@@ -240,7 +266,7 @@ mod tests {
             gateways: vec!["203.0.113.0/24".into()],
             ..Default::default()
         };
-        let profile = file.override_with(flags).into_profile();
+        let profile = file.override_with(flags).into_profile().unwrap();
         assert_eq!(profile.mx, Some(MxTarget::Eop));
         assert_eq!(profile.domains, ["contoso.com"]);
         assert!(
@@ -255,6 +281,39 @@ mod tests {
             "flag list replaced the file's"
         );
         assert!(profile.is_onprem(Some("EXCH01.corp.contoso.com"), None));
+    }
+
+    #[test]
+    fn a_gateway_that_can_match_nothing_is_refused() {
+        for good in [
+            "mimecast",
+            "mx.contoso.com",
+            "*.contoso.com",
+            "EXCH01",
+            "203.0.113.0/24",
+            "2001:db8::/32",
+            "203.0.113.7",
+        ] {
+            assert!(HostMatcher::parse(good).is_some(), "{good}");
+        }
+        for bad in [
+            "203.0.113.0/33",
+            "300.1.1.1",
+            "10.1.2",
+            "2001:db8::g",
+            "mx contoso",
+            "a@b.example",
+            "",
+            "/24",
+        ] {
+            assert!(HostMatcher::parse(bad).is_none(), "{bad}");
+        }
+        let file = ProfileFile {
+            onprem: vec!["10.0.0.0/40".into()],
+            ..Default::default()
+        };
+        let error = file.into_profile().err().map(|e| e.to_string());
+        assert!(error.is_some_and(|e| e.starts_with("`10.0.0.0/40` is not a gateway vendor")));
     }
 
     #[test]

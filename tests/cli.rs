@@ -560,3 +560,36 @@ fn a_thread_count_past_the_most_is_a_usage_error() {
     let out = mxtrace(&["scan", "samples/batch", "--summary", "-j", "0"], None);
     assert_eq!(out.status.code(), Some(0), "0 reads as one thread");
 }
+
+#[test]
+fn a_gateway_or_server_that_can_match_nothing_is_a_usage_error() {
+    // A mistyped range would match no hop, and every bypass through it would go unseen.
+    for (flag, value) in [("--gateway", "300.1.1.0/24"), ("--onprem", "10.0.0.0/40")] {
+        let out = mxtrace(
+            &[
+                "diagnose",
+                "samples/headers/mimecast-to-eop.eml",
+                flag,
+                value,
+            ],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        assert!(text(&out.stderr).contains(&format!("`{value}` is not a gateway vendor")));
+    }
+    // A profile path to something endless is not read whole.
+    #[cfg(unix)]
+    {
+        let out = mxtrace(
+            &[
+                "diagnose",
+                "samples/headers/mimecast-to-eop.eml",
+                "--profile",
+                "/dev/zero",
+            ],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains("invalid profile /dev/zero: longer than 1024 KiB"));
+    }
+}

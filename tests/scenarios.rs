@@ -48,7 +48,7 @@ fn every_scenario_produces_exactly_its_expected_findings() {
             .unwrap_or_else(|e| panic!("{}: {e}", message_path.display()));
         let raw = input::read_header_block(std::io::BufReader::new(file)).unwrap();
         let message = Message::from_bytes(&raw.bytes).unwrap();
-        let profile = case.profile.into_profile();
+        let profile = case.profile.into_profile().unwrap();
         let d = diagnose(&message, &profile).unwrap();
         let got: BTreeSet<String> = d.findings.iter().map(|f| f.id.to_string()).collect();
         let want: BTreeSet<String> = case.findings.iter().cloned().collect();
@@ -109,7 +109,7 @@ fn facts_only_diagnoses_find_the_same_and_write_no_words() {
         let message_path = case_path.parent().unwrap().join(&case.message);
         let raw = input::read_header_block(std::fs::File::open(&message_path).unwrap()).unwrap();
         let message = Message::from_bytes(&raw.bytes).unwrap();
-        let profile = case.profile.into_profile();
+        let profile = case.profile.into_profile().unwrap();
         let full = diagnose_with(&message, &profile, Detail::Full).unwrap();
         let facts = diagnose_with(&message, &profile, Detail::Facts).unwrap();
         assert_eq!(decided(&full), decided(&facts), "{}", case_path.display());

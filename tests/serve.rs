@@ -174,6 +174,15 @@ fn bad_bodies_get_the_cli_message_and_oversized_ones_413() {
     );
     assert_eq!(status, 400);
     assert!(String::from_utf8_lossy(&body).contains("invalid mx"));
+    // A gateway range that cannot match anything would hide every bypass: refused.
+    let (status, _, body) = request(
+        &server,
+        "POST",
+        "/api/diagnose?mx=gateway&gateway=203.0.113.0/33",
+        b"Subject: x\r\n\r\n",
+    );
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("`203.0.113.0/33` is not a gateway vendor"));
     let big = vec![b'a'; mxtrace::serve::BODY_LIMIT + 1024];
     let (status, _, _) = request(&server, "POST", "/api/diagnose", &big);
     assert_eq!(status, 413);

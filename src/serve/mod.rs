@@ -126,7 +126,10 @@ async fn diagnose(RawQuery(query): RawQuery, body: Bytes) -> Response {
         Ok(q) => q,
         Err(e) => return bad_request(e),
     };
-    let profile = q.profile.into_profile();
+    let profile = match q.profile.into_profile() {
+        Ok(profile) => profile,
+        Err(e) => return bad_request(e),
+    };
     let unpacked;
     let bytes: &[u8] = if msg::is_msg(&body) {
         match msg::transport_headers_from(std::io::Cursor::new(&body[..])) {
