@@ -46,7 +46,7 @@ impl HostMatcher {
             suffix.contains(['/', ':']) || suffix.bytes().all(|b| b.is_ascii_digit() || b == b'.');
         let host = suffix
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_') || !b.is_ascii());
         (host && !address).then(|| HostMatcher::Suffix(suffix.to_ascii_lowercase()))
     }
 
@@ -286,6 +286,7 @@ mod tests {
     #[test]
     fn a_gateway_that_can_match_nothing_is_refused() {
         for good in [
+            "relais.bücher.example",
             "mimecast",
             "mx.contoso.com",
             "*.contoso.com",
