@@ -139,28 +139,13 @@ mod tests {
     #[test]
     fn a_line_longer_than_kept_is_cut_and_the_next_line_read_whole() {
         let mut reader = std::io::BufReader::with_capacity(4, &b"0123456789\nnext\nlast"[..]);
-        let mut line = Vec::new();
-        assert_eq!(
-            super::read_line_capped(&mut reader, &mut line, 6).unwrap(),
-            11
-        );
-        assert_eq!(line, b"012345");
-        line.clear();
-        assert_eq!(
-            super::read_line_capped(&mut reader, &mut line, 6).unwrap(),
-            5
-        );
-        assert_eq!(line, b"next\n");
-        line.clear();
-        assert_eq!(
-            super::read_line_capped(&mut reader, &mut line, 6).unwrap(),
-            4
-        );
-        assert_eq!(line, b"last");
-        line.clear();
-        assert_eq!(
-            super::read_line_capped(&mut reader, &mut line, 6).unwrap(),
-            0
-        );
+        // Each line: the bytes it held, and what was kept of them (at most 6).
+        let expected: [(usize, &[u8]); 4] =
+            [(11, b"012345"), (5, b"next\n"), (4, b"last"), (0, b"")];
+        for (held, kept) in expected {
+            let mut line = Vec::new();
+            let read = super::read_line_capped(&mut reader, &mut line, 6).unwrap();
+            assert_eq!((read, &line[..]), (held, kept));
+        }
     }
 }
