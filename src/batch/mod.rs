@@ -1,10 +1,11 @@
 //! Batch: turn files, folders, mbox files, `.msg` files and exported traces into a stream of
 //! messages, analyse them in parallel, and hand the results back in input order.
 //!
-//! Workers open each file once: they sniff its format from the head they read, and that head
-//! becomes the start of the message's header block. Files of many messages (mbox, traces, tracking logs) come back
-//! as [`Step::Stream`] and are streamed where they stand, one message (mbox) or one group of up
-//! to [`trace::GROUP`] messages (traces) at a time, so memory stays bounded. Analysis runs on
+//! A worker sniffs a file's format from the head it reads first, and that head becomes the start
+//! of a single message's header block. Files of many messages (mbox, traces, tracking logs) come
+//! back as [`Step::Stream`] (a file, opened again when its turn comes; a pipe or standard input,
+//! kept open with its head) and are streamed where they stand, one message (mbox) or one group of
+//! up to [`trace::GROUP`] messages (traces) at a time, so memory stays bounded. Analysis runs on
 //! rayon over chunks of [`CHUNK`] messages and `collect` keeps their order: the output is the
 //! same bytes whatever the thread count. The pool's threads also read the next chunk and hand
 //! results on: no thread runs beside them.
