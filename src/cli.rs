@@ -307,19 +307,18 @@ fn diagnose(
         Ok(raw) => raw,
         Err(e) => return fail(e),
     };
+    // No message in it: the file, why, and `scan` for a trace.
+    let unread = |e: input::InputError| {
+        let hint = scan_hint(&raw.bytes);
+        fail(format_args!("{}: {e}{hint}", path.display()))
+    };
     let message = match Message::from_raw(&raw) {
         Ok(m) => m,
-        Err(e) => {
-            let hint = scan_hint(&raw.bytes);
-            return fail(format_args!("{}: {e}{hint}", path.display()));
-        }
+        Err(e) => return unread(e),
     };
     let mut diagnosis = match mxtrace::diagnose(&message, profile) {
         Ok(d) => d,
-        Err(e) => {
-            let hint = scan_hint(&raw.bytes);
-            return fail(format_args!("{}: {e}{hint}", path.display()));
-        }
+        Err(e) => return unread(e),
     };
     if redact {
         mxtrace::redact::Redactor::new(&diagnosis.organization_domains).diagnosis(&mut diagnosis);
