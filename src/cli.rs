@@ -412,7 +412,8 @@ fn scan(inputs: &[PathBuf], profile: &Profile, options: &ScanOptions) -> i32 {
                 .map(|style| {
                     // Whole messages a second, with thousands separators, as the counts are.
                     style.with_key("rate", |state: &ProgressState, out: &mut dyn fmt::Write| {
-                        let _ = write!(out, "{}/s", HumanCount(state.per_sec() as u64));
+                        let rate = average_rate(state.pos(), state.elapsed());
+                        let _ = write!(out, "{}/s", HumanCount(rate));
                     })
                 })
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
@@ -497,6 +498,16 @@ fn scan(inputs: &[PathBuf], profile: &Profile, options: &ScanOptions) -> i32 {
 const MOST_JOBS: usize = 256;
 
 /// A `--jobs` count: 0 (read as 1) to [`MOST_JOBS`].
+/// Messages a second since the scan started. Results arrive a chunk of thousands at a time, so a
+/// rate over the last moments (indicatif's own) swings between a few hundred and tens of
+/// thousands.
+fn average_rate(messages: u64, elapsed: std::time::Duration) -> u64 {
+    match elapsed.as_secs_f64() {
+        seconds if seconds > 0.0 => (messages as f64 / seconds) as u64,
+        _ => 0,
+    }
+}
+
 fn jobs(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(jobs) if jobs <= MOST_JOBS => Ok(jobs),
@@ -607,4 +618,18 @@ fn serve(listen: std::net::IpAddr, port: u16, open: bool) -> i32 {
             Err(e) => fail(e),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_rate_is_the_average_since_the_start() {
+        assert_eq!(average_rate(2048, Duration::from_millis(100)), 20_480);
+        assert_eq!(average_rate(7_909, Duration::from_secs(2)), 3_954);
+        assert_eq!(average_rate(0, Duration::from_secs(1)), 0);
+        assert_eq!(average_rate(5, Duration::ZERO), 0);
+    }
 }
