@@ -493,11 +493,6 @@ fn scan(inputs: &[PathBuf], profile: &Profile, options: &ScanOptions) -> i32 {
     }
 }
 
-/// The most worker threads `--jobs` starts: a mistyped count would otherwise try to start
-/// thousands, and fail part way.
-const MOST_JOBS: usize = 256;
-
-/// A `--jobs` count: 0 (read as 1) to [`MOST_JOBS`].
 /// Messages a second since the scan started. Results arrive a chunk of thousands at a time, so a
 /// rate over the last moments (indicatif's own) swings between a few hundred and tens of
 /// thousands.
@@ -508,6 +503,11 @@ fn average_rate(messages: u64, elapsed: std::time::Duration) -> u64 {
     }
 }
 
+/// The most worker threads `--jobs` starts: a mistyped count would otherwise try to start
+/// thousands, and fail part way.
+const MOST_JOBS: usize = 256;
+
+/// A `--jobs` count: 0 (read as 1) to [`MOST_JOBS`].
 fn jobs(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(jobs) if jobs <= MOST_JOBS => Ok(jobs),
