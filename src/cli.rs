@@ -383,7 +383,7 @@ struct ScanOptions {
     /// Output format.
     #[arg(long, value_enum, default_value_t = BatchFormat::Text)]
     format: BatchFormat,
-    /// Print only the summary.
+    /// Print only the summary (as text, or one JSON object with `--format ndjson`).
     #[arg(long)]
     summary: bool,
     /// Read every input as this format instead of detecting it from the content.
@@ -401,6 +401,11 @@ struct ScanOptions {
 }
 
 fn scan(inputs: &[PathBuf], profile: &Profile, options: &ScanOptions) -> i32 {
+    if options.summary && options.format == BatchFormat::Csv {
+        return fail(
+            "--summary has no CSV form (its tables differ): use --format ndjson for a summary scripts can read",
+        );
+    }
     let pool = match thread_pool(options.jobs) {
         Ok(pool) => pool,
         Err(e) => return fail(format_args!("cannot start worker threads: {e}")),
@@ -470,13 +475,20 @@ fn scan(inputs: &[PathBuf], profile: &Profile, options: &ScanOptions) -> i32 {
         )
     });
     progress.finish_and_clear();
-    if options.summary || options.format == BatchFormat::Text {
-        if per_message && summary.messages > 0 && write_error.is_none() {
-            write_error = out.write_all(b"\n").err();
-        }
-        if write_error.is_none() {
-            write_error = summary.write(&mut out, options.top).err();
-        }
+    if write_error.is_none() {
+        write_error = match (options.summary, options.format) {
+            (true, BatchFormat::Ndjson) => summary.write_json(&mut out).err(),
+            (true, _) => summary.write(&mut out, options.top).err(),
+            (false, BatchFormat::Text) => {
+                let gap = match summary.messages {
+                    0 => Ok(()),
+                    _ => out.write_all(b"\n"),
+                };
+                gap.and_then(|()| summary.write(&mut out, options.top))
+                    .err()
+            }
+            (false, _) => None,
+        };
     }
     if let Some(e) = write_error.or_else(|| out.flush().err())
         && e.kind() != io::ErrorKind::BrokenPipe

@@ -200,6 +200,132 @@ fn mbox_messages_with_their_lines_and_the_inferred_dominant_entry() {
 }
 
 #[test]
+fn the_summary_as_json_counts_what_the_messages_say() {
+    let run = |extra: &[&str]| {
+        let mut args = vec!["scan", "samples", "--format", "ndjson"];
+        args.extend_from_slice(GATEWAY);
+        args.extend_from_slice(extra);
+        let out = mxtrace(&args);
+        assert_eq!(out.status.code(), Some(1), "bypasses are critical");
+        out
+    };
+    let per_message: Vec<serde_json::Value> = String::from_utf8(run(&[]).stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let out = run(&["--summary"]);
+    let lines: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    assert_eq!(lines.len(), 1, "one JSON object on one line");
+    let summary: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+
+    assert_eq!(summary["messages"], per_message.len());
+    let warned = String::from_utf8(out.stderr).unwrap().lines().count();
+    assert_eq!(summary["unreadable"], warned);
+    assert_eq!(summary["errors"].as_array().unwrap().len(), warned);
+    assert!(summary["errors"][0]["source"]["file"].is_string());
+    assert_eq!(summary["worst_severity"], "critical");
+
+    // Every finding of every message, counted by rule and severity.
+    let mut findings: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut paths: BTreeMap<String, u64> = BTreeMap::new();
+    let mut bypassed = 0;
+    for message in &per_message {
+        let list = message["findings"].as_array().unwrap();
+        for f in list {
+            let key = (f["id"].to_string(), f["severity"].to_string());
+            *findings.entry(key).or_default() += 1;
+        }
+        bypassed += usize::from(
+            list.iter()
+                .any(|f| f["id"].as_str().unwrap().starts_with("bypass.")),
+        );
+        *paths.entry(message["path"].to_string()).or_default() += 1;
+    }
+    let counted: BTreeMap<(String, String), u64> = summary["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                (f["id"].to_string(), f["severity"].to_string()),
+                f["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(counted, findings);
+    let rows = |value: &serde_json::Value| -> Vec<u64> {
+        value
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["messages"].as_u64().unwrap())
+            .collect()
+    };
+    let path_rows = &summary["paths"];
+    let by_path: BTreeMap<String, u64> = path_rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["path"].to_string(), r["messages"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(by_path, paths);
+    assert!(
+        rows(path_rows).is_sorted_by(|a, b| a >= b),
+        "most messages first"
+    );
+    // Each table counts every bypassing message once.
+    for table in [
+        "by_sender_domain",
+        "by_sending_organization",
+        "by_connecting_ip",
+    ] {
+        let counts = rows(&summary["bypasses"][table]);
+        assert_eq!(counts.iter().sum::<u64>(), bypassed as u64, "{table}");
+        assert!(counts.is_sorted_by(|a, b| a >= b), "{table}");
+    }
+    assert!(bypassed > 0);
+    // The profile says where the MX points: nothing is inferred.
+    assert!(summary["inferred_entry"].is_null());
+
+    // Without a profile, the dominant entry is learned, in numbers.
+    let out = mxtrace(&[
+        "scan",
+        "samples/batch/mailbox.mbox",
+        "--summary",
+        "--format",
+        "ndjson",
+    ]);
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        summary["inferred_entry"],
+        serde_json::json!({
+            "gateway": "mimecast",
+            "inbound": 6,
+            "through_gateway": 4,
+            "entered_directly": 2,
+            "from_other_tenants": 1,
+        })
+    );
+
+    // A summary has no CSV form: a usage error, nothing on stdout.
+    let out = mxtrace(&[
+        "scan",
+        "samples/batch/mailbox.mbox",
+        "--summary",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("--format ndjson")
+    );
+}
+
+#[test]
 fn outlook_msg_transport_headers() {
     let (out, map) = scan_ndjson("samples/batch/tenant-to-tenant.msg", GATEWAY);
     assert_eq!(out.status.code(), Some(1));

@@ -7,6 +7,7 @@ use crate::catalog;
 use crate::hops::Role;
 use crate::rules::Severity;
 use foldhash::HashMap;
+use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -190,9 +191,9 @@ impl Summary {
         self.errors.push((source, error));
     }
 
-    /// The inferred statement about the dominant inbound entry, when the profile does not say
-    /// where the MX points and a gateway dominates.
-    pub fn inferred_entry(&self) -> Option<String> {
+    /// The batch's dominant inbound entry, learned when the profile does not say where the MX
+    /// points and a gateway took at least half of the inbound mail.
+    pub fn inferred_entry(&self) -> Option<InferredEntry> {
         if self.mx_known {
             return None;
         }
@@ -206,20 +207,14 @@ impl Summary {
             return None;
         }
         let direct = self.entries.get("internet").copied().unwrap_or(0);
-        let tenants = self.entries.get("tenant").copied().unwrap_or(0);
-        let vendor = gateway.trim_start_matches("gateway:");
-        let mut text = format!(
-            "inferred (no profile): {:.1}% of inbound internet mail entered through {vendor}",
-            100.0 * *through as f64 / inbound as f64
-        );
-        if direct + tenants > 0 {
-            text.push_str(&format!(
-                "; {} messages entered directly, {} of them from other Microsoft 365 tenants (pass --mx gateway --gateway {vendor} to report them as bypasses)",
-                thousands(direct + tenants),
-                thousands(tenants)
-            ));
-        }
-        Some(text)
+        let from_other_tenants = self.entries.get("tenant").copied().unwrap_or(0);
+        Some(InferredEntry {
+            gateway: gateway.trim_start_matches("gateway:").to_string(),
+            inbound,
+            through_gateway: *through,
+            entered_directly: direct + from_other_tenants,
+            from_other_tenants,
+        })
     }
 
     /// Writes the summary as text, with the top `top` rows of each table.
@@ -244,26 +239,18 @@ impl Summary {
                 )?;
             }
         }
-        let mut paths: HashMap<String, usize> = HashMap::default();
-        for (Signature(path), n) in &self.paths {
-            *paths.entry(path.join(" -> ")).or_default() += n;
-        }
-        table(out, "Path signatures", &paths, top)?;
-        table(out, "Bypasses by sender domain", &self.bypass_domains, top)?;
-        table(
-            out,
-            "Bypasses by sending organisation",
-            &self.bypass_orgs,
-            top,
-        )?;
-        let bypass_ips: HashMap<String, usize> = self
-            .bypass_ips
-            .iter()
-            .map(|(ip, n)| (ip.map_or_else(|| UNKNOWN.into(), crate::net::ip_text), *n))
-            .collect();
-        table(out, "Bypasses by connecting IP", &bypass_ips, top)?;
-        if let Some(text) = self.inferred_entry() {
-            writeln!(out, "\n{text}")?;
+        let paths = self.paths_ranked();
+        let path_rows: Vec<(&str, usize)> =
+            paths.iter().map(|(p, _, n)| (p.as_str(), *n)).collect();
+        table(out, "Path signatures", &path_rows, top)?;
+        let domains = ranked(&self.bypass_domains);
+        table(out, "Bypasses by sender domain", &domains, top)?;
+        let orgs = ranked(&self.bypass_orgs);
+        table(out, "Bypasses by sending organisation", &orgs, top)?;
+        let ips = self.bypass_ip_counts();
+        table(out, "Bypasses by connecting IP", &ranked(&ips), top)?;
+        if let Some(inferred) = self.inferred_entry() {
+            writeln!(out, "\n{inferred}")?;
         }
         if !self.errors.is_empty() {
             writeln!(out, "\nInputs that could not be read:")?;
@@ -276,19 +263,167 @@ impl Summary {
         }
         Ok(())
     }
+
+    /// The path signatures with their labels joined by ` -> `, most messages first (ties by the
+    /// joined labels).
+    fn paths_ranked(&self) -> Vec<(String, &[Cow<'static, str>], usize)> {
+        let mut paths: Vec<_> = self
+            .paths
+            .iter()
+            .map(|(Signature(path), n)| (path.join(" -> "), path.as_slice(), *n))
+            .collect();
+        paths.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+        paths
+    }
+
+    /// The bypasses by connecting IP, the address as text.
+    fn bypass_ip_counts(&self) -> HashMap<String, usize> {
+        self.bypass_ips
+            .iter()
+            .map(|(ip, n)| (ip.map_or_else(|| UNKNOWN.into(), crate::net::ip_text), *n))
+            .collect()
+    }
+
+    /// Writes the summary as one line of JSON (`scan --summary --format ndjson`, described in
+    /// `docs/json.md`): every row of every table in the text's order, and every input that could
+    /// not be read.
+    pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
+        // A value the messages did not have is null where the text shows `(unknown)`.
+        let rows = |counts: &HashMap<String, usize>| -> Vec<ValueCount> {
+            ranked(counts)
+                .into_iter()
+                .map(|(value, messages)| ValueCount {
+                    value: (value != UNKNOWN).then(|| value.to_string()),
+                    messages,
+                })
+                .collect()
+        };
+        let summary = SummaryJson {
+            messages: self.messages,
+            unreadable: self.errors.len(),
+            worst_severity: self.worst,
+            findings: self
+                .findings
+                .iter()
+                .rev()
+                .map(|(&(id, severity), &count)| RuleCount {
+                    id,
+                    severity,
+                    count,
+                })
+                .collect(),
+            paths: self
+                .paths_ranked()
+                .into_iter()
+                .map(|(_, path, messages)| PathCount { path, messages })
+                .collect(),
+            bypasses: Bypasses {
+                by_sender_domain: rows(&self.bypass_domains),
+                by_sending_organization: rows(&self.bypass_orgs),
+                by_connecting_ip: rows(&self.bypass_ip_counts()),
+            },
+            inferred_entry: self.inferred_entry(),
+            errors: self
+                .errors
+                .iter()
+                .map(|(source, error)| Unreadable { source, error })
+                .collect(),
+        };
+        serde_json::to_writer(&mut *out, &summary)?;
+        writeln!(out)
+    }
 }
 
-fn table(
-    out: &mut dyn Write,
-    title: &str,
-    counts: &HashMap<String, usize>,
-    top: usize,
-) -> io::Result<()> {
-    if counts.is_empty() {
+/// The summary as JSON, in the order `docs/json.md` gives its fields.
+#[derive(Serialize)]
+struct SummaryJson<'s> {
+    messages: usize,
+    unreadable: usize,
+    worst_severity: Option<Severity>,
+    findings: Vec<RuleCount>,
+    paths: Vec<PathCount<'s>>,
+    bypasses: Bypasses,
+    inferred_entry: Option<InferredEntry>,
+    errors: Vec<Unreadable<'s>>,
+}
+
+/// How often a rule found something, at one severity.
+#[derive(Serialize)]
+struct RuleCount {
+    id: &'static str,
+    severity: Severity,
+    count: usize,
+}
+
+/// How many messages took one path.
+#[derive(Serialize)]
+struct PathCount<'s> {
+    path: &'s [Cow<'static, str>],
+    messages: usize,
+}
+
+/// The bypass tables.
+#[derive(Serialize)]
+struct Bypasses {
+    by_sender_domain: Vec<ValueCount>,
+    by_sending_organization: Vec<ValueCount>,
+    by_connecting_ip: Vec<ValueCount>,
+}
+
+/// How many messages had one value (null: the messages did not say).
+#[derive(Serialize)]
+struct ValueCount {
+    value: Option<String>,
+    messages: usize,
+}
+
+/// An input that could not be read.
+#[derive(Serialize)]
+struct Unreadable<'s> {
+    source: &'s Source,
+    error: &'s str,
+}
+
+/// The dominant inbound entry a batch shows (see [`Summary::inferred_entry`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InferredEntry {
+    /// The gateway's vendor, as its `gateway:<vendor>` label names it.
+    pub gateway: String,
+    /// Messages that entered the organisation from outside it.
+    pub inbound: usize,
+    /// Of them, those that entered through the gateway.
+    pub through_gateway: usize,
+    /// Of them, those that entered directly: from the internet or from other tenants.
+    pub entered_directly: usize,
+    /// Of those, the ones from other Microsoft 365 tenants.
+    pub from_other_tenants: usize,
+}
+
+impl std::fmt::Display for InferredEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let vendor = &self.gateway;
+        write!(
+            f,
+            "inferred (no profile): {:.1}% of inbound internet mail entered through {vendor}",
+            100.0 * self.through_gateway as f64 / self.inbound as f64
+        )?;
+        if self.entered_directly > 0 {
+            write!(
+                f,
+                "; {} messages entered directly, {} of them from other Microsoft 365 tenants (pass --mx gateway --gateway {vendor} to report them as bypasses)",
+                thousands(self.entered_directly),
+                thousands(self.from_other_tenants)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the first `top` of `rows` (ranked) under `title`; nothing when there are none.
+fn table(out: &mut dyn Write, title: &str, rows: &[(&str, usize)], top: usize) -> io::Result<()> {
+    if rows.is_empty() {
         return Ok(());
     }
-    let mut rows: Vec<(&String, &usize)> = counts.iter().collect();
-    rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     writeln!(out, "\n{title}:")?;
     let width = rows
         .iter()
@@ -297,17 +432,20 @@ fn table(
         .max()
         .unwrap_or(0);
     for (key, n) in rows.iter().take(top) {
-        let shown = if key.is_empty() {
-            "(none)"
-        } else {
-            key.as_str()
-        };
-        writeln!(out, "  {shown:<width$}  {:>9}", thousands(**n))?;
+        let shown = if key.is_empty() { "(none)" } else { key };
+        writeln!(out, "  {shown:<width$}  {:>9}", thousands(*n))?;
     }
     if rows.len() > top {
         writeln!(out, "  ... {} more", thousands(rows.len() - top))?;
     }
     Ok(())
+}
+
+/// The rows of a count table, most first (ties by name).
+fn ranked<K: AsRef<str>>(counts: &HashMap<K, usize>) -> Vec<(&str, usize)> {
+    let mut rows: Vec<(&str, usize)> = counts.iter().map(|(k, n)| (k.as_ref(), *n)).collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    rows
 }
 
 /// `9412` -> `9,412`.
