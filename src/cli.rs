@@ -395,7 +395,7 @@ struct ScanOptions {
     /// Exit with 1 when a finding is at or above this severity.
     #[arg(long, value_enum, default_value_t = Severity::Critical)]
     fail_on: Severity,
-    /// Rows shown per summary table.
+    /// Rows shown per summary table (in text; the JSON summary holds every row).
     #[arg(long, default_value_t = 10)]
     top: usize,
 }
