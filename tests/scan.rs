@@ -383,6 +383,23 @@ fn nothing_readable_is_exit_2() {
             .unwrap()
             .contains("nothing could be read")
     );
+    // The JSON summary still says why, input by input.
+    let out = mxtrace(&[
+        "scan",
+        "samples/batch/mixed/03-logo.png",
+        "samples/batch/mixed/04-empty.eml",
+        "no/such/dir",
+        "--summary",
+        "--format",
+        "ndjson",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["messages"], 0);
+    let errors = summary["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 3);
+    assert_eq!(errors[2]["source"]["file"], "no/such/dir");
+    assert_eq!(errors[1]["error"], "empty file");
 }
 
 #[test]
