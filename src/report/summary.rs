@@ -288,12 +288,13 @@ impl Summary {
     /// `docs/json.md`): every row of every table in the text's order, and every input that could
     /// not be read.
     pub fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
-        // A value the messages did not have is null where the text shows `(unknown)`.
+        // A value the messages did not have, or had empty, is null where the text shows
+        // `(unknown)` or `(none)`.
         let rows = |counts: &HashMap<String, usize>| -> Vec<ValueCount> {
             ranked(counts)
                 .into_iter()
                 .map(|(value, messages)| ValueCount {
-                    value: (value != UNKNOWN).then(|| value.to_string()),
+                    value: (!value.is_empty() && value != UNKNOWN).then(|| value.to_string()),
                     messages,
                 })
                 .collect()
@@ -370,7 +371,7 @@ struct Bypasses {
     by_connecting_ip: Vec<ValueCount>,
 }
 
-/// How many messages had one value (null: the messages did not say).
+/// How many messages had one value (null: the messages did not say, or said nothing).
 #[derive(Serialize)]
 struct ValueCount {
     value: Option<String>,
@@ -442,8 +443,8 @@ fn table(out: &mut dyn Write, title: &str, rows: &[(&str, usize)], top: usize) -
 }
 
 /// The rows of a count table, most first (ties by name).
-fn ranked<K: AsRef<str>>(counts: &HashMap<K, usize>) -> Vec<(&str, usize)> {
-    let mut rows: Vec<(&str, usize)> = counts.iter().map(|(k, n)| (k.as_ref(), *n)).collect();
+fn ranked(counts: &HashMap<String, usize>) -> Vec<(&str, usize)> {
+    let mut rows: Vec<(&str, usize)> = counts.iter().map(|(k, n)| (k.as_str(), *n)).collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     rows
 }
