@@ -511,6 +511,39 @@ mod tests {
     }
 
     #[test]
+    fn the_json_summary_has_null_for_values_the_messages_did_not_give() {
+        let bypass = |org: Option<&str>, domain: Option<&str>| Facts {
+            path: vec![Cow::Borrowed("internet"), Cow::Borrowed("eop-frontend")],
+            findings: vec![("bypass.direct-to-eop", Severity::Critical)],
+            entry: Some(Cow::Borrowed("internet")),
+            sender_domain: domain.map(String::from),
+            sender_org: org.map(String::from),
+            connecting_ip: None,
+            refused: Vec::new(),
+        };
+        let mut summary = Summary::default();
+        summary.add(bypass(Some(""), None));
+        summary.add(bypass(Some("fabrikam.example"), Some("fabrikam.example")));
+        summary.add(bypass(Some("fabrikam.example"), Some("fabrikam.example")));
+        let mut out = Vec::new();
+        summary.write_json(&mut out).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let table = |name: &str| json["bypasses"][name].clone();
+        let expected = serde_json::json!([
+            { "value": "fabrikam.example", "messages": 2 },
+            { "value": null, "messages": 1 },
+        ]);
+        assert_eq!(table("by_sending_organization"), expected);
+        assert_eq!(table("by_sender_domain"), expected);
+        assert_eq!(
+            table("by_connecting_ip"),
+            serde_json::json!([{ "value": null, "messages": 3 }])
+        );
+        assert_eq!(json["worst_severity"], "critical");
+        assert_eq!(json["findings"][0]["count"], 3);
+    }
+
+    #[test]
     fn thousands_separators() {
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(9412), "9,412");
