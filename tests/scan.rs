@@ -371,12 +371,13 @@ fn bad_files_are_reported_and_the_scan_goes_on() {
 
 #[test]
 fn nothing_readable_is_exit_2() {
-    let out = mxtrace(&[
+    let unreadable = [
         "scan",
         "samples/batch/mixed/03-logo.png",
         "samples/batch/mixed/04-empty.eml",
         "no/such/dir",
-    ]);
+    ];
+    let out = mxtrace(&unreadable);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8(out.stderr)
@@ -384,15 +385,7 @@ fn nothing_readable_is_exit_2() {
             .contains("nothing could be read")
     );
     // The JSON summary still says why, input by input.
-    let out = mxtrace(&[
-        "scan",
-        "samples/batch/mixed/03-logo.png",
-        "samples/batch/mixed/04-empty.eml",
-        "no/such/dir",
-        "--summary",
-        "--format",
-        "ndjson",
-    ]);
+    let out = mxtrace(&[&unreadable[..], &["--summary", "--format", "ndjson"]].concat());
     assert_eq!(out.status.code(), Some(2));
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["messages"], 0);
