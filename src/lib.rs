@@ -113,6 +113,11 @@ pub struct Diagnosis<'a> {
     /// The organisation's domains as the rules saw them (profile or inferred); not in the JSON.
     #[serde(skip)]
     pub organization_domains: Vec<Cow<'a, str>>,
+    /// The hop (1-based) where the message came into the organisation from outside it: the
+    /// entry hop, or the hop into the organisation's on-premises Exchange before it (see
+    /// [`org::Org::entered_from_outside`]). Not part of the JSON.
+    #[serde(skip)]
+    pub entered_from_outside: Option<usize>,
 }
 
 impl Diagnosis<'_> {
@@ -234,6 +239,9 @@ fn analyse<'a>(
     } else {
         (None, None)
     };
+    let entered_from_outside = org
+        .entered_from_outside(&hops, entry, profile)
+        .map(|e| e + 1);
     Diagnosis {
         message_id: message_id.filter(|m| !m.is_empty()),
         sender,
@@ -248,6 +256,7 @@ fn analyse<'a>(
         findings: outcome.findings,
         notes,
         assumptions,
+        entered_from_outside,
         organization_domains: org.domains,
     }
 }

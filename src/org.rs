@@ -3,7 +3,7 @@
 //! assumption in the report.
 
 use crate::header::{HeaderBlock, slice_of};
-use crate::hops::Hop;
+use crate::hops::{Hop, Role};
 use crate::profile::Profile;
 use crate::stamps::Stamps;
 use std::borrow::Cow;
@@ -50,6 +50,36 @@ impl Org<'_> {
     /// Like [`Org::owns_host`], but only with domains a sender cannot choose (profile, envelope).
     pub fn surely_owns_host(&self, host: Option<&str>) -> bool {
         self.source <= DomainSource::Envelope && self.owns_host(host)
+    }
+
+    /// The hop (0-based) where the message came into the organisation from outside it: the entry
+    /// hop, or, when there the organisation's on-premises Exchange hands the message on to EOP
+    /// (the MX on-premises, the mailbox in Exchange Online), the newest hop before it from the
+    /// internet or a gateway into one of the organisation's on-premises servers (told as
+    /// `bypass.direct-to-onprem` tells them: the profile's, or under the organisation's domains).
+    /// A hop from Microsoft's outbound servers into on-premises Exchange is not taken: it may be
+    /// the organisation's own (centralized transport, a loop) as well as another tenant's.
+    pub fn entered_from_outside(
+        &self,
+        hops: &[Hop<'_>],
+        entry: Option<usize>,
+        profile: &Profile,
+    ) -> Option<usize> {
+        let entry = entry?;
+        if hops.get(entry)?.from_role != Role::OnpremExchange {
+            return Some(entry);
+        }
+        let ours = |h: &Hop<'_>| {
+            profile.is_onprem(h.by.host.as_deref(), h.by.ip) || self.owns_host(h.by.host.as_deref())
+        };
+        hops[..entry]
+            .iter()
+            .rposition(|h| {
+                h.role == Role::OnpremExchange
+                    && matches!(h.from_role, Role::Internet | Role::Gateway)
+                    && ours(h)
+            })
+            .or(Some(entry))
     }
 }
 

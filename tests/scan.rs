@@ -200,6 +200,93 @@ fn mbox_messages_with_their_lines_and_the_inferred_dominant_entry() {
 }
 
 #[test]
+fn without_a_gateway_the_side_most_mail_entered_directly_is_inferred() {
+    let summary = |inputs: &[&str], extra: &[&str]| -> (serde_json::Value, String) {
+        let mut args = vec!["scan"];
+        args.extend_from_slice(inputs);
+        args.extend_from_slice(&["--summary"]);
+        args.extend_from_slice(extra);
+        let text = String::from_utf8(mxtrace(&args).stdout).unwrap();
+        args.extend_from_slice(&["--format", "ndjson"]);
+        let json = serde_json::from_slice(&mxtrace(&args).stdout).unwrap();
+        (json, text)
+    };
+    // MX on-premises: four messages in through on-premises Exchange (three on to Exchange Online
+    // through the hybrid connector, counted where they came in), two straight into EOP.
+    let (json, text) = summary(&["samples/batch/mx-onprem.mbox"], &[]);
+    assert!(json["inferred_entry"].is_null());
+    assert_eq!(
+        json["inferred_direct_entry"],
+        serde_json::json!({
+            "side": "onprem",
+            "inbound": 6,
+            "entered_directly": 4,
+            "from_other_tenants": 0,
+            "entered_other_side": 2,
+            "other_side_from_other_tenants": 1,
+        })
+    );
+    assert!(
+        text.contains("inferred (no profile): 66.7% of inbound internet mail entered on-premises Exchange directly, as when the MX points to it; 2 messages entered Exchange Online Protection straight from outside, 1 of them from other Microsoft 365 tenants (pass --mx onprem to report them as bypasses)"),
+        "{text}"
+    );
+    // What the statement says the flag reports: those two, as bypasses.
+    let (json, _) = summary(&["samples/batch/mx-onprem.mbox"], &["--mx", "onprem"]);
+    assert!(json["inferred_direct_entry"].is_null());
+    let ids: BTreeSet<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"].as_str().unwrap().starts_with("bypass."))
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from(["bypass.direct-to-eop", "bypass.tenant-to-tenant"])
+    );
+    assert_eq!(
+        json["bypasses"]["by_sender_domain"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // MX at EOP: the real corpus, delivered to Outlook; what entered on-premises Exchange from
+    // the internet is what `--mx eop` reports as bypasses.
+    let corpus = "../shared/corpus/phishing_pot";
+    let (json, text) = summary(&[corpus], &[]);
+    let inferred = &json["inferred_direct_entry"];
+    assert_eq!(inferred["side"], "eop", "{text}");
+    let share = |n: &serde_json::Value| n.as_f64().unwrap() / inferred["inbound"].as_f64().unwrap();
+    assert!(share(&inferred["entered_directly"]) > 0.9, "{inferred}");
+    assert!(share(&inferred["from_other_tenants"]) > 0.1, "{inferred}");
+    assert!(text.contains("of inbound internet mail entered Exchange Online Protection directly"));
+    let (flagged, _) = summary(&[corpus], &["--mx", "eop"]);
+    let direct_to_onprem: u64 = flagged["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "bypass.direct-to-onprem")
+        .map(|f| f["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(inferred["entered_other_side"], direct_to_onprem);
+    assert!(direct_to_onprem > 0);
+
+    // The organisation's own servers passing mail around (centralized transport, a loop) is not
+    // inbound mail: nothing to infer from.
+    let (json, _) = summary(
+        &[
+            "samples/scenarios/mx-eop-centralized.eml",
+            "samples/scenarios/mail-loop.eml",
+        ],
+        &[],
+    );
+    assert!(json["inferred_entry"].is_null());
+    assert!(json["inferred_direct_entry"].is_null());
+}
+
+#[test]
 fn the_summary_as_json_counts_what_the_messages_say() {
     let run = |extra: &[&str]| {
         let mut args = vec!["scan", "samples", "--format", "ndjson"];
@@ -287,6 +374,7 @@ fn the_summary_as_json_counts_what_the_messages_say() {
     assert!(bypassed > 0);
     // The profile says where the MX points: nothing is inferred.
     assert!(summary["inferred_entry"].is_null());
+    assert!(summary["inferred_direct_entry"].is_null());
 
     // Without a profile, the dominant entry is learned, in numbers.
     let out = mxtrace(&[
@@ -306,6 +394,10 @@ fn the_summary_as_json_counts_what_the_messages_say() {
             "entered_directly": 2,
             "from_other_tenants": 1,
         })
+    );
+    assert!(
+        summary["inferred_direct_entry"].is_null(),
+        "a gateway took most"
     );
 
     // A summary has no CSV form: a usage error, nothing on stdout.

@@ -20,9 +20,13 @@ pub struct Facts {
     pub path: Vec<Cow<'static, str>>,
     /// Finding ids and severities.
     pub findings: Vec<(&'static str, Severity)>,
-    /// How the message entered the organisation from outside: `gateway:<vendor>`, `internet`,
-    /// `tenant` (another Microsoft 365 tenant), or null for internal/outbound mail.
+    /// How the message entered the organisation from outside (at the hop
+    /// [`Diagnosis::entered_from_outside`] names): `gateway:<vendor>`, `internet`, `tenant`
+    /// (another Microsoft 365 tenant), or null for internal/outbound mail.
     pub entry: Option<Cow<'static, str>>,
+    /// The side of the organisation it entered at, when `entry` is set and the entry hop's
+    /// receiving server is EOP's frontend or on-premises Exchange.
+    pub entered: Option<Side>,
     /// Sender domain (kept for bypassing messages only: the summary counts only theirs).
     pub sender_domain: Option<String>,
     /// Sending organisation (`X-OriginatorOrg`; bypassing messages only).
@@ -43,23 +47,31 @@ impl Facts {
         } else {
             Vec::new()
         };
-        let entry =
-            d.entry_hop
-                .and_then(|e| d.hops.get(e - 1))
-                .and_then(|hop| match hop.from_role {
-                    Role::Gateway => Some(
-                        hop.vendor
-                            .map_or(Cow::Borrowed("gateway:unnamed"), catalog::gateway_label),
-                    ),
-                    Role::Internet => Some(Cow::Borrowed("internet")),
-                    Role::EopOutbound => Some(Cow::Borrowed("tenant")),
-                    _ => None,
-                });
+        let entry_hop = d
+            .entered_from_outside
+            .and_then(|e| d.hops.get(e.checked_sub(1)?));
+        let entry = entry_hop.and_then(|hop| match hop.from_role {
+            Role::Gateway => Some(
+                hop.vendor
+                    .map_or(Cow::Borrowed("gateway:unnamed"), catalog::gateway_label),
+            ),
+            Role::Internet => Some(Cow::Borrowed("internet")),
+            Role::EopOutbound => Some(Cow::Borrowed("tenant")),
+            _ => None,
+        });
+        let entered = entry_hop
+            .filter(|_| entry.is_some())
+            .and_then(|hop| match hop.role {
+                Role::EopFrontend => Some(Side::Eop),
+                Role::OnpremExchange => Some(Side::Onprem),
+                _ => None,
+            });
         let bypass = d.findings.iter().any(|f| is_bypass(f.id));
         Facts {
             path: d.path,
             findings: d.findings.iter().map(|f| (f.id, f.severity)).collect(),
             entry,
+            entered,
             sender_domain: d
                 .sender
                 .as_deref()
@@ -101,9 +113,36 @@ pub struct Summary {
     bypass_domains: HashMap<String, usize>,
     bypass_orgs: HashMap<String, usize>,
     bypass_ips: HashMap<Option<IpAddr>, usize>,
+    /// Messages that entered EOP straight from outside the organisation.
+    direct_to_eop: Direct,
+    /// Messages that entered on-premises Exchange straight from outside the organisation.
+    direct_to_onprem: Direct,
     /// The profile says where the MX points: the rules report bypasses, and no dominant entry is
     /// learned from the batch.
     mx_known: bool,
+}
+
+/// The side of a hybrid organisation a message entered at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// Exchange Online Protection's inbound frontend.
+    Eop,
+    /// On-premises Exchange.
+    Onprem,
+}
+
+/// Messages that entered one side of the organisation straight from outside it.
+#[derive(Debug, Default, Clone, Copy)]
+struct Direct {
+    from_internet: usize,
+    from_other_tenants: usize,
+}
+
+impl Direct {
+    fn all(self) -> usize {
+        self.from_internet + self.from_other_tenants
+    }
 }
 
 /// A path signature as the summary counts it: hashed from its labels' lengths and end bytes
@@ -165,6 +204,16 @@ impl Summary {
         self.messages += 1;
         *self.paths.entry(Signature(facts.path)).or_default() += 1;
         if let Some(entry) = facts.entry {
+            let direct = match facts.entered {
+                Some(Side::Eop) => Some(&mut self.direct_to_eop),
+                Some(Side::Onprem) => Some(&mut self.direct_to_onprem),
+                None => None,
+            };
+            match (direct, entry.as_ref()) {
+                (Some(direct), "internet") => direct.from_internet += 1,
+                (Some(direct), "tenant") => direct.from_other_tenants += 1,
+                _ => {}
+            }
             count(&mut self.entries, &entry);
         }
         let mut bypass = false;
@@ -217,6 +266,38 @@ impl Summary {
         })
     }
 
+    /// The batch's dominant inbound entry when no gateway took most of it: the side of the
+    /// organisation (EOP or on-premises Exchange) that at least half of the inbound mail entered
+    /// straight from outside, as when the MX points to it; learned when the profile does not say
+    /// where the MX points.
+    pub fn inferred_direct_entry(&self) -> Option<InferredDirectEntry> {
+        if self.mx_known || self.inferred_entry().is_some() {
+            return None;
+        }
+        let inbound: usize = self.entries.values().sum();
+        let (eop, onprem) = (self.direct_to_eop, self.direct_to_onprem);
+        // What the rules would report as a bypass with the MX at `side`: into on-premises
+        // Exchange, mail from the internet (mail from Microsoft's outbound servers may be the
+        // organisation's own, through the hybrid connector); into EOP, mail from the internet
+        // and from other tenants.
+        let (side, here, other_side, other_side_from_other_tenants) = if eop.all() >= onprem.all() {
+            (Side::Eop, eop, onprem.from_internet, 0)
+        } else {
+            (Side::Onprem, onprem, eop.all(), eop.from_other_tenants)
+        };
+        if inbound == 0 || here.all() * 2 < inbound {
+            return None;
+        }
+        Some(InferredDirectEntry {
+            side,
+            inbound,
+            entered_directly: here.all(),
+            from_other_tenants: here.from_other_tenants,
+            entered_other_side: other_side,
+            other_side_from_other_tenants,
+        })
+    }
+
     /// Writes the summary as text, with the top `top` rows of each table.
     pub fn write(&self, out: &mut dyn Write, top: usize) -> io::Result<()> {
         writeln!(
@@ -250,6 +331,9 @@ impl Summary {
         let ips = self.bypass_ip_counts();
         table(out, "Bypasses by connecting IP", &ranked(&ips), top)?;
         if let Some(inferred) = self.inferred_entry() {
+            writeln!(out, "\n{inferred}")?;
+        }
+        if let Some(inferred) = self.inferred_direct_entry() {
             writeln!(out, "\n{inferred}")?;
         }
         if !self.errors.is_empty() {
@@ -324,6 +408,7 @@ impl Summary {
                 by_connecting_ip: rows(&self.bypass_ip_counts()),
             },
             inferred_entry: self.inferred_entry(),
+            inferred_direct_entry: self.inferred_direct_entry(),
             errors: self
                 .errors
                 .iter()
@@ -345,6 +430,7 @@ struct SummaryJson<'s> {
     paths: Vec<PathCount<'s>>,
     bypasses: Bypasses,
     inferred_entry: Option<InferredEntry>,
+    inferred_direct_entry: Option<InferredDirectEntry>,
     errors: Vec<Unreadable<'s>>,
 }
 
@@ -420,6 +506,67 @@ impl std::fmt::Display for InferredEntry {
     }
 }
 
+/// The dominant direct inbound entry a batch shows (see [`Summary::inferred_direct_entry`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InferredDirectEntry {
+    /// The side most inbound mail entered at.
+    pub side: Side,
+    /// Messages that entered the organisation from outside it.
+    pub inbound: usize,
+    /// Of them, those that entered `side` straight from the internet or other tenants.
+    pub entered_directly: usize,
+    /// Of those, the ones from other Microsoft 365 tenants.
+    pub from_other_tenants: usize,
+    /// Of the inbound messages, those that entered the other side straight from outside as a
+    /// bypass would with the MX at `side`: from the internet at on-premises Exchange (side
+    /// `eop`); from the internet or other tenants at EOP (side `onprem`).
+    pub entered_other_side: usize,
+    /// Of those, the ones from other Microsoft 365 tenants (none when `side` is `eop`).
+    pub other_side_from_other_tenants: usize,
+}
+
+impl std::fmt::Display for InferredDirectEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (here, there, mx) = match self.side {
+            Side::Eop => ("Exchange Online Protection", "on-premises Exchange", "eop"),
+            Side::Onprem => (
+                "on-premises Exchange",
+                "Exchange Online Protection",
+                "onprem",
+            ),
+        };
+        write!(
+            f,
+            "inferred (no profile): {:.1}% of inbound internet mail entered {here} directly, as when the MX points to it",
+            100.0 * self.entered_directly as f64 / self.inbound as f64,
+        )?;
+        if self.from_other_tenants > 0 {
+            write!(
+                f,
+                " ({} of those messages came from other Microsoft 365 tenants)",
+                thousands(self.from_other_tenants)
+            )?;
+        }
+        if self.entered_other_side > 0 {
+            write!(
+                f,
+                "; {} messages entered {there} straight from ",
+                thousands(self.entered_other_side)
+            )?;
+            match self.side {
+                Side::Eop => write!(f, "the internet")?,
+                Side::Onprem => write!(
+                    f,
+                    "outside, {} of them from other Microsoft 365 tenants",
+                    thousands(self.other_side_from_other_tenants)
+                )?,
+            }
+            write!(f, " (pass --mx {mx} to report them as bypasses)")?;
+        }
+        Ok(())
+    }
+}
+
 /// Writes the first `top` of `rows` (ranked) under `title`; nothing when there are none.
 fn table(out: &mut dyn Write, title: &str, rows: &[(&str, usize)], top: usize) -> io::Result<()> {
     if rows.is_empty() {
@@ -472,6 +619,7 @@ mod tests {
             path,
             findings: Vec::new(),
             entry: None,
+            entered: None,
             sender_domain: None,
             sender_org: None,
             connecting_ip: None,
@@ -516,6 +664,7 @@ mod tests {
             path: vec![Cow::Borrowed("internet"), Cow::Borrowed("eop-frontend")],
             findings: vec![("bypass.direct-to-eop", Severity::Critical)],
             entry: Some(Cow::Borrowed("internet")),
+            entered: Some(Side::Eop),
             sender_domain: domain.map(String::from),
             sender_org: org.map(String::from),
             connecting_ip: None,
@@ -548,5 +697,81 @@ mod tests {
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(9412), "9,412");
         assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn the_side_most_mail_entered_directly_is_inferred_only_without_a_dominant_gateway() {
+        let entering = |entry: &'static str, entered: Option<Side>| Facts {
+            path: Vec::new(),
+            findings: Vec::new(),
+            entry: Some(Cow::Borrowed(entry)),
+            entered,
+            sender_domain: None,
+            sender_org: None,
+            connecting_ip: None,
+            refused: Vec::new(),
+        };
+        let summary = |messages: &[(&'static str, Option<Side>, usize)], mx_known: bool| {
+            let mut summary = Summary {
+                mx_known,
+                ..Summary::default()
+            };
+            for &(entry, entered, n) in messages {
+                for _ in 0..n {
+                    summary.add(entering(entry, entered));
+                }
+            }
+            summary
+        };
+        let (eop, onprem) = (Some(Side::Eop), Some(Side::Onprem));
+        // Half entered EOP directly, from the internet or other tenants; into on-premises
+        // Exchange, mail from the internet is the bypass, from Microsoft's servers it is not
+        // (it may be the organisation's own hybrid connector).
+        let batch = [
+            ("internet", eop, 3),
+            ("tenant", eop, 2),
+            ("internet", onprem, 2),
+            ("tenant", onprem, 1),
+            ("gateway:mimecast", eop, 2),
+        ];
+        let inferred = summary(&batch, false).inferred_direct_entry();
+        assert_eq!(
+            inferred,
+            Some(InferredDirectEntry {
+                side: Side::Eop,
+                inbound: 10,
+                entered_directly: 5,
+                from_other_tenants: 2,
+                entered_other_side: 2,
+                other_side_from_other_tenants: 0,
+            })
+        );
+        let text = inferred.map(|i| i.to_string()).unwrap_or_default();
+        assert!(text.starts_with("inferred (no profile): 50.0% of inbound internet mail entered Exchange Online Protection directly, as when the MX points to it (2 of those messages came from other Microsoft 365 tenants); 2 messages entered on-premises Exchange straight from the internet (pass --mx eop"), "{text}");
+        // One message fewer into EOP: under half, nothing is inferred.
+        let mut short = batch;
+        short[0].2 = 2;
+        assert_eq!(summary(&short, false).inferred_direct_entry(), None);
+        // On-premises Exchange ahead: EOP's direct mail, from anyone, is the bypass.
+        let batch = [
+            ("internet", onprem, 4),
+            ("tenant", eop, 1),
+            ("internet", eop, 1),
+        ];
+        let inferred = summary(&batch, false).inferred_direct_entry();
+        assert_eq!(
+            inferred.map(|i| (
+                i.side,
+                i.entered_directly,
+                i.entered_other_side,
+                i.other_side_from_other_tenants
+            )),
+            Some((Side::Onprem, 4, 2, 1))
+        );
+        // A profile that says where the MX points, or a gateway that took half: not this statement.
+        assert_eq!(summary(&batch, true).inferred_direct_entry(), None);
+        let gateway = [("gateway:mimecast", eop, 2), ("internet", eop, 2)];
+        assert!(summary(&gateway, false).inferred_entry().is_some());
+        assert_eq!(summary(&gateway, false).inferred_direct_entry(), None);
     }
 }
