@@ -121,10 +121,12 @@ pub struct Diagnosis<'a> {
 }
 
 impl Diagnosis<'_> {
-    /// The connecting IP of the entry hop (where the message entered the organisation).
+    /// The connecting IP where the message came into the organisation from outside (the entry
+    /// hop's, or for mail in through the organisation's on-premises Exchange and on to EOP, the
+    /// sender's there: see [`Diagnosis::entered_from_outside`]).
     pub fn connecting_ip(&self) -> Option<String> {
-        let entry = self.entry_hop?.checked_sub(1)?;
-        self.hops.get(entry)?.from.ip.map(net::ip_text)
+        let entered = self.entered_from_outside?.checked_sub(1)?;
+        self.hops.get(entered)?.from.ip.map(net::ip_text)
     }
 
     /// The worst severity among the findings.

@@ -236,3 +236,33 @@ fn msp_exports_group_per_organisation() {
         ]
     );
 }
+
+#[test]
+fn a_source_is_where_the_message_came_in_not_the_server_that_passed_it_on() {
+    // Mail in through on-premises Exchange and on to EOP (the MX on-premises), judged as if the
+    // MX pointed to EOP: closing port 25 refuses the senders, not the organisation's own server
+    // (mail.contoso.com, 198.51.100.25) that handed three of the messages on to EOP.
+    let out = Command::new(env!("CARGO_BIN_EXE_mxtrace"))
+        .args(["lockdown", "samples/batch/mx-onprem.mbox", "--mx", "eop"])
+        .args(["--format", "json"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let port25 = change(&report, "close-port25");
+    assert_eq!(port25["refused_messages"], 4);
+    let ips: Vec<&str> = port25["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["ip"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ips,
+        ["192.0.2.58", "203.0.113.25", "203.0.113.40", "203.0.113.61"]
+    );
+    assert_eq!(
+        source(port25, "203.0.113.25")["hosts"],
+        serde_json::json!(["mail.fabrikam.example"])
+    );
+}

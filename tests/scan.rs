@@ -251,6 +251,33 @@ fn without_a_gateway_the_side_most_mail_entered_directly_is_inferred() {
             .len(),
         2
     );
+    // Said to be at EOP, the MX makes the four that came in on-premises bypasses, each from its
+    // sender's address, not from the organisation's own server that handed three of them on to
+    // EOP (198.51.100.25).
+    let (json, _) = summary(&["samples/batch/mx-onprem.mbox"], &["--mx", "eop"]);
+    let ips: BTreeSet<&str> = json["bypasses"]["by_connecting_ip"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["value"].as_str().unwrap())
+        .collect();
+    let senders = BTreeSet::from(["192.0.2.58", "203.0.113.25", "203.0.113.40", "203.0.113.61"]);
+    assert_eq!(ips, senders);
+    let csv = mxtrace(&[
+        "scan",
+        "samples/batch/mx-onprem.mbox",
+        "--mx",
+        "eop",
+        "--format",
+        "csv",
+    ]);
+    let rows = String::from_utf8(csv.stdout).unwrap();
+    let flagged: BTreeSet<&str> = rows
+        .lines()
+        .filter(|row| row.contains(",bypass.direct-to-onprem,"))
+        .map(|row| row.split(',').nth(4).unwrap())
+        .collect();
+    assert_eq!(flagged, senders, "{rows}");
 
     // MX at EOP: the real corpus, delivered to Outlook; what entered on-premises Exchange from
     // the internet is what `--mx eop` reports as bypasses.

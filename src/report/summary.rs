@@ -31,7 +31,7 @@ pub struct Facts {
     pub sender_domain: Option<String>,
     /// Sending organisation (`X-OriginatorOrg`; bypassing messages only).
     pub sender_org: Option<String>,
-    /// Connecting IP of the entry hop (bypassing messages only).
+    /// Connecting IP where it came in from outside (bypassing messages only).
     pub connecting_ip: Option<IpAddr>,
     /// What the lockdown changes would refuse of this message (usually nothing; looked at only
     /// for `lockdown`, empty otherwise).
@@ -83,10 +83,7 @@ impl Facts {
                 .next()
                 .filter(|_| bypass)
                 .map(|s| s.value().into_owned()),
-            connecting_ip: d
-                .entry_hop
-                .filter(|_| bypass)
-                .and_then(|e| d.hops.get(e.checked_sub(1)?)?.from.ip),
+            connecting_ip: entry_hop.filter(|_| bypass).and_then(|hop| hop.from.ip),
             refused,
         }
     }
