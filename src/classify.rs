@@ -72,6 +72,21 @@ fn is_client_submission(hop: &Hop<'_>) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case("mapi"))
 }
 
+/// True when the hop is a user handing the message to its own provider: over HTTP (webmail, or
+/// an API such as Gmail's `HTTPREST`), MAPI, or authenticated SMTP (`ESMTPA`, `ESMTPSA`: RFC
+/// 3848's protocol names for a client that authenticated).
+fn is_submission(hop: &Hop<'_>) -> bool {
+    let Some(protocol) = hop.protocol.as_deref() else {
+        return false;
+    };
+    let bytes = protocol.as_bytes();
+    let authenticated_smtp = bytes.last().is_some_and(|b| b.eq_ignore_ascii_case(&b'A'))
+        && bytes.windows(4).any(|w| w.eq_ignore_ascii_case(b"SMTP"));
+    authenticated_smtp
+        || catalog::starts_with_ci(protocol, "HTTP")
+        || protocol.eq_ignore_ascii_case("mapi")
+}
+
 /// Assigns `role`, `from_role` and `vendor` to every hop.
 pub fn classify(hops: &mut [Hop<'_>], block: &HeaderBlock<'_>, profile: &Profile) {
     for i in 0..hops.len() {
@@ -90,12 +105,16 @@ fn by_side(hop: &Hop<'_>, profile: &Profile) -> (Role, Option<&'static str>) {
     let host = hop.by.host.as_deref();
     let (role, vendor, provider) = classify_side(host, hop.by.ip, profile);
     match role {
-        // A provider (Google) is a gateway only when it received the message from someone else.
+        // A provider (Google) is a gateway only when it relayed a message another server sent
+        // it, not when its own user submitted it: there it is the sender's provider.
         Role::Gateway if provider => {
             let (from_role, from_vendor, _) =
                 classify_side(hop.from.host.as_deref(), hop.from.ip, profile);
             let from_outside = hop.from.host.is_some() || hop.from.ip.is_some();
-            if from_outside && !(from_role == Role::Gateway && from_vendor == vendor) {
+            if from_outside
+                && !is_submission(hop)
+                && !(from_role == Role::Gateway && from_vendor == vendor)
+            {
                 (Role::Gateway, vendor)
             } else {
                 (Role::Internet, None)

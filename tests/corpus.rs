@@ -138,3 +138,44 @@ fn rule_counts_over_the_corpus() {
         eprintln!("  {id:50} {n}");
     }
 }
+
+/// Google is a gateway in front of the recipient only where it relayed a message another server
+/// sent it (a forward from a Gmail mailbox, Google as the MX); where its user handed it the
+/// message (Gmail's API over `HTTPREST`, webmail, authenticated SMTP) it is the sender's own
+/// provider, as the internet is.
+#[test]
+fn google_is_a_gateway_only_where_it_relayed_mail() {
+    let files = corpus().expect("corpus not found next to the repository");
+    let profile = Profile::default();
+    let (mut submitted, mut relayed) = (0, 0);
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        let raw = input::read_header_block(&bytes[..]).unwrap();
+        let Ok(message) = Message::from_bytes(&raw.bytes) else {
+            continue;
+        };
+        let Ok(d) = diagnose(&message, &profile) else {
+            continue;
+        };
+        for hop in &d.hops {
+            let by_google = hop
+                .by
+                .host
+                .as_deref()
+                .is_some_and(|h| h.to_ascii_lowercase().ends_with(".google.com"));
+            let Some(protocol) = hop.protocol.as_deref().filter(|_| by_google) else {
+                continue;
+            };
+            let protocol = protocol.to_ascii_uppercase();
+            if protocol.starts_with("HTTP") || protocol.ends_with("SMTPSA") {
+                submitted += 1;
+                assert_ne!(hop.role, mxtrace::hops::Role::Gateway, "{}", path.display());
+            } else if hop.role == mxtrace::hops::Role::Gateway && hop.from.ip.is_some() {
+                relayed += 1;
+            }
+        }
+    }
+    eprintln!("hops into Google: {submitted} submitted by its users, {relayed} relayed");
+    assert!(submitted > 100, "{submitted}");
+    assert!(relayed > 10, "{relayed}");
+}
