@@ -32,6 +32,9 @@ pub const EOP_OUTBOUND_SUFFIXES: &[&str] = &["outbound.protection.outlook.com"];
 /// Host-name suffixes of servers inside Exchange Online (mailbox, hub and front-door servers).
 pub const EXO_SUFFIXES: &[&str] = &[
     "prod.outlook.com",
+    // The older name of the same servers (`TYZPR01MB3952.apcprd01.prod.exchangelabs.com`,
+    // Exchange Online builds `15.20.*`, Microsoft's internal IPv6 ranges): 179 corpus hops.
+    "prod.exchangelabs.com",
     "outlook.office365.com",
     "prod.protection.outlook.com",
     "protection.outlook.com",

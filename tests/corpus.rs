@@ -179,3 +179,34 @@ fn google_is_a_gateway_only_where_it_relayed_mail() {
     assert!(submitted > 100, "{submitted}");
     assert!(relayed > 10, "{relayed}");
 }
+
+/// Exchange Online's servers under their older name (`*.apcprd01.prod.exchangelabs.com`) are
+/// Exchange Online, whatever address they state (a MAPI submission gives a link-local one).
+#[test]
+fn exchange_online_servers_under_their_older_name_are_exchange_online() {
+    let files = corpus().expect("corpus not found next to the repository");
+    let profile = Profile::default();
+    let mut servers = 0;
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        let raw = input::read_header_block(&bytes[..]).unwrap();
+        let Ok(message) = Message::from_bytes(&raw.bytes) else {
+            continue;
+        };
+        let Ok(d) = diagnose(&message, &profile) else {
+            continue;
+        };
+        for hop in &d.hops {
+            let older_name = hop
+                .by
+                .host
+                .as_deref()
+                .is_some_and(|h| h.to_ascii_lowercase().ends_with(".prod.exchangelabs.com"));
+            if older_name {
+                servers += 1;
+                assert_eq!(hop.role, mxtrace::hops::Role::Exo, "{}", path.display());
+            }
+        }
+    }
+    assert!(servers > 150, "{servers}");
+}
