@@ -62,6 +62,24 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     let sender_ip = results.and_then(|r| r.part("sender_ip"));
     let judged_on_gateway =
         sender_ip.is_some() && sender_ip == entry.from.ip.map(|ip| ip.to_string()).as_deref();
+    // The sender's own domain authorises the gateway's address: without a profile that names
+    // the gateway, it is the sender's outbound relay (a filter that sends for its customers),
+    // not the organisation's gateway.
+    let authorised_by_sender = judged_on_gateway
+        && results
+            .and_then(|r| r.part("spf"))
+            .is_some_and(|spf| spf.eq_ignore_ascii_case("pass"));
+    if authorised_by_sender && !profiled {
+        out.assume(ctx, || {
+            format!(
+                "hop #{}: {} passes the sender's SPF, so it was taken as the sender's outbound relay, not your gateway; \
+                 if it is your gateway, name it (--gateway) to have Enhanced Filtering judged",
+                entry.index,
+                entry.from_label()
+            )
+        });
+        return;
+    }
     let finding = Finding::of(
         RULE.id,
         Severity::Warning,
