@@ -2,7 +2,7 @@
 
 use super::{Confidence, Context, Finding, Outcome, Rule, Severity, Words};
 use crate::catalog;
-use crate::hops::Hop;
+use crate::hops::{Hop, Role};
 
 /// `path.loop`.
 pub const RULE: Rule = Rule {
@@ -29,6 +29,13 @@ fn local_handoff(hop: &Hop<'_>) -> bool {
         || localhost(hop.by.host.as_deref())
         || localhost(hop.from.host.as_deref())
         || matches!((hop.from.host.as_deref(), hop.by.host.as_deref()), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
+}
+
+/// True for a hop between internet hosts before the message reached the organisation: the
+/// sender wrote it (or forged it), and no setting of the organisation's made it.
+fn upstream_internet(ctx: &Context<'_, '_>, hop: &Hop<'_>) -> bool {
+    // `index` is 1-based, `entry` 0-based: the hops before the entry have `index <= entry`.
+    hop.role == Role::Internet && ctx.entry.is_some_and(|entry| hop.index <= entry)
 }
 
 /// Whether some server may have received the message at [`REPEATS`] hops: the same name has the
@@ -78,7 +85,11 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
         if ctx.hops.iter().filter(|h| same(h)).count() < REPEATS {
             continue;
         }
-        let received = || ctx.hops.iter().filter(|h| same(h) && !local_handoff(h));
+        let received = || {
+            ctx.hops
+                .iter()
+                .filter(|h| same(h) && !local_handoff(h) && !upstream_internet(ctx, h))
+        };
         if received().count() < REPEATS {
             continue;
         }
