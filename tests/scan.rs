@@ -279,6 +279,14 @@ fn without_a_gateway_the_side_most_mail_entered_directly_is_inferred() {
         .collect();
     assert_eq!(flagged, senders, "{rows}");
 
+    // Into on-premises Exchange, Microsoft's outbound servers may be the organisation's own
+    // Exchange Online: the statement does not call them other tenants.
+    let (_, text) = summary(&["samples/traces/MSGTRK2025111209-1.LOG"], &[]);
+    assert!(
+        text.contains("entered on-premises Exchange directly, as when the MX points to it (1 of those messages came from Microsoft 365: other tenants, or your own Exchange Online through the hybrid connector)"),
+        "{text}"
+    );
+
     // MX at EOP: the real corpus, delivered to Outlook; what entered on-premises Exchange from
     // the internet is what `--mx eop` reports as bypasses.
     let corpus = "../shared/corpus/phishing_pot";

@@ -512,7 +512,8 @@ pub struct InferredDirectEntry {
     pub inbound: usize,
     /// Of them, those that entered `side` straight from the internet or other tenants.
     pub entered_directly: usize,
-    /// Of those, the ones from other Microsoft 365 tenants.
+    /// Of those, the ones from Microsoft's outbound servers: other Microsoft 365 tenants (at
+    /// on-premises Exchange, possibly the organisation's own Exchange Online).
     pub from_other_tenants: usize,
     /// Of the inbound messages, those that entered the other side straight from outside as a
     /// bypass would with the MX at `side`: from the internet at on-premises Exchange (side
@@ -538,9 +539,17 @@ impl std::fmt::Display for InferredDirectEntry {
             100.0 * self.entered_directly as f64 / self.inbound as f64,
         )?;
         if self.from_other_tenants > 0 {
+            let whose = match self.side {
+                Side::Eop => "other Microsoft 365 tenants",
+                // Microsoft's outbound servers deliver on-premises for other tenants and for
+                // the organisation's own Exchange Online alike.
+                Side::Onprem => {
+                    "Microsoft 365: other tenants, or your own Exchange Online through the hybrid connector"
+                }
+            };
             write!(
                 f,
-                " ({} of those messages came from other Microsoft 365 tenants)",
+                " ({} of those messages came from {whose})",
                 thousands(self.from_other_tenants)
             )?;
         }
