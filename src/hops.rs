@@ -572,6 +572,16 @@ fn fill_gaps<'t>(text: &'t str, clauses: &Clauses<'t>, hop: &mut Hop<'t>) {
         }
     }
     if let Some(with) = clauses.with {
+        if let Some((cipher, protocol)) = cipher_then_protocol(with)
+            && hop.protocol.is_none()
+            && hop.tls.is_none()
+        {
+            hop.protocol = Some(Cow::Borrowed(protocol));
+            hop.tls = Some(Tls {
+                version: Cow::Borrowed("TLS"),
+                cipher: Some(Cow::Borrowed(cipher)),
+            });
+        }
         if hop.protocol.is_none() {
             hop.protocol = protocol_of(with);
         }
@@ -594,6 +604,22 @@ fn fill_gaps<'t>(text: &'t str, clauses: &Clauses<'t>, hop: &mut Hop<'t>) {
         && clauses.date.is_some_and(two_digit_year)
     {
         hop.time = time.checked_add_months(chrono::Months::new(1200));
+    }
+}
+
+/// The cipher and protocol of a `with` clause that names the cipher first, as Symantec's Email
+/// Security.cloud (MessageLabs) writes it: `with ECDHE-RSA-AES256-GCM-SHA384 encrypted SMTP`.
+fn cipher_then_protocol(with: &str) -> Option<(&str, &str)> {
+    let mut words = with.split_ascii_whitespace();
+    match (words.next(), words.next(), words.next(), words.next()) {
+        (Some(cipher), Some(encrypted), Some(protocol), None)
+            if encrypted.eq_ignore_ascii_case("encrypted")
+                && !cipher.starts_with('(')
+                && protocol.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+        {
+            Some((cipher, protocol))
+        }
+        _ => None,
     }
 }
 
@@ -850,6 +876,32 @@ mod tests {
         assert!(exchange * 2 > fields, "{exchange} of {fields}");
         assert!(gmail > 1800, "{gmail} of {fields}");
         assert!(postfix > 1300, "{postfix} of {fields}");
+    }
+
+    #[test]
+    fn a_cipher_named_before_the_protocol_is_the_hop_s_tls() {
+        let hop = parse_received(
+            "from unknown (HELO mail.fabrikam.example) (203.0.113.30)\r\n  by server-33.tower-702.messagelabs.com with ECDHE-RSA-AES256-GCM-SHA384 encrypted SMTP;\r\n 5 Aug 2024 00:51:45 -0000",
+            1,
+        );
+        assert_eq!(hop.protocol.as_deref(), Some("SMTP"));
+        let tls = hop.tls.as_ref().expect("the cipher is the hop's TLS");
+        assert_eq!(
+            (tls.version.as_ref(), tls.cipher.as_deref()),
+            ("TLS", Some("ECDHE-RSA-AES256-GCM-SHA384"))
+        );
+        assert_eq!(hop.encrypted(), Some(true));
+        assert_eq!(
+            hop.by.host.as_deref(),
+            Some("server-33.tower-702.messagelabs.com")
+        );
+        // Not every three words: a protocol with a comment stays as it was.
+        let hop = parse_received(
+            "from a.example (a.example [192.0.2.1]) by b.example with ESMTPSA (ECDHE-RSA-AES256-GCM-SHA384 encrypted, authenticated); 5 Aug 2024 00:51:45 -0000",
+            1,
+        );
+        assert_eq!(hop.protocol.as_deref(), Some("ESMTPSA"));
+        assert!(hop.tls.is_none());
     }
 
     #[test]

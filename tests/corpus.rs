@@ -133,6 +133,19 @@ fn rule_counts_over_the_corpus() {
                     path.display()
                 );
             }
+            // A hop whose `with` clause says it was encrypted is not a plaintext hop, however it
+            // words it (`with ECDHE-RSA-AES256-GCM-SHA384 encrypted SMTP`, `with (TLSv1.2:...
+            // encrypted) esmtp`).
+            if finding.id == "path.plaintext-hop" {
+                for &i in &finding.hops {
+                    let raw = d.hops[i - 1].raw.to_ascii_lowercase();
+                    assert!(
+                        !raw.contains(" encrypted"),
+                        "{}: hop #{i} says it was encrypted",
+                        path.display()
+                    );
+                }
+            }
             assert!(
                 !finding.evidence.is_empty() && !finding.fix.is_empty(),
                 "{}: {} lacks evidence or fix",
