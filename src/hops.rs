@@ -596,7 +596,9 @@ fn fill_gaps<'t>(text: &'t str, clauses: &Clauses<'t>, hop: &mut Hop<'t>) {
         hop.via = via_of(via);
     }
     if hop.time.is_none() {
-        hop.time = iso_date(clauses.date.unwrap_or(text)).or_else(|| iso_date(text));
+        hop.time = iso_date(clauses.date.unwrap_or(text))
+            .or_else(|| iso_date(text))
+            .or_else(|| clauses.date.is_none().then(|| trailing_date(text))?);
     }
     // RFC 5322 §4.3: a two-digit year 00-49 is 20xx (mail-parser reads every two-digit year as 19xx).
     if let Some(time) = hop.time
@@ -620,6 +622,33 @@ fn cipher_then_protocol(with: &str) -> Option<(&str, &str)> {
             Some((cipher, protocol))
         }
         _ => None,
+    }
+}
+
+/// A date at the end of a field that has no `;` before it, as SendGrid writes it (`... with HTTP
+/// id bSQiCirBRmCgixMefZPPlQ Wed, 13 Dec 2023 13:30:30.744 +0000 (UTC)`): from the last weekday
+/// and comma on, a fraction of a second dropped.
+fn trailing_date(text: &str) -> Option<DateTime<Utc>> {
+    const WEEKDAYS: [&str; 7] = [
+        "Mon, ", "Tue, ", "Wed, ", "Thu, ", "Fri, ", "Sat, ", "Sun, ",
+    ];
+    let start = WEEKDAYS.iter().filter_map(|day| text.rfind(day)).max()?;
+    let date = trim(&text[start..]);
+    // `hh:mm:ss.fff`: the fraction's digits after the second time colon's two digits.
+    let fraction = date.find(':').and_then(|first| {
+        let dot = first + 6;
+        let bytes = date.as_bytes();
+        (bytes.get(first + 3) == Some(&b':') && bytes.get(dot) == Some(&b'.')).then(|| {
+            let digits = bytes[dot + 1..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            dot..dot + 1 + digits
+        })
+    });
+    match fraction {
+        Some(cut) => exchange::date_and_zone_name(&[&date[..cut.start], &date[cut.end..]].concat()),
+        None => exchange::date_and_zone_name(date),
     }
 }
 
@@ -902,6 +931,37 @@ mod tests {
         );
         assert_eq!(hop.protocol.as_deref(), Some("ESMTPSA"));
         assert!(hop.tls.is_none());
+    }
+
+    #[test]
+    fn a_date_without_a_semicolon_is_read_from_the_end() {
+        let time = |text: &str| parse_received(text, 1).time.map(|t| t.to_rfc3339());
+        // SendGrid: the date after the id, a fraction of a second, the zone's name.
+        assert_eq!(
+            time(
+                "from MzI1NjA (unknown) by geopod-ismtpd-7 (SG) with HTTP id Hq3xKp0aTr2bW9yZ1c4dEf Wed, 13 Dec 2023 13:30:30.744 +0000 (UTC)"
+            ),
+            Some("2023-12-13T13:30:30+00:00".into())
+        );
+        // After a `for` without an address, another zone.
+        assert_eq!(
+            time(
+                "by 2002:a05:620a:1a0e:b0:77f:2f49:a43 with SMTP id a2csp1234567qkb for Tue, 19 Dec 2023 14:22:46 -0800 (PST)"
+            ),
+            Some("2023-12-19T22:22:46+00:00".into())
+        );
+        // With a `;`, the date is the one after it, whatever weekday a comment names.
+        assert_eq!(
+            time(
+                "from a.example (Mon, 1 Jan 2024 10:00:00 +0000) by b.example with ESMTP id 1; Tue, 2 Jan 2024 10:00:00 +0000"
+            ),
+            Some("2024-01-02T10:00:00+00:00".into())
+        );
+        // Nothing that reads as a date: none.
+        assert_eq!(
+            time("from a.example by b.example with SMTP id Mon, 7"),
+            None
+        );
     }
 
     #[test]

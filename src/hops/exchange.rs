@@ -486,7 +486,11 @@ fn plain_words(text: &str) -> Option<[&str; 5]> {
 /// The date after the one `;`, with the zone's name or offset as a comment after it or not:
 /// `; Mon, 7 Oct 2024 14:55:36 +0000 (UTC)`, `(-03)`, `(CEST)`.
 pub(super) fn date_with_zone(rest: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    let text = trim(rest.strip_prefix(';')?);
+    date_and_zone_name(trim(rest.strip_prefix(';')?))
+}
+
+/// A date with the zone's name or offset as a comment after it or not (see [`date_with_zone`]).
+pub(super) fn date_and_zone_name(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     let text = match text.rsplit_once(|c: char| c.is_ascii_whitespace()) {
         Some((date, zone)) if zone.starts_with('(') => {
             let zone = zone.strip_prefix('(')?.strip_suffix(')')?;
