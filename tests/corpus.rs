@@ -6,9 +6,9 @@ mod common;
 
 use common::decided;
 use mxtrace::profile::Profile;
-use mxtrace::{Detail, Message, diagnose, diagnose_with, input};
+use mxtrace::{Detail, Diagnosis, Message, diagnose, diagnose_with, input};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn corpus() -> Option<Vec<PathBuf>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/phishing_pot");
@@ -18,6 +18,32 @@ fn corpus() -> Option<Vec<PathBuf>> {
         .collect();
     files.sort();
     Some(files)
+}
+
+/// Calls `check` with the path, message and diagnosis (without a profile) of every corpus file
+/// that diagnoses; returns how many files the corpus has.
+fn each_diagnosis(mut check: impl FnMut(&Path, &Message, &Diagnosis<'_>)) -> usize {
+    let files = corpus().expect("corpus not found next to the repository");
+    let profile = Profile::default();
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        let raw = input::read_header_block(&bytes[..]).unwrap();
+        let Ok(message) = Message::from_bytes(&raw.bytes) else {
+            continue;
+        };
+        if let Ok(d) = diagnose(&message, &profile) {
+            check(path, &message, &d);
+        }
+    }
+    files.len()
+}
+
+/// True when the hop's receiving server is named under `suffix` (any case).
+fn received_under(hop: &mxtrace::hops::Hop<'_>, suffix: &str) -> bool {
+    hop.by
+        .host
+        .as_deref()
+        .is_some_and(|h| h.to_ascii_lowercase().ends_with(suffix))
 }
 
 /// Counts `Received:` fields independently of the library: lines of the header block that start
@@ -94,22 +120,13 @@ fn every_corpus_file_parses_and_hops_match_received_fields() {
 /// may be claimed. A summary-only diagnosis (`Detail::Facts`) decides the same findings.
 #[test]
 fn rule_counts_over_the_corpus() {
-    let files = corpus().expect("corpus not found next to the repository");
     let profile = Profile::default();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut topologies: BTreeMap<&str, usize> = BTreeMap::new();
-    for path in &files {
-        let bytes = std::fs::read(path).unwrap();
-        let raw = input::read_header_block(&bytes[..]).unwrap();
-        let Ok(message) = Message::from_bytes(&raw.bytes) else {
-            continue;
-        };
-        let Ok(d) = diagnose(&message, &profile) else {
-            continue;
-        };
+    let files = each_diagnosis(|path, message, d| {
         // A summary's diagnosis decides the same findings on real mail.
-        let facts = diagnose_with(&message, &profile, Detail::Facts).unwrap();
-        assert_eq!(decided(&d), decided(&facts), "{}", path.display());
+        let facts = diagnose_with(message, &profile, Detail::Facts).unwrap();
+        assert_eq!(decided(d), decided(&facts), "{}", path.display());
         *topologies.entry(d.topology.id).or_default() += 1;
         for finding in &d.findings {
             *counts
@@ -159,8 +176,8 @@ fn rule_counts_over_the_corpus() {
                 finding.id
             );
         }
-    }
-    eprintln!("findings per rule over {} corpus files:", files.len());
+    });
+    eprintln!("findings per rule over {files} corpus files:");
     for (rule, n) in &counts {
         eprintln!("  {rule:50} {n}");
     }
@@ -176,24 +193,10 @@ fn rule_counts_over_the_corpus() {
 /// provider, as the internet is.
 #[test]
 fn google_is_a_gateway_only_where_it_relayed_mail() {
-    let files = corpus().expect("corpus not found next to the repository");
-    let profile = Profile::default();
     let (mut submitted, mut relayed) = (0, 0);
-    for path in &files {
-        let bytes = std::fs::read(path).unwrap();
-        let raw = input::read_header_block(&bytes[..]).unwrap();
-        let Ok(message) = Message::from_bytes(&raw.bytes) else {
-            continue;
-        };
-        let Ok(d) = diagnose(&message, &profile) else {
-            continue;
-        };
+    each_diagnosis(|path, _, d| {
         for hop in &d.hops {
-            let by_google = hop
-                .by
-                .host
-                .as_deref()
-                .is_some_and(|h| h.to_ascii_lowercase().ends_with(".google.com"));
+            let by_google = received_under(hop, ".google.com");
             let Some(protocol) = hop.protocol.as_deref().filter(|_| by_google) else {
                 continue;
             };
@@ -205,7 +208,7 @@ fn google_is_a_gateway_only_where_it_relayed_mail() {
                 relayed += 1;
             }
         }
-    }
+    });
     eprintln!("hops into Google: {submitted} submitted by its users, {relayed} relayed");
     assert!(submitted > 100, "{submitted}");
     assert!(relayed > 10, "{relayed}");
@@ -215,29 +218,16 @@ fn google_is_a_gateway_only_where_it_relayed_mail() {
 /// Exchange Online, whatever address they state (a MAPI submission gives a link-local one).
 #[test]
 fn exchange_online_servers_under_their_older_name_are_exchange_online() {
-    let files = corpus().expect("corpus not found next to the repository");
-    let profile = Profile::default();
     let mut servers = 0;
-    for path in &files {
-        let bytes = std::fs::read(path).unwrap();
-        let raw = input::read_header_block(&bytes[..]).unwrap();
-        let Ok(message) = Message::from_bytes(&raw.bytes) else {
-            continue;
-        };
-        let Ok(d) = diagnose(&message, &profile) else {
-            continue;
-        };
-        for hop in &d.hops {
-            let older_name = hop
-                .by
-                .host
-                .as_deref()
-                .is_some_and(|h| h.to_ascii_lowercase().ends_with(".prod.exchangelabs.com"));
-            if older_name {
-                servers += 1;
-                assert_eq!(hop.role, mxtrace::hops::Role::Exo, "{}", path.display());
-            }
+    each_diagnosis(|path, _, d| {
+        for hop in d
+            .hops
+            .iter()
+            .filter(|h| received_under(h, ".prod.exchangelabs.com"))
+        {
+            servers += 1;
+            assert_eq!(hop.role, mxtrace::hops::Role::Exo, "{}", path.display());
         }
-    }
+    });
     assert!(servers > 150, "{servers}");
 }
