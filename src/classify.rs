@@ -82,9 +82,7 @@ fn is_submission(hop: &Hop<'_>) -> bool {
     let bytes = protocol.as_bytes();
     let authenticated_smtp = bytes.last().is_some_and(|b| b.eq_ignore_ascii_case(&b'A'))
         && bytes.windows(4).any(|w| w.eq_ignore_ascii_case(b"SMTP"));
-    authenticated_smtp
-        || catalog::starts_with_ci(protocol, "HTTP")
-        || protocol.eq_ignore_ascii_case("mapi")
+    authenticated_smtp || catalog::starts_with_ci(protocol, "HTTP") || is_client_submission(hop)
 }
 
 /// Assigns `role`, `from_role` and `vendor` to every hop.
