@@ -559,12 +559,13 @@ impl std::fmt::Display for InferredDirectEntry {
                 "; {} messages entered {there} straight from ",
                 thousands(self.entered_other_side)
             )?;
-            match self.side {
-                Side::Eop => write!(f, "the internet")?,
-                Side::Onprem => write!(
+            match (self.side, self.other_side_from_other_tenants) {
+                (Side::Eop, _) => write!(f, "the internet")?,
+                (Side::Onprem, 0) => write!(f, "outside")?,
+                (Side::Onprem, tenants) => write!(
                     f,
                     "outside, {} of them from other Microsoft 365 tenants",
-                    thousands(self.other_side_from_other_tenants)
+                    thousands(tenants)
                 )?,
             }
             write!(f, " (pass --mx {mx} to report them as bypasses)")?;
@@ -773,6 +774,14 @@ mod tests {
                 i.other_side_from_other_tenants
             )),
             Some((Side::Onprem, 4, 2, 1))
+        );
+        let text = summary(&[("internet", onprem, 4), ("internet", eop, 2)], false)
+            .inferred_direct_entry()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
+        assert!(
+            text.ends_with("; 2 messages entered Exchange Online Protection straight from outside (pass --mx onprem to report them as bypasses)"),
+            "{text}"
         );
         // A profile that says where the MX points, or a gateway that took half: not this statement.
         assert_eq!(summary(&batch, true).inferred_direct_entry(), None);
