@@ -78,6 +78,100 @@ pub(crate) fn slice_of<'a>(text: &Cow<'a, str>, part: &str) -> Cow<'a, str> {
     }
 }
 
+/// The first address of an address list (`From`, `To`, `Return-Path`): the list is cut at
+/// commas outside quotes, comments and angle brackets (`"Doe, John" <john@fabrikam.example>` is
+/// one mailbox), and each mailbox gives the address in its last `<...>` (one left open runs to
+/// the end), else its first word with an `@` outside quotes and comments. A mailbox without an
+/// address (a phishing `Name,<addr@example.com>`) is passed over for the next. Only when no
+/// mailbox has one, the first mailbox's last `<...>` is taken even inside a comment (`Shop
+/// (<offers@shop.example>)`, as a client shows it); a quote left open takes the last `<...>` of
+/// the rest.
+pub(crate) fn first_address(value: &str) -> Option<&str> {
+    let bytes = value.as_bytes();
+    let (mut quoted, mut escaped, mut depth) = (false, false, 0usize);
+    // The current mailbox: where it starts, its open `<`, its last `<...>`, its first bare word
+    // with an `@`, and the word being read.
+    let mut start = 0;
+    let (mut open, mut angle, mut bare) = (None, None::<(usize, usize)>, None::<(usize, usize)>);
+    let (mut word, mut word_at) = (None::<usize>, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        let top = !quoted && depth == 0 && open.is_none();
+        // A bare word ends at whitespace, a comment, a quote, an angle bracket or a comma.
+        if top && matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'(' | b'"' | b'<' | b',') {
+            if let Some(w) = word.take()
+                && word_at
+            {
+                bare.get_or_insert((w, i));
+            }
+            word_at = false;
+        }
+        match b {
+            b'\\' if quoted || depth > 0 => escaped = true,
+            b'"' if depth == 0 && open.is_none() => quoted = !quoted,
+            _ if quoted => {}
+            b'(' => depth += 1,
+            b')' => depth = depth.saturating_sub(1),
+            _ if depth > 0 => {}
+            b'<' => open = Some(i + 1),
+            b'>' => {
+                if let Some(o) = open.take() {
+                    angle = Some((o, i));
+                }
+            }
+            _ if open.is_some() => {}
+            b',' => {
+                if let Some(address) = mailbox_address(value, angle.or(bare)) {
+                    return Some(address);
+                }
+                (start, angle, bare) = (i + 1, None, None);
+            }
+            b' ' | b'\t' | b'\r' | b'\n' => {}
+            _ => {
+                word.get_or_insert(i);
+                word_at |= b == b'@';
+            }
+        }
+    }
+    if quoted {
+        return last_angle_address(&value[start..]);
+    }
+    if let Some(w) = word
+        && word_at
+    {
+        bare.get_or_insert((w, bytes.len()));
+    }
+    // An angle bracket left open: the rest of the value.
+    let angle = angle.or(open.map(|o| (o, bytes.len())));
+    mailbox_address(value, angle.or(bare)).or_else(|| {
+        // Nothing outside comments: what a client would show, the first mailbox's last `<...>`
+        // (`Shop (<offers@shop.example>)`).
+        let first = memchr::memchr(b',', bytes).map_or(value, |comma| &value[..comma]);
+        last_angle_address(first)
+    })
+}
+
+/// The text of `span` in `value`, trimmed, when it holds an `@`.
+fn mailbox_address(value: &str, span: Option<(usize, usize)>) -> Option<&str> {
+    let (from, to) = span?;
+    let address = trim(&value[from..to]);
+    memchr::memchr(b'@', address.as_bytes()).map(|_| address)
+}
+
+/// The address in the last `<...>` of `value`, or `value` itself, when it holds an `@`.
+fn last_angle_address(value: &str) -> Option<&str> {
+    let bytes = value.as_bytes();
+    let inner = match (memchr::memrchr(b'<', bytes), memchr::memrchr(b'>', bytes)) {
+        (Some(start), Some(end)) if start < end => &value[start + 1..end],
+        _ => value,
+    };
+    let inner = trim(inner);
+    memchr::memchr(b'@', inner.as_bytes()).map(|_| inner)
+}
+
 /// Collapses folding and whitespace runs to single spaces and trims the ends.
 pub fn collapse_whitespace(text: &str) -> String {
     unfold(text).into_owned()
@@ -705,6 +799,59 @@ mod tests {
             fields(split(text, false, crate::lines::block_line_feeds, name_length).unwrap())
         );
         assert_eq!(fast[0].1, " 1\n lost line\n more\n more still\n");
+    }
+
+    #[test]
+    fn the_first_address_of_a_list_is_read_past_quotes_comments_and_empty_mailboxes() {
+        let cases = [
+            (
+                r#""Doe, John" <john@fabrikam.example>"#,
+                Some("john@fabrikam.example"),
+            ),
+            (
+                r#""Doe, \"J\", John" <john@fabrikam.example>"#,
+                Some("john@fabrikam.example"),
+            ),
+            (
+                "Alex <alex@contoso.com>, Bob <bob@fabrikam.example>",
+                Some("alex@contoso.com"),
+            ),
+            (
+                "Europa Park,<noreply@team.example>",
+                Some("noreply@team.example"),
+            ),
+            (
+                r#""Paypal", "Paypal", <noreply@team.example>"#,
+                Some("noreply@team.example"),
+            ),
+            (
+                "john@fabrikam.example (John Doe)",
+                Some("john@fabrikam.example"),
+            ),
+            (
+                "(John, Doe) john@fabrikam.example",
+                Some("john@fabrikam.example"),
+            ),
+            ("  <john@fabrikam.example>  ", Some("john@fabrikam.example")),
+            (r#""a <b@c.example>" <d@e.example>"#, Some("d@e.example")),
+            // Only inside a comment: taken from the first mailbox alone; a mailbox without `@`
+            // is none.
+            ("Shop (<offers@shop.example>)", Some("offers@shop.example")),
+            ("Offer,(<service@shop.example>)", None),
+            (
+                "EXPRESS DELIVERY <support@tracking.example",
+                Some("support@tracking.example"),
+            ),
+            ("Shein Rewards <shein-survey-free,net>", None),
+            ("<>", None),
+            ("undisclosed-recipients:;", None),
+            ("", None),
+            // A quote left open: the last angle brackets of the rest.
+            (r#""broken <a@b.example>"#, Some("a@b.example")),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(first_address(value), expected, "{value}");
+        }
     }
 
     #[test]

@@ -267,19 +267,6 @@ fn analyse<'a>(
 /// header text where it can be.
 fn header_address<'a>(block: &HeaderBlock<'a>, name: &str) -> Option<Cow<'a, str>> {
     let value = block.first(name)?.unfolded();
-    // The first address of a list.
-    let first = memchr::memchr(b',', value.as_bytes()).map_or(&*value, |comma| &value[..comma]);
-    let address = address_in(first)?;
+    let address = header::first_address(&value)?;
     Some(header::slice_of(&value, address))
-}
-
-/// The address in `Name <addr@domain>` or a bare `addr@domain`.
-fn address_in(value: &str) -> Option<&str> {
-    let bytes = value.as_bytes();
-    let inner = match (memchr::memrchr(b'<', bytes), memchr::memrchr(b'>', bytes)) {
-        (Some(start), Some(end)) if start < end => &value[start + 1..end],
-        _ => value,
-    };
-    let inner = header::trim(inner);
-    memchr::memchr(b'@', inner.as_bytes()).map(|_| inner)
 }

@@ -71,7 +71,7 @@ fn every_corpus_file_parses_and_hops_match_received_fields() {
         files.len()
     );
     let profile = Profile::default();
-    let (mut ok, mut refused, mut hops_total, mut undated) = (0, 0, 0, 0);
+    let (mut ok, mut refused, mut hops_total, mut undated, mut no_sender) = (0, 0, 0, 0, 0);
     for path in &files {
         let bytes = std::fs::read(path).unwrap();
         let raw = input::read_header_block(&bytes[..]).unwrap();
@@ -94,6 +94,7 @@ fn every_corpus_file_parses_and_hops_match_received_fields() {
                 ok += 1;
                 hops_total += d.hops.len();
                 undated += d.hops.iter().filter(|h| h.time.is_none()).count();
+                no_sender += usize::from(d.sender.is_none());
                 assert_eq!(d.hops.len(), expected, "{}", path.display());
                 serde_json::to_string(&d).unwrap();
             }
@@ -109,6 +110,10 @@ fn every_corpus_file_parses_and_hops_match_received_fields() {
     // Every hop that states a date in a form a server writes has it read (left: a `Received`
     // cut short, a zone named without an offset and no `;`, a field that is not one).
     assert!(undated <= 10, "{undated} hops without a date");
+    // A sender is read past quoted commas (`"Doe, John" <john@...>`) and mailboxes without an
+    // address; left without one: no From and Return-Path `<>`, or no address at all.
+    eprintln!("{no_sender} messages without a sender");
+    assert!(no_sender <= 160, "{no_sender} messages without a sender");
     assert!(
         refused <= 2,
         "only the empty and the 47-byte file should be refused, got {refused}"
