@@ -6,7 +6,7 @@
 //! profile's conditions (MX target, gateways, domains) apply here as they do everywhere.
 
 use crate::Diagnosis;
-use crate::org::domain_of;
+use crate::org::{domain_of, sender_domain};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -144,7 +144,7 @@ pub fn observe(d: &Diagnosis<'_>) -> Vec<Observation> {
             host: entry
                 .and_then(|h| h.from.helo.as_deref().or(h.from.host.as_deref()))
                 .map(str::to_string),
-            sender_domain: d.sender.as_deref().and_then(domain_of),
+            sender_domain: d.sender.as_deref().and_then(sender_domain),
             mail_from: results
                 .and_then(|r| r.part("smtp.mailfrom"))
                 .map(|m| domain_of(m).unwrap_or_else(|| m.to_ascii_lowercase())),

@@ -90,16 +90,32 @@ pub fn domain_of(address: &str) -> Option<String> {
 
 /// [`domain_of`] as written, borrowed from `address`.
 pub(crate) fn domain_in(address: &str) -> Option<&str> {
+    after_at(address).filter(|domain| memchr::memchr(b'.', domain.as_bytes()).is_some())
+}
+
+/// The domain a sender's address names, lower-cased: unlike [`domain_of`], one without a dot
+/// too (`user@localhost`, an anonymised `phish@pot`), as the message wrote it; `None` when
+/// nothing follows the `@`.
+pub fn sender_domain(address: &str) -> Option<String> {
+    after_at(address)
+        .filter(|domain| !domain.is_empty())
+        .map(str::to_ascii_lowercase)
+}
+
+/// What follows the last `@` of `address`, without the brackets, quotes, `;` and whitespace
+/// around it.
+fn after_at(address: &str) -> Option<&str> {
     let at = memchr::memrchr(b'@', address.as_bytes())?;
     let domain = &address[at + 1..];
     // Most domains start and end with a letter or digit: nothing to trim.
     let plain = |b: Option<&u8>| b.is_some_and(u8::is_ascii_alphanumeric);
-    let domain = if plain(domain.as_bytes().first()) && plain(domain.as_bytes().last()) {
-        domain
-    } else {
-        domain.trim_matches(|c: char| c == '>' || c == '"' || c.is_whitespace() || c == ';')
-    };
-    memchr::memchr(b'.', domain.as_bytes()).map(|_| domain)
+    Some(
+        if plain(domain.as_bytes().first()) && plain(domain.as_bytes().last()) {
+            domain
+        } else {
+            domain.trim_matches(|c: char| c == '>' || c == '"' || c.is_whitespace() || c == ';')
+        },
+    )
 }
 
 /// Infers the organisation from the profile and the message, and pushes what was assumed (unless
@@ -219,5 +235,13 @@ mod tests {
         );
         assert_eq!(super::domain_of("phishing@pot"), None);
         assert_eq!(super::domain_of("undisclosed-recipients:;"), None);
+        // A sender's domain is what its address names, dot or not.
+        assert_eq!(
+            super::sender_domain("Alex <alex@Contoso.com>").as_deref(),
+            Some("contoso.com")
+        );
+        assert_eq!(super::sender_domain("phishing@POT").as_deref(), Some("pot"));
+        assert_eq!(super::sender_domain("alex@ >"), None);
+        assert_eq!(super::sender_domain("alex"), None);
     }
 }

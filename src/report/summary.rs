@@ -76,7 +76,7 @@ impl Facts {
                 .sender
                 .as_deref()
                 .filter(|_| bypass)
-                .and_then(crate::org::domain_of),
+                .and_then(crate::org::sender_domain),
             sender_org: d
                 .stamps
                 .all("X-OriginatorOrg")
