@@ -55,8 +55,8 @@ impl Facts {
                 hop.vendor
                     .map_or(Cow::Borrowed("gateway:unnamed"), catalog::gateway_label),
             ),
-            Role::Internet => Some(Cow::Borrowed("internet")),
-            Role::EopOutbound => Some(Cow::Borrowed("tenant")),
+            Role::Internet => Some(Cow::Borrowed(FROM_INTERNET)),
+            Role::EopOutbound => Some(Cow::Borrowed(FROM_TENANT)),
             _ => None,
         });
         let entered = entry_hop
@@ -88,6 +88,12 @@ impl Facts {
         }
     }
 }
+
+/// [`Facts::entry`] of a message that came in from the internet.
+const FROM_INTERNET: &str = "internet";
+
+/// [`Facts::entry`] of a message that came in from another Microsoft 365 tenant.
+const FROM_TENANT: &str = "tenant";
 
 /// True for the rules the summary counts as bypasses (by sender and connecting IP).
 fn is_bypass(id: &str) -> bool {
@@ -207,8 +213,8 @@ impl Summary {
                 None => None,
             };
             match (direct, entry.as_ref()) {
-                (Some(direct), "internet") => direct.from_internet += 1,
-                (Some(direct), "tenant") => direct.from_other_tenants += 1,
+                (Some(direct), FROM_INTERNET) => direct.from_internet += 1,
+                (Some(direct), FROM_TENANT) => direct.from_other_tenants += 1,
                 _ => {}
             }
             count(&mut self.entries, &entry);
@@ -252,8 +258,8 @@ impl Summary {
         if inbound == 0 || *through * 2 < inbound {
             return None;
         }
-        let direct = self.entries.get("internet").copied().unwrap_or(0);
-        let from_other_tenants = self.entries.get("tenant").copied().unwrap_or(0);
+        let direct = self.entries.get(FROM_INTERNET).copied().unwrap_or(0);
+        let from_other_tenants = self.entries.get(FROM_TENANT).copied().unwrap_or(0);
         Some(InferredEntry {
             gateway: gateway.trim_start_matches("gateway:").to_string(),
             inbound,
