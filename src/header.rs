@@ -164,12 +164,11 @@ fn mailbox_address(value: &str, span: Option<(usize, usize)>) -> Option<&str> {
 /// The address in the last `<...>` of `value`, or `value` itself, when it holds an `@`.
 fn last_angle_address(value: &str) -> Option<&str> {
     let bytes = value.as_bytes();
-    let inner = match (memchr::memrchr(b'<', bytes), memchr::memrchr(b'>', bytes)) {
-        (Some(start), Some(end)) if start < end => &value[start + 1..end],
-        _ => value,
+    let span = match (memchr::memrchr(b'<', bytes), memchr::memrchr(b'>', bytes)) {
+        (Some(start), Some(end)) if start < end => (start + 1, end),
+        _ => (0, value.len()),
     };
-    let inner = trim(inner);
-    memchr::memchr(b'@', inner.as_bytes()).map(|_| inner)
+    mailbox_address(value, Some(span))
 }
 
 /// Collapses folding and whitespace runs to single spaces and trims the ends.

@@ -125,8 +125,12 @@ impl Diagnosis<'_> {
     /// hop's, or for mail in through the organisation's on-premises Exchange and on to EOP, the
     /// sender's there: see [`Diagnosis::entered_from_outside`]).
     pub fn connecting_ip(&self) -> Option<String> {
-        let entered = self.entered_from_outside?.checked_sub(1)?;
-        self.hops.get(entered)?.from.ip.map(net::ip_text)
+        self.entered_hop()?.from.ip.map(net::ip_text)
+    }
+
+    /// The hop [`Diagnosis::entered_from_outside`] names.
+    pub fn entered_hop(&self) -> Option<&Hop<'_>> {
+        self.hops.get(self.entered_from_outside?.checked_sub(1)?)
     }
 
     /// The worst severity among the findings.

@@ -109,9 +109,7 @@ pub fn observe(d: &Diagnosis<'_>) -> Vec<Observation> {
         return Vec::new();
     }
     // Where it came in from outside: the source a change would refuse.
-    let entry = d
-        .entered_from_outside
-        .and_then(|e| d.hops.get(e.checked_sub(1)?));
+    let entry = d.entered_hop();
     let results = d.stamps.recipient("Authentication-Results");
     let verdict = |k: &str| results.and_then(|r| r.part(k)).map(str::to_ascii_lowercase);
     let failed = ["spf", "dmarc", "compauth"].iter().any(|k| {

@@ -47,9 +47,7 @@ impl Facts {
         } else {
             Vec::new()
         };
-        let entry_hop = d
-            .entered_from_outside
-            .and_then(|e| d.hops.get(e.checked_sub(1)?));
+        let entry_hop = d.entered_hop();
         let entry = entry_hop.and_then(|hop| match hop.from_role {
             Role::Gateway => Some(
                 hop.vendor
@@ -67,6 +65,7 @@ impl Facts {
                 _ => None,
             });
         let bypass = d.findings.iter().any(|f| is_bypass(f.id));
+        let connecting_ip = entry_hop.filter(|_| bypass).and_then(|hop| hop.from.ip);
         Facts {
             path: d.path,
             findings: d.findings.iter().map(|f| (f.id, f.severity)).collect(),
@@ -83,7 +82,7 @@ impl Facts {
                 .next()
                 .filter(|_| bypass)
                 .map(|s| s.value().into_owned()),
-            connecting_ip: entry_hop.filter(|_| bypass).and_then(|hop| hop.from.ip),
+            connecting_ip,
             refused,
         }
     }
