@@ -88,18 +88,28 @@ pub(crate) fn slice_of<'a>(text: &Cow<'a, str>, part: &str) -> Cow<'a, str> {
 /// the rest.
 pub(crate) fn first_address(value: &str) -> Option<&str> {
     let bytes = value.as_bytes();
-    let (mut quoted, mut escaped, mut depth) = (false, false, 0usize);
+    let (mut quoted, mut depth) = (false, 0usize);
     // The current mailbox: where it starts, its open `<`, its last `<...>`, its first bare word
     // with an `@`, and the word being read.
     let mut start = 0;
     let (mut open, mut angle, mut bare) = (None, None::<(usize, usize)>, None::<(usize, usize)>);
     let (mut word, mut word_at) = (None::<usize>, false);
-    for (i, &b) in bytes.iter().enumerate() {
-        if escaped {
-            escaped = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let top = !quoted && depth == 0 && open.is_none();
+        if !ADDRESS_BYTES[usize::from(b)] {
+            // A run of bytes that change nothing but, outside quotes, comments and brackets,
+            // start a word: stepped over at once.
+            if top {
+                word.get_or_insert(i);
+            }
+            i += 1;
+            while i < bytes.len() && !ADDRESS_BYTES[usize::from(bytes[i])] {
+                i += 1;
+            }
             continue;
         }
-        let top = !quoted && depth == 0 && open.is_none();
         // A bare word ends at whitespace, a comment, a quote, an angle bracket or a comma.
         if top && matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'(' | b'"' | b'<' | b',') {
             if let Some(w) = word.take()
@@ -110,7 +120,8 @@ pub(crate) fn first_address(value: &str) -> Option<&str> {
             word_at = false;
         }
         match b {
-            b'\\' if quoted || depth > 0 => escaped = true,
+            // The escaped byte is passed over with it.
+            b'\\' if quoted || depth > 0 => i += 1,
             b'"' if depth == 0 && open.is_none() => quoted = !quoted,
             _ if quoted => {}
             b'(' => depth += 1,
@@ -135,6 +146,7 @@ pub(crate) fn first_address(value: &str) -> Option<&str> {
                 word_at |= b == b'@';
             }
         }
+        i += 1;
     }
     if quoted {
         return last_angle_address(&value[start..]);
@@ -153,6 +165,19 @@ pub(crate) fn first_address(value: &str) -> Option<&str> {
         last_angle_address(first)
     })
 }
+
+/// The bytes [`first_address`] looks at one by one: whitespace, quotes and escapes, comment
+/// parentheses, angle brackets, commas and `@`; every other byte only continues a word.
+static ADDRESS_BYTES: [bool; 256] = {
+    let mut special = [false; 256];
+    let bytes = b" \t\r\n\"\\()<>,@";
+    let mut i = 0;
+    while i < bytes.len() {
+        special[bytes[i] as usize] = true;
+        i += 1;
+    }
+    special
+};
 
 /// The text of `span` in `value`, trimmed, when it holds an `@`.
 fn mailbox_address(value: &str, span: Option<(usize, usize)>) -> Option<&str> {
@@ -798,6 +823,79 @@ mod tests {
             fields(split(text, false, crate::lines::block_line_feeds, name_length).unwrap())
         );
         assert_eq!(fast[0].1, " 1\n lost line\n more\n more still\n");
+    }
+
+    /// [`first_address`] looking at every byte in turn (the definition the run skipping follows).
+    fn first_address_byte_by_byte(value: &str) -> Option<&str> {
+        let bytes = value.as_bytes();
+        let (mut quoted, mut escaped, mut depth) = (false, false, 0usize);
+        let mut start = 0;
+        let (mut open, mut angle, mut bare) =
+            (None, None::<(usize, usize)>, None::<(usize, usize)>);
+        let (mut word, mut word_at) = (None::<usize>, false);
+        for (i, &b) in bytes.iter().enumerate() {
+            if escaped {
+                escaped = false;
+                continue;
+            }
+            let top = !quoted && depth == 0 && open.is_none();
+            if top && matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'(' | b'"' | b'<' | b',') {
+                if let Some(w) = word.take()
+                    && word_at
+                {
+                    bare.get_or_insert((w, i));
+                }
+                word_at = false;
+            }
+            match b {
+                b'\\' if quoted || depth > 0 => escaped = true,
+                b'"' if depth == 0 && open.is_none() => quoted = !quoted,
+                _ if quoted => {}
+                b'(' => depth += 1,
+                b')' => depth = depth.saturating_sub(1),
+                _ if depth > 0 => {}
+                b'<' => open = Some(i + 1),
+                b'>' => {
+                    if let Some(o) = open.take() {
+                        angle = Some((o, i));
+                    }
+                }
+                _ if open.is_some() => {}
+                b',' => {
+                    if let Some(address) = mailbox_address(value, angle.or(bare)) {
+                        return Some(address);
+                    }
+                    (start, angle, bare) = (i + 1, None, None);
+                }
+                b' ' | b'\t' | b'\r' | b'\n' => {}
+                _ => {
+                    word.get_or_insert(i);
+                    word_at |= b == b'@';
+                }
+            }
+        }
+        if quoted {
+            return last_angle_address(&value[start..]);
+        }
+        if let Some(w) = word
+            && word_at
+        {
+            bare.get_or_insert((w, bytes.len()));
+        }
+        let angle = angle.or(open.map(|o| (o, bytes.len())));
+        mailbox_address(value, angle.or(bare)).or_else(|| {
+            let first = memchr::memchr(b',', bytes).map_or(value, |comma| &value[..comma]);
+            last_angle_address(first)
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn addresses_are_read_as_a_byte_by_byte_look_reads_them(
+            value in "[ab@. \t\"\\\\(),<>\u{e9}]{0,24}",
+        ) {
+            proptest::prop_assert_eq!(first_address(&value), first_address_byte_by_byte(&value));
+        }
     }
 
     #[test]
