@@ -2,24 +2,24 @@
 //!
 //! Fields in the machine-made shapes of Exchange (`hops/exchange.rs`), Gmail's submission,
 //! mailbox and API hops (`hops/gmail.rs`) and Postfix (`hops/postfix.rs`) are read directly,
-//! token by token; every other field goes the general way: mail-parser 0.11 reads the fields it
-//! gets right (from/HELO/rDNS/IP, `for`, `id`, TLS from Postfix/Exim/Sendmail comments, the date).
-//! `fill_gaps` adds what it misses, in one place: the `by` IP, the protocol as written
-//! (`Microsoft SMTP Server`, `mapi`), `via`, Exchange 2013's bare `(TLS)`, IPv6 zone ids,
-//! comment-only (qmail) fields and dates written without a `;`.
+//! token by token; every other field goes the general way: `split_clauses` cuts it into its
+//! clauses, `hops/general.rs` reads the sides, `id`, `for`, TLS comments and the date from them
+//! (as mail-parser 0.11's `Received` parser reads them, without its per-byte tokenizer), and
+//! `fill_gaps` adds what that reading leaves out, in one place: the `by` IP, the protocol as
+//! written (`Microsoft SMTP Server`, `mapi`), a cipher named before the protocol, `via`,
+//! Exchange 2013's bare `(TLS)`, IPv6 zone ids and dates written without a `;`.
 
 use crate::catalog::starts_with_ci;
-use crate::header::{HeaderBlock, borrow_in, collapse_whitespace, trim, unfold};
+use crate::header::{HeaderBlock, collapse_whitespace, trim, unfold};
 use crate::net::parse_ip;
 use chrono::{DateTime, TimeZone, Utc};
 use exchange::digits;
-use mail_parser::parsers::MessageStream;
-use mail_parser::{Host, TlsVersion};
 use serde::{Serialize, Serializer};
 use std::borrow::Cow;
 use std::net::IpAddr;
 
 mod exchange;
+mod general;
 mod gmail;
 mod postfix;
 
@@ -283,7 +283,7 @@ pub fn number(hops: &mut [Hop<'_>]) {
 /// Parses one `Received` value (folding kept) into a hop (index, roles and delay filled later).
 ///
 /// Exchange's own fields, which it writes in one fixed shape, are read directly
-/// (`exchange::read`); every other field goes through mail-parser and `fill_gaps`.
+/// (`exchange::read`), as are Gmail's and Postfix's; every other field goes the general way.
 pub fn parse_received(text: &str, line: usize) -> Hop<'_> {
     // One reader after another, each hop taken where it was built (an `Option` chain would copy
     // the large `Hop` at every link).
@@ -302,40 +302,9 @@ pub fn parse_received(text: &str, line: usize) -> Hop<'_> {
     hop
 }
 
-/// Any `Received` field: mail-parser's reading, completed by [`fill_gaps`].
+/// Any `Received` field: the clauses' reading (`general::read`), completed by [`fill_gaps`].
 fn general<'t>(text: &'t str, clauses: &Clauses<'t>) -> Hop<'t> {
-    let parsed = MessageStream::new(text.as_bytes()).parse_received();
-    let mut hop = Hop::default();
-    if let Some(r) = parsed.as_received() {
-        match &r.from {
-            Some(Host::Name(name)) => hop.from.host = Some(borrow_in(text, name)),
-            Some(Host::IpAddr(ip)) => hop.from.ip = Some(*ip),
-            None => {}
-        }
-        hop.from.ip = r.from_ip.or(hop.from.ip);
-        hop.from.rdns = r
-            .from_iprev
-            .as_ref()
-            .filter(|n| !n.eq_ignore_ascii_case("unknown"))
-            .map(|n| borrow_in(text, n));
-        hop.from.helo = match &r.helo {
-            Some(Host::Name(name)) => Some(borrow_in(text, name)),
-            Some(Host::IpAddr(ip)) => Some(Cow::Owned(ip.to_string())),
-            None => hop.from.host.clone(),
-        };
-        match &r.by {
-            Some(Host::Name(name)) => hop.by.host = Some(borrow_in(text, name)),
-            Some(Host::IpAddr(ip)) => hop.by.ip = Some(*ip),
-            None => {}
-        }
-        hop.for_ = r.for_.as_ref().map(|f| borrow_in(text, f));
-        hop.id = r.id.as_ref().map(|i| borrow_in(text, i));
-        hop.tls = r.tls_version.map(|v| Tls {
-            version: Cow::Borrowed(tls_name(v)),
-            cipher: r.tls_cipher.as_ref().map(|c| borrow_in(text, c)),
-        });
-        hop.time = r.date.as_ref().and_then(utc);
-    }
+    let mut hop = general::read(text, clauses);
     fill_gaps(text, clauses, &mut hop);
     hop
 }
@@ -354,41 +323,6 @@ fn plain_address(text: &str) -> bool {
     at_signs == 1 && letter
 }
 
-/// Converts a parsed date to UTC.
-fn utc(date: &mail_parser::DateTime) -> Option<DateTime<Utc>> {
-    Utc.timestamp_opt(date.to_timestamp(), 0).single()
-}
-
-/// True when the date clause writes its year with two digits (`Thu, 07 Sep 23 14:07:33`).
-fn two_digit_year(date: &str) -> bool {
-    const MONTHS: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
-    let mut words = date.split_ascii_whitespace();
-    while let Some(word) = words.next() {
-        if MONTHS.iter().any(|m| word.eq_ignore_ascii_case(m)) {
-            return words
-                .next()
-                .is_some_and(|y| y.len() == 2 && y.bytes().all(|b| b.is_ascii_digit()));
-        }
-    }
-    false
-}
-
-fn tls_name(version: TlsVersion) -> &'static str {
-    match version {
-        TlsVersion::SSLv2 => "SSLv2",
-        TlsVersion::SSLv3 => "SSLv3",
-        TlsVersion::TLSv1_0 => "TLSv1.0",
-        TlsVersion::TLSv1_1 => "TLSv1.1",
-        TlsVersion::TLSv1_2 => "TLSv1.2",
-        TlsVersion::TLSv1_3 => "TLSv1.3",
-        TlsVersion::DTLSv1_0 => "DTLSv1.0",
-        TlsVersion::DTLSv1_2 => "DTLSv1.2",
-        TlsVersion::DTLSv1_3 => "DTLSv1.3",
-    }
-}
-
 /// The top-level clauses of a `Received` value (outside comments).
 #[derive(Debug, Default)]
 struct Clauses<'t> {
@@ -399,7 +333,6 @@ struct Clauses<'t> {
     id: Option<&'t str>,
     for_: Option<&'t str>,
     date: Option<&'t str>,
-    comment_only: bool,
 }
 
 /// Splits `text` on the keywords `from`, `by`, `with`, `via`, `id`, `for` at comment depth 0, and
@@ -412,7 +345,6 @@ fn split_clauses(text: &str) -> Clauses<'_> {
     let mut depth = 0usize;
     let mut current: Option<(&str, usize)> = None;
     let mut last_semicolon = None;
-    let mut saw_keyword = false;
     // The previous byte was whitespace or `)` (or there was none): a keyword may start here.
     let mut boundary = true;
     let mut i = 0;
@@ -453,7 +385,6 @@ fn split_clauses(text: &str) -> Clauses<'_> {
                 if let Some(keyword) = keyword {
                     close_clause(text, current.take(), i, &mut clauses);
                     current = Some((keyword, i + keyword.len()));
-                    saw_keyword = true;
                     i += keyword.len();
                     continue;
                 }
@@ -474,7 +405,6 @@ fn split_clauses(text: &str) -> Clauses<'_> {
     clauses.date = last_semicolon
         .and_then(|p| text.get(p + 1..))
         .map(str::trim);
-    clauses.comment_only = !saw_keyword && text.trim_start().starts_with('(');
     clauses
 }
 
@@ -530,17 +460,8 @@ fn close_clause<'t>(
     }
 }
 
-/// Fills what mail-parser leaves out; see the module documentation.
+/// Fills what the clauses' reading leaves out; see the module documentation.
 fn fill_gaps<'t>(text: &'t str, clauses: &Clauses<'t>, hop: &mut Hop<'t>) {
-    if clauses.comment_only {
-        // `(qmail 24365 invoked from network); date`: a real hop with neither side named.
-        hop.from = FromSide::default();
-        hop.by = BySide::default();
-    }
-    if clauses.from.is_none() {
-        // mail-parser also reads `from` inside comments (`(Postfix, from userid 0)`).
-        hop.from = FromSide::default();
-    }
     if let Some(from) = clauses.from {
         if starts_with_ci(from, "mail pickup service") {
             hop.from = FromSide::default();
@@ -599,13 +520,6 @@ fn fill_gaps<'t>(text: &'t str, clauses: &Clauses<'t>, hop: &mut Hop<'t>) {
         hop.time = iso_date(clauses.date.unwrap_or(text))
             .or_else(|| iso_date(text))
             .or_else(|| clauses.date.is_none().then(|| trailing_date(text))?);
-    }
-    // RFC 5322 §4.3: a two-digit year 00-49 is 20xx (mail-parser reads every two-digit year as 19xx).
-    if let Some(time) = hop.time
-        && chrono::Datelike::year(&time) < 1950
-        && clauses.date.is_some_and(two_digit_year)
-    {
-        hop.time = time.checked_add_months(chrono::Months::new(1200));
     }
 }
 

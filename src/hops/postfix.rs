@@ -18,6 +18,7 @@
 //! that every field of the corpus this reader takes gives the general parser's hop.
 
 use super::exchange::{Cursor, date_with_zone, is_keyword};
+use super::general::is_cipher_name;
 use super::{BySide, FromSide, Hop, Tls, plain_address};
 use crate::net::address;
 use std::borrow::Cow;
@@ -95,28 +96,6 @@ fn tls_of(comment: &str) -> Option<Tls<'_>> {
         version: Cow::Borrowed(version),
         cipher: Some(Cow::Borrowed(cipher)),
     })
-}
-
-/// A cipher suite as the general tokenizer recognises one: upper-case letters, digits and `-` or
-/// `_`, longer than six bytes, with a digit and a separator, its first three letters or digits
-/// one of the suites' families (`ECD`, `DHE`, `RSA`, `AES`, `TLS`, ...).
-fn is_cipher_name(name: &str) -> bool {
-    let (mut digit, mut separator) = (false, false);
-    for b in name.bytes() {
-        match b {
-            b'A'..=b'Z' => {}
-            b'0'..=b'9' => digit = true,
-            b'-' | b'_' => separator = true,
-            _ => return false,
-        }
-    }
-    // Upper-case letters and digits only besides the separators: the first three of them.
-    let mut family = name.bytes().filter(u8::is_ascii_alphanumeric);
-    let family = [family.next(), family.next(), family.next()];
-    const FAMILIES: [&[u8; 3]; 8] = [
-        b"RSA", b"ECD", b"DHE", b"PSK", b"SRP", b"AES", b"DES", b"TLS",
-    ];
-    name.len() > 6 && digit && separator && FAMILIES.iter().any(|f| family == f.map(Some))
 }
 
 /// `by HOST (Postfix, from userid N) id ID; DATE`, after the `by`: a program on the host handed
