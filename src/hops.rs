@@ -561,8 +561,8 @@ fn trailing_date(text: &str) -> Option<DateTime<Utc>> {
         })
     });
     match fraction {
-        Some(cut) => exchange::date_and_zone_name(&[&date[..cut.start], &date[cut.end..]].concat()),
-        None => exchange::date_and_zone_name(date),
+        Some(cut) => general::date(&[&date[..cut.start], &date[cut.end..]].concat()),
+        None => general::date(date),
     }
 }
 
@@ -863,6 +863,13 @@ mod tests {
                 "by 2002:a05:620a:1a0e:b0:77f:2f49:a43 with SMTP id a2csp1234567qkb for Tue, 19 Dec 2023 14:22:46 -0800 (PST)"
             ),
             Some("2023-12-19T22:22:46+00:00".into())
+        );
+        // A zone's obsolete name (`GMT`), as some bulk senders write it.
+        assert_eq!(
+            time(
+                "from mta.example.net by relay.example.net with ESMTP id 1a2b3c for <user@example.org> Thu, 2 Jan 2025 01:56:51 GMT (GMT)"
+            ),
+            Some("2025-01-02T01:56:51+00:00".into())
         );
         // With a `;`, the date is the one after it, whatever weekday a comment names.
         assert_eq!(

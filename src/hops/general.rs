@@ -158,19 +158,51 @@ fn tls(text: &str) -> Option<Tls<'_>> {
 
 /// The instant of an RFC 5322 date: its plain shape directly, any other (obsolete zone names,
 /// two-digit years, no weekday, comments, a fraction of a second) through mail-parser's date
-/// parser; a date that ends at its time, without a zone, is UTC.
-fn date(text: &str) -> Option<DateTime<Utc>> {
+/// parser, and a date it does not take once [`mended`].
+pub(super) fn date(text: &str) -> Option<DateTime<Utc>> {
     let rfc822 = |text: &str| {
         let date = mail_parser::DateTime::parse_rfc822(text).filter(|d| d.is_valid())?;
         Utc.timestamp_opt(date.to_timestamp(), 0).single()
     };
     date_and_zone_name(text)
         .or_else(|| rfc822(text))
-        .or_else(|| {
-            let time = text.rsplit(|c: char| c.is_ascii_whitespace()).next()?;
-            let zoneless = time.len() == 8 && time.bytes().filter(|&b| b == b':').count() == 2;
-            zoneless.then(|| rfc822(&format!("{text} +0000")))?
-        })
+        .or_else(|| rfc822(&mended(text)?))
+}
+
+/// A date's words with what mail-parser's date parser does not take mended: a month written in
+/// full (`28 November 2023`, as some bulk senders write it) cut to its first three letters, and a
+/// zone of `+0000` after a date that ends at its time; `None` when there is nothing to mend.
+fn mended(text: &str) -> Option<String> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    let mut mended = String::with_capacity(text.len() + 6);
+    let (mut changed, mut last) = (false, "");
+    for word in text.split_ascii_whitespace() {
+        let full_month = word.len() > 3 && MONTHS.iter().any(|m| m.eq_ignore_ascii_case(word));
+        if !mended.is_empty() {
+            mended.push(' ');
+        }
+        mended.push_str(if full_month { &word[..3] } else { word });
+        changed |= full_month;
+        last = word;
+    }
+    let time = last.len() == 8 && last.bytes().filter(|&b| b == b':').count() == 2;
+    if time {
+        mended.push_str(" +0000");
+    }
+    (changed || time).then_some(mended)
 }
 
 /// `HELO`, `EHLO` or `LHLO`, in any case.
@@ -567,7 +599,12 @@ mod tests {
         );
         assert_eq!(time("Tue, 04 Nov 2025 15:00:01.744 +0000 (UTC)"), at);
         assert_eq!(time("Tue, 4 Nov 2025 15:00:01"), at);
-        assert_eq!(time("Tue, 4 November 2025 15:00:01 +0000"), None);
+        assert_eq!(time("Tue, 4 November 2025 15:00:01 +0000"), at);
+        assert_eq!(
+            time("Tue, 4 Nov 2025 15:00:01 +0000 (UTC) (envelope-from x@a.example)"),
+            at
+        );
+        assert_eq!(time("Tue, 4 Novembre 2025 15:00:01 +0000"), None);
     }
 
     #[test]
@@ -599,8 +636,8 @@ mod tests {
     }
 
     /// Why the clauses' reading of a field may depart from mail-parser's: a date's fraction of a
-    /// second (mail-parser drops the seconds with it), a date mail-parser misreads as before 1950
-    /// (`28 November 2023`, a month in full, which neither reads), a second top-level `by` (in
+    /// second (mail-parser drops the seconds with it), a month in full (`28 November 2023`, which
+    /// mail-parser misreads as a date before 1950), a second top-level `by` (in
     /// Exchange's `with MailboxResubmission by AntispamTT`, mail-parser takes the last, the
     /// clauses the first: the receiving server).
     fn departure(text: &str, ours: &Hop<'_>, theirs: &Hop<'_>) -> Option<&'static str> {
@@ -608,16 +645,22 @@ mod tests {
             |ours: Hop<'_>, theirs: Hop<'_>| format!("{ours:?}") == format!("{theirs:?}");
         if ours.time != theirs.time {
             let fraction = regex::Regex::new(r"\d:\d\d\.\d").unwrap().is_match(text);
-            let kept_seconds = match (ours.time, theirs.time) {
+            let full_month = regex::Regex::new(
+                r"(?i)\b(january|february|march|april|june|july|august|september|october|november|december)\b",
+            )
+            .unwrap();
+            let read_better = match (ours.time, theirs.time) {
+                (_, Some(theirs)) if chrono::Datelike::year(&theirs) < 1950 => {
+                    full_month.is_match(text)
+                }
                 (Some(ours), Some(theirs)) => {
                     fraction && ours.timestamp() - ours.timestamp() % 60 == theirs.timestamp()
                 }
-                (None, Some(theirs)) => chrono::Datelike::year(&theirs) < 1950,
                 _ => false,
             };
             let (mut ours, mut theirs) = (ours.clone(), theirs.clone());
             (ours.time, theirs.time) = (None, None);
-            return (kept_seconds && same_but(ours, theirs)).then_some("the date");
+            return (read_better && same_but(ours, theirs)).then_some("the date");
         }
         if ours.by.host != theirs.by.host {
             let second_by = regex::Regex::new(r"\sby\s")
