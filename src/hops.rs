@@ -231,7 +231,8 @@ fn label(host: Option<&str>, ip: Option<IpAddr>) -> String {
     }
 }
 
-fn ser_ip<S: Serializer>(ip: &Option<IpAddr>, s: S) -> Result<S::Ok, S::Error> {
+/// Writes an address as text (null when there is none).
+pub(crate) fn ser_ip<S: Serializer>(ip: &Option<IpAddr>, s: S) -> Result<S::Ok, S::Error> {
     match ip {
         Some(ip) => s.collect_str(ip),
         None => s.serialize_none(),

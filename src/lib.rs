@@ -100,6 +100,13 @@ pub struct Diagnosis<'a> {
     pub path: Vec<std::borrow::Cow<'static, str>>,
     /// 1-based hop where the message entered the receiving organisation.
     pub entry_hop: Option<usize>,
+    /// The 1-based hop where the message came into the organisation from outside it: the entry
+    /// hop, or the hop into the organisation's on-premises Exchange before it (see
+    /// [`org::Org::entered_from_outside`]).
+    pub entered_from_outside: Option<usize>,
+    /// The sending address of that hop: where the message came from into the organisation.
+    #[serde(serialize_with = "hops::ser_ip")]
+    pub connecting_ip: Option<std::net::IpAddr>,
     /// The mail-flow scenario the path shows.
     pub topology: Topology,
     /// Microsoft stamps and authentication results, newest first.
@@ -113,21 +120,9 @@ pub struct Diagnosis<'a> {
     /// The organisation's domains as the rules saw them (profile or inferred); not in the JSON.
     #[serde(skip)]
     pub organization_domains: Vec<Cow<'a, str>>,
-    /// The hop (1-based) where the message came into the organisation from outside it: the
-    /// entry hop, or the hop into the organisation's on-premises Exchange before it (see
-    /// [`org::Org::entered_from_outside`]). Not part of the JSON.
-    #[serde(skip)]
-    pub entered_from_outside: Option<usize>,
 }
 
 impl Diagnosis<'_> {
-    /// The connecting IP where the message came into the organisation from outside (the entry
-    /// hop's, or for mail in through the organisation's on-premises Exchange and on to EOP, the
-    /// sender's there: see [`Diagnosis::entered_from_outside`]).
-    pub fn connecting_ip(&self) -> Option<String> {
-        self.entered_hop()?.from.ip.map(net::ip_text)
-    }
-
     /// The hop [`Diagnosis::entered_from_outside`] names.
     pub fn entered_hop(&self) -> Option<&Hop<'_>> {
         self.hops.get(self.entered_from_outside?.checked_sub(1)?)
@@ -245,9 +240,8 @@ fn analyse<'a>(
     } else {
         (None, None)
     };
-    let entered_from_outside = org
-        .entered_from_outside(&hops, entry, profile)
-        .map(|e| e + 1);
+    let entered_from_outside = org.entered_from_outside(&hops, entry, profile);
+    let connecting_ip = entered_from_outside.and_then(|e| hops.get(e)?.from.ip);
     Diagnosis {
         message_id: message_id.filter(|m| !m.is_empty()),
         sender,
@@ -256,13 +250,14 @@ fn analyse<'a>(
         connector: None,
         path: classify::path(&hops),
         entry_hop: entry.map(|e| e + 1),
+        entered_from_outside: entered_from_outside.map(|e| e + 1),
+        connecting_ip,
         topology,
         hops,
         stamps,
         findings: outcome.findings,
         notes,
         assumptions,
-        entered_from_outside,
         organization_domains: org.domains,
     }
 }

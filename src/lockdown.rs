@@ -138,7 +138,7 @@ pub fn observe(d: &Diagnosis<'_>) -> Vec<Observation> {
         .into_iter()
         .map(|change| Observation {
             change,
-            ip: d.connecting_ip(),
+            ip: d.connecting_ip.map(crate::net::ip_text),
             host: entry
                 .and_then(|h| h.from.helo.as_deref().or(h.from.host.as_deref()))
                 .map(str::to_string),

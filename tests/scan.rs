@@ -200,6 +200,36 @@ fn mbox_messages_with_their_lines_and_the_inferred_dominant_entry() {
 }
 
 #[test]
+fn each_message_names_where_it_came_into_the_organisation() {
+    // Three messages came in through the organisation's own on-premises Exchange
+    // (mail.contoso.com, 198.51.100.25) and went on to EOP: they entered EOP at hop 3, but came
+    // into the organisation at hop 1, from the sender's address.
+    let out = mxtrace(&["scan", "samples/batch/mx-onprem.mbox", "--format", "ndjson"]);
+    let rows: Vec<(u64, u64, String)> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let d: serde_json::Value = serde_json::from_str(line).unwrap();
+            let hop = |key: &str| d[key].as_u64().unwrap();
+            let ip = d["connecting_ip"].as_str().unwrap().to_string();
+            (hop("entry_hop"), hop("entered_from_outside"), ip)
+        })
+        .collect();
+    let row = |entry, entered, ip: &str| (entry, entered, ip.to_string());
+    assert_eq!(
+        rows,
+        [
+            row(3, 1, "203.0.113.25"),
+            row(3, 1, "203.0.113.40"),
+            row(3, 1, "203.0.113.61"),
+            row(1, 1, "192.0.2.58"),
+            row(1, 1, "198.51.100.77"),
+            row(3, 3, "40.107.22.72"),
+        ]
+    );
+}
+
+#[test]
 fn without_a_gateway_the_side_most_mail_entered_directly_is_inferred() {
     let summary = |inputs: &[&str], extra: &[&str]| -> (serde_json::Value, String) {
         let mut args = vec!["scan"];

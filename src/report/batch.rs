@@ -61,7 +61,7 @@ pub fn render(format: BatchFormat, source: &Source, d: &Diagnosis<'_>) -> Vec<u8
             let mut writer = csv::WriterBuilder::new()
                 .has_headers(false)
                 .from_writer(&mut out);
-            let ip = d.connecting_ip().unwrap_or_default();
+            let ip = d.connecting_ip.map(crate::net::ip_text).unwrap_or_default();
             let path = d.path.join(" -> ");
             for f in &d.findings {
                 let line = source.line.map(|l| l.to_string()).unwrap_or_default();
