@@ -65,7 +65,7 @@ impl Facts {
                 _ => None,
             });
         let bypass = d.findings.iter().any(|f| is_bypass(f.id));
-        let connecting_ip = entry_hop.filter(|_| bypass).and_then(|hop| hop.from.ip);
+        let connecting_ip = d.connecting_ip.filter(|_| bypass);
         Facts {
             path: d.path,
             findings: d.findings.iter().map(|f| (f.id, f.severity)).collect(),
