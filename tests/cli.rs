@@ -40,6 +40,31 @@ fn diagnose_text_on_a_sample_exits_zero() {
 }
 
 #[test]
+fn the_first_line_says_where_the_message_came_in_and_from_which_address() {
+    let first_line = |stdin: &[u8]| {
+        let out = mxtrace(&["diagnose", "-"], Some(stdin));
+        text(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let sample = std::fs::read("samples/headers/mimecast-to-eop.eml").unwrap();
+    assert_eq!(
+        first_line(&sample),
+        "6 hop(s), entered the organisation at hop #3 from 185.58.86.151"
+    );
+    // In through the organisation's own on-premises Exchange and on to EOP: the sender's hop
+    // and address, then where it reached EOP.
+    let mbox = std::fs::read_to_string("samples/batch/mx-onprem.mbox").unwrap();
+    let first_message = mbox.split("\nFrom ").next().unwrap();
+    assert_eq!(
+        first_line(first_message.as_bytes()),
+        "6 hop(s), entered the organisation at hop #1 from 203.0.113.25 and EOP at hop #3"
+    );
+}
+
+#[test]
 fn json_is_valid_and_has_the_contract_keys() {
     let out = mxtrace(
         &[

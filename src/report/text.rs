@@ -78,12 +78,28 @@ fn protocol_tls(hop: &Hop<'_>) -> String {
     }
 }
 
+/// Where the message came into the organisation, for the report's first line: the hop and the
+/// address it came from, and, for mail in through the organisation's on-premises Exchange and on
+/// to EOP, the hop it entered EOP at.
+fn entry_line(d: &Diagnosis<'_>) -> String {
+    let Some(entry) = d.entry_hop else {
+        return String::new();
+    };
+    let outside = d.entered_from_outside.unwrap_or(entry);
+    let from = d
+        .connecting_ip
+        .map(|ip| format!(" from {}", crate::net::ip_text(ip)))
+        .unwrap_or_default();
+    if outside == entry {
+        format!(", entered the organisation at hop #{entry}{from}")
+    } else {
+        format!(", entered the organisation at hop #{outside}{from} and EOP at hop #{entry}")
+    }
+}
+
 /// Writes the text report.
 pub fn write(out: &mut dyn Write, d: &Diagnosis<'_>, style: Style) -> io::Result<()> {
-    let entry = d
-        .entry_hop
-        .map(|e| format!(", entered the organisation at hop #{e}"))
-        .unwrap_or_default();
+    let entry = entry_line(d);
     writeln!(
         out,
         "{}",
