@@ -263,6 +263,13 @@ fn page_shows_a_tenant_to_tenant_bypass() {
         "{summary}"
     );
     assert!(
+        summary
+            .as_str()
+            .unwrap()
+            .contains("in at hop #3 from 40.107.22.72"),
+        "where the message came in: {summary}"
+    );
+    assert!(
         saved.as_str().unwrap().contains("mimecast"),
         "the profile is kept in local storage"
     );
