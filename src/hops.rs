@@ -419,23 +419,15 @@ const CLOSE: u8 = 4;
 const SEMICOLON: u8 = 5;
 
 /// The kind of every byte (see [`WORD`]).
-static CLAUSE_BYTES: [u8; 256] = {
-    let mut kinds = [WORD; 256];
-    let mut i = 0;
-    while i < 256 {
-        kinds[i] = match i as u8 {
-            b' ' | b'\t' | b'\n' | b'\r' | 0x0c => SPACE,
-            b'(' => OPEN,
-            b')' => CLOSE,
-            b';' => SEMICOLON,
-            // Every keyword starts with one of these letters.
-            b'f' | b'F' | b'b' | b'B' | b'w' | b'W' | b'v' | b'V' | b'i' | b'I' => KEYWORD_START,
-            _ => WORD,
-        };
-        i += 1;
-    }
-    kinds
-};
+static CLAUSE_BYTES: [u8; 256] = byte_table!(b => match b {
+    b' ' | b'\t' | b'\n' | b'\r' | 0x0c => SPACE,
+    b'(' => OPEN,
+    b')' => CLOSE,
+    b';' => SEMICOLON,
+    // Every keyword starts with one of these letters.
+    b'f' | b'F' | b'b' | b'B' | b'w' | b'W' | b'v' | b'V' | b'i' | b'I' => KEYWORD_START,
+    _ => WORD,
+});
 
 /// Stores the clause that started at `current` and ends at `end` (the first of each keyword wins).
 fn close_clause<'t>(

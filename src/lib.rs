@@ -5,6 +5,21 @@
 //! [`rules`] (findings) -> [`report`] (text, JSON). [`diagnose`] runs it for one message.
 #![warn(missing_docs)]
 
+/// A table of one `u8` for every byte value, computed at compile time: `byte_table!(b => kind)`
+/// gives `kind` for each byte `b`.
+macro_rules! byte_table {
+    ($byte:ident => $kind:expr) => {{
+        let mut table = [0u8; 256];
+        let mut i = 0;
+        while i < 256 {
+            let $byte = i as u8;
+            table[i] = $kind;
+            i += 1;
+        }
+        table
+    }};
+}
+
 pub mod alloc;
 pub mod batch;
 pub mod catalog;

@@ -423,17 +423,8 @@ fn follows_sender_ip_is([first, second, third]: [&str; 3]) -> bool {
 }
 
 /// The bytes [`decode_auth_results`] stops at: parentheses, `=`, `;` and whitespace.
-static AUTH_BYTES: [u8; 256] = {
-    let mut stops = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        if matches!(i as u8, b'(' | b')' | b'=' | b';') || (i as u8).is_ascii_whitespace() {
-            stops[i] = 1;
-        }
-        i += 1;
-    }
-    stops
-};
+static AUTH_BYTES: [u8; 256] =
+    byte_table!(b => (matches!(b, b'(' | b')' | b'=' | b';') || b.is_ascii_whitespace()) as u8);
 
 #[cfg(test)]
 mod tests {

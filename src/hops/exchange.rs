@@ -247,24 +247,12 @@ const ADDRESS: u8 = 2;
 const TOKEN_END: u8 = 4;
 
 /// [`HOST`], [`ADDRESS`] and [`TOKEN_END`] of every byte.
-static BYTE_KINDS: [u8; 256] = {
-    let mut kinds = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
-            kinds[i] |= HOST;
-        }
-        if b.is_ascii_hexdigit() || b == b':' || b == b'.' {
-            kinds[i] |= ADDRESS;
-        }
-        if b.is_ascii_whitespace() || matches!(b, b'(' | b')' | b';') {
-            kinds[i] |= TOKEN_END;
-        }
-        i += 1;
-    }
-    kinds
-};
+static BYTE_KINDS: [u8; 256] = byte_table!(b => {
+    let host = b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_');
+    let address = b.is_ascii_hexdigit() || b == b':' || b == b'.';
+    let end = b.is_ascii_whitespace() || matches!(b, b'(' | b')' | b';');
+    (host as u8 * HOST) | (address as u8 * ADDRESS) | (end as u8 * TOKEN_END)
+});
 
 /// The length of the token at the start of `bytes` (up to a [`TOKEN_END`] byte) and the kinds
 /// all its bytes share ([`HOST`], [`ADDRESS`]): 32 bytes compared at once where the processor has

@@ -364,21 +364,13 @@ const SPACE: u8 = 3;
 const MARK: u8 = 4;
 
 /// The kind of every byte (see [`OTHER`]).
-static KINDS: [u8; 256] = {
-    let mut kinds = [OTHER; 256];
-    let mut i = 0;
-    while i < 256 {
-        kinds[i] = match i as u8 {
-            b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' => HEX,
-            b':' => COLON,
-            b' ' | b'\t' | b'\n' | b'\r' | 0x0c => SPACE,
-            b'(' | b')' | b'[' | b']' | b'<' | b'>' | b';' | b',' | b'=' | b'/' | b'"' => MARK,
-            _ => OTHER,
-        };
-        i += 1;
-    }
-    kinds
-};
+static KINDS: [u8; 256] = byte_table!(b => match b {
+    b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' => HEX,
+    b':' => COLON,
+    b' ' | b'\t' | b'\n' | b'\r' | 0x0c => SPACE,
+    b'(' | b')' | b'[' | b']' | b'<' | b'>' | b';' | b',' | b'=' | b'/' | b'"' => MARK,
+    _ => OTHER,
+});
 
 impl<'t> Iterator for Pieces<'t> {
     type Item = Piece<'t>;
