@@ -742,6 +742,26 @@ fn assert_read_as_general(read: fn(&str) -> Option<Hop<'_>>, texts: &[&str]) {
     }
 }
 
+/// Calls `each` with the value of every `Received` field of the real corpus.
+#[cfg(test)]
+fn each_corpus_received(mut each: impl FnMut(&str)) {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/phishing_pot");
+    for entry in std::fs::read_dir(&dir).expect("the corpus (see README)") {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let raw = crate::input::read_header_block(&bytes[..]).unwrap();
+        let Ok(message) = crate::Message::from_raw(&raw) else {
+            continue;
+        };
+        let Ok(block) = crate::header::parse(&message.text) else {
+            continue;
+        };
+        for (_, field) in block.all("Received") {
+            each(&field.value);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -764,9 +784,6 @@ mod tests {
     /// hop, field for field.
     #[test]
     fn direct_readers_agree_with_the_general_parser_on_the_corpus() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/phishing_pot");
-        let entries = std::fs::read_dir(&dir).expect("the corpus (see README)");
         type Reader = fn(&str) -> Option<Hop<'_>>;
         let readers: [(&str, Reader); 3] = [
             ("Exchange's", exchange::read),
@@ -774,31 +791,20 @@ mod tests {
             ("Postfix's", postfix::read),
         ];
         let (mut fields, mut taken) = (0, [0; 3]);
-        for entry in entries {
-            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
-            let raw = crate::input::read_header_block(&bytes[..]).unwrap();
-            let Ok(message) = crate::Message::from_raw(&raw) else {
-                continue;
+        each_corpus_received(|text| {
+            fields += 1;
+            let mut read = readers
+                .iter()
+                .enumerate()
+                .filter_map(|(i, (_, read))| Some((i, read(text)?)));
+            let Some((reader, fast)) = read.next() else {
+                return;
             };
-            let Ok(block) = crate::header::parse(&message.text) else {
-                continue;
-            };
-            for (_, field) in block.all("Received") {
-                fields += 1;
-                let text = &field.value;
-                let mut read = readers
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, (_, read))| Some((i, read(text)?)));
-                let Some((reader, fast)) = read.next() else {
-                    continue;
-                };
-                assert!(read.next().is_none(), "two readers took {text}");
-                taken[reader] += 1;
-                let general = general(text, &split_clauses(text));
-                assert_eq!(format!("{fast:?}"), format!("{general:?}"), "{text}");
-            }
-        }
+            assert!(read.next().is_none(), "two readers took {text}");
+            taken[reader] += 1;
+            let general = general(text, &split_clauses(text));
+            assert_eq!(format!("{fast:?}"), format!("{general:?}"), "{text}");
+        });
         let counts: Vec<String> = readers
             .iter()
             .zip(taken)

@@ -669,31 +669,17 @@ mod tests {
 
     #[test]
     fn reads_the_corpus_as_mail_parser_does() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/phishing_pot");
         let (mut fields, mut departures) = (0, std::collections::BTreeMap::new());
-        for entry in std::fs::read_dir(&dir).expect("the corpus (see README)") {
-            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
-            let raw = crate::input::read_header_block(&bytes[..]).unwrap();
-            let Ok(message) = crate::Message::from_raw(&raw) else {
-                continue;
-            };
-            let Ok(block) = crate::header::parse(&message.text) else {
-                continue;
-            };
-            for (_, field) in block.all("Received") {
-                fields += 1;
-                let text = &field.value;
-                let ours = super::super::general(text, &split_clauses(text));
-                let theirs = mail_parser_reading(text);
-                if format!("{ours:?}") != format!("{theirs:?}") {
-                    let why = departure(text, &ours, &theirs).unwrap_or_else(|| {
-                        panic!("{text}\n  ours:   {ours:?}\n  theirs: {theirs:?}")
-                    });
-                    *departures.entry(why).or_insert(0) += 1;
-                }
+        super::super::each_corpus_received(|text| {
+            fields += 1;
+            let ours = super::super::general(text, &split_clauses(text));
+            let theirs = mail_parser_reading(text);
+            if format!("{ours:?}") != format!("{theirs:?}") {
+                let why = departure(text, &ours, &theirs)
+                    .unwrap_or_else(|| panic!("{text}\n  ours:   {ours:?}\n  theirs: {theirs:?}"));
+                *departures.entry(why).or_insert(0) += 1;
             }
-        }
+        });
         eprintln!(
             "of {fields} corpus Received fields, read otherwise than mail-parser: {departures:?}"
         );
