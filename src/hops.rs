@@ -534,29 +534,13 @@ fn cipher_then_protocol(with: &str) -> Option<(&str, &str)> {
 
 /// A date at the end of a field that has no `;` before it, as SendGrid writes it (`... with HTTP
 /// id bSQiCirBRmCgixMefZPPlQ Wed, 13 Dec 2023 13:30:30.744 +0000 (UTC)`): from the last weekday
-/// and comma on, a fraction of a second dropped.
+/// and comma on, read as the clause reading reads a date (a fraction of a second included).
 fn trailing_date(text: &str) -> Option<DateTime<Utc>> {
     const WEEKDAYS: [&str; 7] = [
         "Mon, ", "Tue, ", "Wed, ", "Thu, ", "Fri, ", "Sat, ", "Sun, ",
     ];
     let start = WEEKDAYS.iter().filter_map(|day| text.rfind(day)).max()?;
-    let date = trim(&text[start..]);
-    // `hh:mm:ss.fff`: the fraction's digits after the second time colon's two digits.
-    let fraction = date.find(':').and_then(|first| {
-        let dot = first + 6;
-        let bytes = date.as_bytes();
-        (bytes.get(first + 3) == Some(&b':') && bytes.get(dot) == Some(&b'.')).then(|| {
-            let digits = bytes[dot + 1..]
-                .iter()
-                .take_while(|b| b.is_ascii_digit())
-                .count();
-            dot..dot + 1 + digits
-        })
-    });
-    match fraction {
-        Some(cut) => general::date(&[&date[..cut.start], &date[cut.end..]].concat()),
-        None => general::date(date),
-    }
+    general::date(trim(&text[start..]))
 }
 
 /// The protocol of a `with` clause as written: its first word, or Exchange's
