@@ -80,7 +80,7 @@ fn protocol_tls(hop: &Hop<'_>) -> String {
 
 /// Where the message came into the organisation, for the report's first line: the hop and the
 /// address it came from, and, for mail in through the organisation's on-premises Exchange and on
-/// to EOP, the hop it entered EOP at.
+/// to Microsoft 365, the hop it entered EOP (or Exchange Online) at.
 fn entry_line(d: &Diagnosis<'_>) -> String {
     let Some(entry) = d.entry_hop else {
         return String::new();
@@ -91,10 +91,17 @@ fn entry_line(d: &Diagnosis<'_>) -> String {
         .map(|ip| format!(" from {}", crate::net::ip_text(ip)))
         .unwrap_or_default();
     if outside == entry {
-        format!(", entered the organisation at hop #{entry}{from}")
-    } else {
-        format!(", entered the organisation at hop #{outside}{from} and EOP at hop #{entry}")
+        return format!(", entered the organisation at hop #{entry}{from}");
     }
+    let service = match entry
+        .checked_sub(1)
+        .and_then(|i| d.hops.get(i))
+        .map(|h| h.role)
+    {
+        Some(crate::hops::Role::EopFrontend) => "EOP",
+        _ => "Exchange Online",
+    };
+    format!(", entered the organisation at hop #{outside}{from} and {service} at hop #{entry}")
 }
 
 /// Writes the text report.
@@ -307,4 +314,31 @@ fn write_findings(out: &mut dyn Write, d: &Diagnosis<'_>, style: Style) -> io::R
         writeln!(out, "      fix: {}", f.fix)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_line_names_the_service_the_message_reached_after_on_premises() {
+        let mbox = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/batch/mx-onprem.mbox"),
+        )
+        .unwrap();
+        let first = mbox.split("\nFrom ").next().unwrap();
+        let message = crate::Message::from_bytes(first.as_bytes()).unwrap();
+        let profile = crate::profile::Profile::default();
+        let mut d = crate::diagnose(&message, &profile).unwrap();
+        assert_eq!(
+            entry_line(&d),
+            ", entered the organisation at hop #1 from 203.0.113.25 and EOP at hop #3"
+        );
+        // Had the organisation's server handed it straight to Exchange Online, the line says so.
+        d.hops[2].role = crate::hops::Role::Exo;
+        assert_eq!(
+            entry_line(&d),
+            ", entered the organisation at hop #1 from 203.0.113.25 and Exchange Online at hop #3"
+        );
+    }
 }
