@@ -208,13 +208,17 @@ fn extend_provider_relays(hops: &mut [Hop<'_>]) {
 
 /// A gateway under the customer's own host name is recognised by the headers it stamped between
 /// the `Received` field it wrote and the one the next server wrote (the entry into the organisation).
+/// Below the oldest `Received` field there is no gateway's: the fields there are the message's own.
 fn attribute_gateway_headers(hops: &mut [Hop<'_>], block: &HeaderBlock<'_>) {
     let Some(entry) = entry_hop(hops) else { return };
+    let Some(older) = entry.checked_sub(1) else {
+        return;
+    };
     if hops[entry].from_role != Role::Internet {
         return;
     }
     let entry_line = hops[entry].line;
-    let older_line = entry.checked_sub(1).map_or(usize::MAX, |p| hops[p].line);
+    let older_line = hops[older].line;
     let vendor = block
         .fields
         .iter()
@@ -223,9 +227,8 @@ fn attribute_gateway_headers(hops: &mut [Hop<'_>], block: &HeaderBlock<'_>) {
     if let Some(vendor) = vendor {
         hops[entry].from_role = Role::Gateway;
         hops[entry].vendor = Some(vendor.name);
-        if let Some(prev) = entry.checked_sub(1).map(|p| &mut hops[p])
-            && prev.role == Role::Internet
-        {
+        let prev = &mut hops[older];
+        if prev.role == Role::Internet {
             prev.role = Role::Gateway;
             prev.vendor = Some(vendor.name);
         }
@@ -313,4 +316,45 @@ pub fn path(hops: &[Hop<'_>]) -> Vec<Cow<'static, str>> {
     let mut labels = Vec::with_capacity(2 * hops.len());
     steps(hops, |label, _, _| labels.push(label));
     labels
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::profile::Profile;
+    use crate::{Message, diagnose};
+
+    const INTO_EOP: &str = "Received: from mail.contoso.com (203.0.113.9) by\r\n \
+        AMS0EPF000001AC.mail.protection.outlook.com (10.167.242.71) with Microsoft\r\n \
+        SMTP Server (version=TLS1_2, cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id\r\n \
+        15.20.9320.8 via Frontend Transport; Wed, 12 Nov 2025 09:00:06 +0000\r\n";
+    const BARRACUDA: &str = "X-Barracuda-Connect: mail.fabrikam.example[198.51.100.7]\r\n\
+        X-Barracuda-Start-Time: 1762938004\r\n";
+    const INTO_APPLIANCE: &str = "Received: from mail.fabrikam.example (mail.fabrikam.example\r\n \
+        [198.51.100.7]) by mail.contoso.com with ESMTPS id 4dYb7Q2mXkz9sWb; Wed, 12 Nov\r\n \
+        2025 09:00:04 +0000\r\n";
+    const OWN: &str = "From: Dana <dana@fabrikam.example>\r\nTo: alex@contoso.com\r\n\r\n";
+
+    fn path(text: &str) -> String {
+        let message = Message::from_bytes(text.as_bytes()).unwrap();
+        diagnose(&message, &Profile::default())
+            .unwrap()
+            .path
+            .join(" -> ")
+    }
+
+    #[test]
+    fn a_gateway_under_the_customers_name_is_told_by_the_headers_it_stamped() {
+        let text = format!("{INTO_EOP}{BARRACUDA}{INTO_APPLIANCE}{OWN}");
+        assert_eq!(path(&text), "internet -> gateway:barracuda -> eop-frontend");
+    }
+
+    #[test]
+    fn headers_below_the_oldest_received_field_are_the_messages_own() {
+        // No gateway wrote a `Received` field below the entry: the filter headers there came with
+        // the message (or from software that wrote none), not from a gateway in front of EOP.
+        let text = format!("{INTO_EOP}{OWN}{BARRACUDA}");
+        assert_eq!(path(&text), "internet -> eop-frontend");
+        let text = format!("{INTO_EOP}{BARRACUDA}{OWN}");
+        assert_eq!(path(&text), "internet -> eop-frontend");
+    }
 }
