@@ -240,7 +240,9 @@ mx = "gateway"
 
 # The third-party gateway in front of the organisation: a vendor name (mimecast, proofpoint,
 # barracuda, cisco, trendmicro, sophos, symantec, forcepoint, hornetsecurity, cloudflare,
-# spamexperts, vade, seppmail, google), a host-name suffix, or a CIDR range. Repeatable.
+# spamexperts, vade, seppmail, google), a host-name suffix, or a CIDR range. Repeatable. Another
+# vendor's server delivering to you (a sender's outbound filter) counts as a bypass; when senders
+# use your vendor too, name your gateway's host names or ranges rather than the vendor.
 gateways = ["mimecast"]
 
 # On-premises Exchange servers: host-name suffixes or CIDR ranges (the public address the

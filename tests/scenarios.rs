@@ -19,6 +19,9 @@ struct Case {
     /// Expected severity per finding id, where the case pins it.
     #[serde(default)]
     severity: BTreeMap<String, String>,
+    /// Expected confidence per finding id, where the case pins it.
+    #[serde(default)]
+    confidence: BTreeMap<String, String>,
     #[serde(default)]
     profile: ProfileFile,
 }
@@ -71,6 +74,18 @@ fn every_scenario_produces_exactly_its_expected_findings() {
             if got != Some(severity.as_str()) {
                 failures.push(format!(
                     "{name}: {id} expected severity {severity}, got {got:?}"
+                ));
+            }
+        }
+        for (id, confidence) in &case.confidence {
+            let got = d
+                .findings
+                .iter()
+                .find(|f| f.id == id)
+                .map(|f| format!("{:?}", f.confidence).to_ascii_lowercase());
+            if got.as_deref() != Some(confidence.as_str()) {
+                failures.push(format!(
+                    "{name}: {id} expected confidence {confidence}, got {got:?}"
                 ));
             }
         }

@@ -2,7 +2,7 @@
 
 use super::{
     Confidence, Context, Finding, Outcome, Rule, Words, bypass_severity, describe_hop,
-    gateway_label,
+    foreign_gateway_role, gateway_label,
 };
 use crate::hops::Role;
 use crate::net::is_private;
@@ -16,9 +16,14 @@ pub const RULE: Rule = Rule {
     check,
 };
 
+/// The stamp EOP writes when Enhanced Filtering skipped the hop a message came from.
+const SKIP_LISTED: &str = "X-MS-Exchange-SkipListedInternetSender";
+
 fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     let Some(entry) = ctx.entry_hop() else { return };
-    if entry.role != Role::EopFrontend || entry.from_role != Role::Internet {
+    // From the internet, or from a gateway that is not the organisation's (it is outside too).
+    let foreign = ctx.foreign_gateway(entry);
+    if entry.role != Role::EopFrontend || (entry.from_role != Role::Internet && foreign.is_none()) {
         return;
     }
     let mx = match ctx.profile.mx {
@@ -27,10 +32,13 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
         _ => return,
     };
     let private = entry.from.ip.is_some_and(is_private);
+    // EOP skip-listed the foreign gateway: an inbound connector of the organisation's treats it
+    // as a gateway, so it may be the organisation's own, missing from the profile.
+    let skip_listed = foreign.is_some() && ctx.stamps.recipient(SKIP_LISTED).is_some();
     let finding = Finding::of(
         RULE.id,
         bypass_severity(mx),
-        if private {
+        if private || skip_listed {
             Confidence::Medium
         } else {
             Confidence::High
@@ -46,12 +54,24 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
         if let Some(cip) = ctx.cip() {
             evidence.push(format!("X-Forefront-Antispam-Report CIP:{cip}"));
         }
-        evidence.push(match mx {
-            MxTarget::Gateway => format!(
+        evidence.push(match (foreign, mx) {
+            (Some(vendor), _) => format!(
+                "{} belongs to {}, not to your gateway ({gateway}): {}, which delivered straight to EOP",
+                entry.from_label(),
+                vendor.label,
+                foreign_gateway_role(vendor)
+            ),
+            (None, MxTarget::Gateway) => format!(
                 "the sender is neither the gateway ({gateway}) nor Microsoft, and no gateway hop precedes the entry"
             ),
-            _ => "the sender is neither on-premises Exchange nor Microsoft, although the MX points on-premises".into(),
+            (None, _) => "the sender is neither on-premises Exchange nor Microsoft, although the MX points on-premises".into(),
         });
+        if let Some(stamp) = ctx.stamp_evidence(SKIP_LISTED).filter(|_| skip_listed) {
+            evidence.push(format!(
+                "{stamp}: EOP skip-listed it, so an inbound connector of yours treats it as a gateway; \
+                 if it is yours, add it to the profile's gateways"
+            ));
+        }
         if let Some(results) = ctx.stamp_evidence("Authentication-Results") {
             evidence.push(results);
         }

@@ -1,7 +1,8 @@
 #![doc = include_str!("bypass_direct_to_onprem.md")]
 
 use super::{
-    Confidence, Context, Finding, Outcome, Rule, Severity, Words, describe_hop, gateway_label,
+    Confidence, Context, Finding, Outcome, Rule, Severity, Words, describe_hop,
+    foreign_gateway_role, gateway_label,
 };
 use crate::hops::Role;
 use crate::profile::MxTarget;
@@ -15,10 +16,11 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
-    // The organisation's own on-premises server taking mail from an internet host.
+    // The organisation's own on-premises server taking mail from an internet host, or from a
+    // gateway that is not the organisation's (outside too).
     let hit = ctx.hops.iter().enumerate().find(|(i, h)| {
         h.role == Role::OnpremExchange
-            && h.from_role == Role::Internet
+            && (h.from_role == Role::Internet || ctx.foreign_gateway(h).is_some())
             && (ctx.profile.is_onprem(h.by.host.as_deref(), h.by.ip)
                 || ctx.org.owns_host(h.by.host.as_deref())
                 || ctx.entry == Some(*i))
@@ -49,10 +51,16 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
             MxTarget::Gateway => format!("the gateway ({})", gateway_label(ctx.profile)),
             _ => "Exchange Online Protection".into(),
         };
-        let mut evidence = vec![
-            describe_hop(hop),
-            format!("the sender is on the internet, not {expected}, which the MX points to"),
-        ];
+        let mut evidence = vec![describe_hop(hop)];
+        evidence.push(match ctx.foreign_gateway(hop) {
+            Some(vendor) => format!(
+                "{} belongs to {}, not to {expected}, which the MX points to: {}",
+                hop.from_label(),
+                vendor.label,
+                foreign_gateway_role(vendor)
+            ),
+            None => format!("the sender is on the internet, not {expected}, which the MX points to"),
+        });
         if hop.tls.is_none() {
             evidence.push("the hop states no TLS".into());
         }

@@ -3,10 +3,11 @@
 //! findings with evidence, a confidence and a fix; it never parses.
 
 use crate::Detail;
+use crate::catalog::{self, VendorKind};
 use crate::header::HeaderBlock;
-use crate::hops::Hop;
+use crate::hops::{Hop, Role};
 use crate::org::Org;
-use crate::profile::{MxTarget, Profile};
+use crate::profile::{HostMatcher, MxTarget, Profile};
 use crate::stamps::Stamps;
 use crate::topology::Topology;
 use serde::Serialize;
@@ -145,6 +146,27 @@ impl<'a> Context<'_, 'a> {
             .map(|s| format!("{}: {}", s.header, s.value()))
     }
 
+    /// The catalog vendor of the gateway `hop` came from, when the profile names the
+    /// organisation's gateways and that one is none of them (by vendor, host or address): a
+    /// sender's own outbound filter, or a provider forwarding the message, which handed it to the
+    /// organisation without passing its gateway.
+    pub fn foreign_gateway(&self, hop: &Hop<'a>) -> Option<&'static catalog::Vendor> {
+        if hop.from_role != Role::Gateway || self.profile.gateways.is_empty() {
+            return None;
+        }
+        let vendor = hop.vendor.and_then(catalog::vendor_named)?;
+        let named = self
+            .profile
+            .gateways
+            .iter()
+            .any(|g| matches!(g, HostMatcher::Vendor(v) if v.name == vendor.name));
+        let matched = self
+            .profile
+            .gateway_for(hop.from.host.as_deref(), hop.from.ip)
+            .is_some();
+        (!named && !matched).then_some(vendor)
+    }
+
     /// The connecting IP EOP recorded (`CIP` of the receiving organisation's antispam report).
     pub fn cip(&self) -> Option<&str> {
         self.stamps
@@ -256,6 +278,16 @@ pub fn bypass_severity(mx: MxTarget) -> Severity {
         Severity::Critical
     } else {
         Severity::Warning
+    }
+}
+
+/// What a gateway that is not the organisation's is, for evidence lines.
+pub fn foreign_gateway_role(vendor: &catalog::Vendor) -> &'static str {
+    match vendor.kind {
+        VendorKind::Provider => {
+            "a mailbox provider relaying the message (forwarding, or its SMTP relay for the sender)"
+        }
+        VendorKind::Filter => "the sender's own outbound filter, or a forwarding service",
     }
 }
 
