@@ -458,6 +458,8 @@ fn the_summary_as_json_counts_what_the_messages_say() {
             "through_gateway": 4,
             "entered_directly": 2,
             "from_other_tenants": 1,
+            "through_other_gateways": 0,
+            "other_gateways": {},
         })
     );
     assert!(

@@ -259,12 +259,20 @@ impl Summary {
         }
         let direct = self.entries.get(FROM_INTERNET).copied().unwrap_or(0);
         let from_other_tenants = self.entries.get(FROM_TENANT).copied().unwrap_or(0);
+        let other_gateways: BTreeMap<String, usize> = self
+            .entries
+            .iter()
+            .filter(|(k, _)| *k != gateway)
+            .filter_map(|(k, n)| Some((k.strip_prefix("gateway:")?.to_string(), *n)))
+            .collect();
         Some(InferredEntry {
             gateway: gateway.trim_start_matches("gateway:").to_string(),
             inbound,
             through_gateway: *through,
             entered_directly: direct + from_other_tenants,
             from_other_tenants,
+            through_other_gateways: other_gateways.values().sum(),
+            other_gateways,
         })
     }
 
@@ -486,6 +494,11 @@ pub struct InferredEntry {
     pub entered_directly: usize,
     /// Of those, the ones from other Microsoft 365 tenants.
     pub from_other_tenants: usize,
+    /// Of the inbound messages, those that entered through another vendor's servers (senders'
+    /// own outbound filters or forwarders, or a second gateway of the organisation's).
+    pub through_other_gateways: usize,
+    /// Those messages per vendor.
+    pub other_gateways: BTreeMap<String, usize>,
 }
 
 impl std::fmt::Display for InferredEntry {
@@ -499,9 +512,29 @@ impl std::fmt::Display for InferredEntry {
         if self.entered_directly > 0 {
             write!(
                 f,
-                "; {} messages entered directly, {} of them from other Microsoft 365 tenants (pass --mx gateway --gateway {vendor} to report them as bypasses)",
+                "; {} messages entered directly, {} of them from other Microsoft 365 tenants",
                 thousands(self.entered_directly),
                 thousands(self.from_other_tenants)
+            )?;
+        }
+        if self.through_other_gateways > 0 {
+            let mut vendors: Vec<(&String, &usize)> = self.other_gateways.iter().collect();
+            vendors.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let vendors: Vec<String> = vendors
+                .iter()
+                .map(|(name, n)| format!("{name} {}", thousands(**n)))
+                .collect();
+            write!(
+                f,
+                "; {} through other vendors' servers ({}): senders' own outbound filters or forwarders, unless one is a second gateway of yours",
+                thousands(self.through_other_gateways),
+                vendors.join(", ")
+            )?;
+        }
+        if self.entered_directly + self.through_other_gateways > 0 {
+            write!(
+                f,
+                " (pass --mx gateway --gateway {vendor} to report them as bypasses)"
             )?;
         }
         Ok(())
@@ -793,5 +826,41 @@ mod tests {
         let gateway = [("gateway:mimecast", eop, 2), ("internet", eop, 2)];
         assert!(summary(&gateway, false).inferred_entry().is_some());
         assert_eq!(summary(&gateway, false).inferred_direct_entry(), None);
+
+        // Another vendor's servers are not the dominant gateway: they deviate from it as well.
+        let batch = [
+            ("gateway:mimecast", eop, 6),
+            ("gateway:google", eop, 1),
+            ("gateway:proofpoint", eop, 2),
+            ("internet", eop, 1),
+        ];
+        let inferred = summary(&batch, false).inferred_entry();
+        assert_eq!(
+            inferred.as_ref().map(|i| (
+                i.through_gateway,
+                i.entered_directly,
+                i.through_other_gateways,
+                i.other_gateways.clone().into_iter().collect::<Vec<_>>()
+            )),
+            Some((
+                6,
+                1,
+                3,
+                vec![("google".to_string(), 1), ("proofpoint".to_string(), 2)]
+            ))
+        );
+        let text = inferred.map(|i| i.to_string()).unwrap_or_default();
+        assert!(
+            text.ends_with("; 1 messages entered directly, 0 of them from other Microsoft 365 tenants; 3 through other vendors' servers (proofpoint 2, google 1): senders' own outbound filters or forwarders, unless one is a second gateway of yours (pass --mx gateway --gateway mimecast to report them as bypasses)"),
+            "{text}"
+        );
+        let text = summary(&batch[..3], false)
+            .inferred_entry()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
+        assert!(
+            text.starts_with("inferred (no profile): 66.7% of inbound internet mail entered through mimecast; 3 through"),
+            "{text}"
+        );
     }
 }
