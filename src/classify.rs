@@ -94,6 +94,7 @@ pub fn classify(hops: &mut [Hop<'_>], block: &HeaderBlock<'_>, profile: &Profile
         hop.role = by_role;
         hop.from_role = from.0;
         hop.vendor = by_vendor.or(from.1);
+        hop.from_vendor = from.1;
     }
     extend_provider_relays(hops);
     attribute_gateway_headers(hops, block);
@@ -183,6 +184,7 @@ fn extend_provider_relays(hops: &mut [Hop<'_>]) {
                 || hop.from_role == Role::Internet && hop.from.host.is_none()
             {
                 hop.from_role = Role::Gateway;
+                hop.from_vendor = relay;
             }
             if provider(hop.by.host.as_deref()).is_some()
                 || (hop.by.host.is_none() && hop.role == Role::Internet)
@@ -191,6 +193,9 @@ fn extend_provider_relays(hops: &mut [Hop<'_>]) {
                 hop.vendor = relay;
             } else if hop.from_role == Role::Gateway && hop.vendor.is_none() {
                 hop.vendor = relay;
+            }
+            if hop.from_role == Role::Gateway && hop.from_vendor.is_none() {
+                hop.from_vendor = relay;
             }
         }
         if hop.role == Role::Gateway
@@ -227,6 +232,7 @@ fn attribute_gateway_headers(hops: &mut [Hop<'_>], block: &HeaderBlock<'_>) {
     if let Some(vendor) = vendor {
         hops[entry].from_role = Role::Gateway;
         hops[entry].vendor = Some(vendor.name);
+        hops[entry].from_vendor = Some(vendor.name);
         let prev = &mut hops[older];
         if prev.role == Role::Internet {
             prev.role = Role::Gateway;
@@ -294,7 +300,7 @@ fn steps<'h, 'a>(
     let mut last: Option<Cow<'static, str>> = None;
     for hop in hops {
         let from_vendor = (hop.from_role == Role::Gateway)
-            .then_some(hop.vendor)
+            .then_some(hop.from_vendor)
             .flatten();
         let by_vendor = (hop.role == Role::Gateway).then_some(hop.vendor).flatten();
         for (role, vendor, via) in [
@@ -346,6 +352,24 @@ mod tests {
     fn a_gateway_under_the_customers_name_is_told_by_the_headers_it_stamped() {
         let text = format!("{INTO_EOP}{BARRACUDA}{INTO_APPLIANCE}{OWN}");
         assert_eq!(path(&text), "internet -> gateway:barracuda -> eop-frontend");
+    }
+
+    #[test]
+    fn each_side_of_a_hop_between_two_vendors_names_its_own() {
+        let text = "Received: from esa1.example-out.iphmx.com (esa1.example-out.iphmx.com\r\n \
+            [198.51.100.50]) by mx.google.com with ESMTPS id a1si1234567ejb.45.2025.11.12.09.00.03\r\n \
+            for <alex@gmail.com> (version=TLS1_2 cipher=ECDHE-ECDSA-AES128-GCM-SHA256\r\n \
+            bits=128/128); Wed, 12 Nov 2025 09:00:03 -0800 (PST)\r\n";
+        let text = format!("{text}{OWN}");
+        let message = Message::from_bytes(text.as_bytes()).unwrap();
+        let profile = Profile::default();
+        let d = diagnose(&message, &profile).unwrap();
+        assert_eq!(d.path.join(" -> "), "gateway:cisco -> gateway:google");
+        let hop = &d.hops[0];
+        assert_eq!(
+            (hop.from_vendor, hop.vendor),
+            (Some("cisco"), Some("google"))
+        );
     }
 
     #[test]

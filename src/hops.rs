@@ -136,6 +136,9 @@ pub struct Hop<'a> {
     pub from_role: Role,
     /// Vendor of a gateway role (receiving side, else sending side), e.g. `mimecast`.
     pub vendor: Option<&'static str>,
+    /// Vendor of the sending side when it is a gateway (it may differ from the receiving
+    /// side's: a Cisco relay handing a message to Google).
+    pub from_vendor: Option<&'static str>,
     /// Exchange product when the `id` is an Exchange build (`Exchange Online`, `Exchange 2019/SE`).
     pub exchange: Option<&'static str>,
     /// Line of the `Received` field in the header block.

@@ -241,6 +241,10 @@ fn page_shows_a_tenant_to_tenant_bypass() {
         "return document.querySelectorAll('#hops tbody tr').length;",
         json!([]),
     );
+    let roles = run(
+        "return [...document.querySelectorAll('#hops tbody tr')].map(r => r.lastElementChild.textContent);",
+        json!([]),
+    );
     let saved = run("return localStorage.getItem('mxtrace-profile');", json!([]));
 
     let screenshot = webdriver(port, "GET", &format!("/session/{id}/screenshot"), None);
@@ -255,6 +259,10 @@ fn page_shows_a_tenant_to_tenant_bypass() {
     assert_eq!(boxes, 5, "client, exo, eop-outbound, eop-frontend, exo");
     assert_eq!(flagged, 1, "the bypassed step is marked");
     assert_eq!(hop_rows, 6);
+    assert_eq!(
+        roles[2], "eop-outbound → eop-frontend",
+        "each hop's roles, sending side first: {roles}"
+    );
     assert!(
         summary
             .as_str()

@@ -50,7 +50,7 @@ impl Facts {
         let entry_hop = d.entered_hop();
         let entry = entry_hop.and_then(|hop| match hop.from_role {
             Role::Gateway => Some(
-                hop.vendor
+                hop.from_vendor
                     .map_or(Cow::Borrowed("gateway:unnamed"), catalog::gateway_label),
             ),
             Role::Internet => Some(Cow::Borrowed(FROM_INTERNET)),

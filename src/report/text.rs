@@ -55,7 +55,7 @@ fn fit(text: &str, width: usize) -> String {
 
 fn hop_roles(hop: &Hop<'_>) -> String {
     let from_vendor = (hop.from_role == Role::Gateway)
-        .then_some(hop.vendor)
+        .then_some(hop.from_vendor)
         .flatten();
     let by_vendor = (hop.role == Role::Gateway).then_some(hop.vendor).flatten();
     format!(

@@ -20,7 +20,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     }
     // A mailbox provider relaying (Gmail forwarding) is not the organisation's gateway.
     if entry
-        .vendor
+        .from_vendor
         .and_then(catalog::vendor_named)
         .is_some_and(|v| v.kind == VendorKind::Provider)
     {
@@ -91,7 +91,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
         vec![entry.index],
     );
     out.found(ctx, finding, || {
-        let vendor = match entry.vendor {
+        let vendor = match entry.from_vendor {
             Some(v) if v != crate::catalog::PROFILE_VENDOR => v.to_string(),
             _ => format!("the gateway {}", entry.from_label()),
         };

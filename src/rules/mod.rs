@@ -154,7 +154,7 @@ impl<'a> Context<'_, 'a> {
         if hop.from_role != Role::Gateway || self.profile.gateways.is_empty() {
             return None;
         }
-        let vendor = hop.vendor.and_then(catalog::vendor_named)?;
+        let vendor = hop.from_vendor.and_then(catalog::vendor_named)?;
         let named = self
             .profile
             .gateways

@@ -65,6 +65,11 @@ function duration(secs) {
   return secs < 0 ? "-" + text : text;
 }
 
+// A role as the path names it: `gateway:<vendor>` for a gateway, else the role.
+function roleLabel(role, vendor) {
+  return role === "gateway" && vendor ? `gateway:${vendor}` : role;
+}
+
 function side(s) {
   const name = s.host || s.ip || "?";
   return s.ip && s.host ? `${name} [${s.ip}]` : name;
@@ -105,7 +110,7 @@ function show(result) {
     el("td", {}, el("details", {}, el("summary", {}, side(h.by)), el("div", { class: "raw" }, "Received: " + h.raw))),
     el("td", {}, [h.protocol, h.tls && h.tls.version].filter(Boolean).join(" ") || "–"),
     el("td", {}, h.time ? h.time.replace("T", " ").replace("Z", "") : "–"),
-    el("td", {}, `${h.from_role} → ${h.role}${h.vendor ? " (" + h.vendor + ")" : ""}`)));
+    el("td", {}, `${roleLabel(h.from_role, h.from_vendor)} → ${roleLabel(h.role, h.vendor)}`)));
   $("hops").tBodies[0].replaceChildren(...rows);
   const views = { recipient: "written by the receiving organisation", upstream: "written upstream", unverified: "unverified (no Exchange hop)" };
   $("stamp-groups").replaceChildren(...Object.entries(views).map(([view, title]) => {
