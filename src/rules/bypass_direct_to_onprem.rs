@@ -51,8 +51,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
             MxTarget::Gateway => format!("the gateway ({})", gateway_label(ctx.profile)),
             _ => "Exchange Online Protection".into(),
         };
-        let mut evidence = vec![describe_hop(hop)];
-        evidence.push(match ctx.foreign_gateway(hop) {
+        let sender = match ctx.foreign_gateway(hop) {
             Some(vendor) => format!(
                 "{} belongs to {}, not to {expected}, which the MX points to: {}",
                 hop.from_label(),
@@ -60,7 +59,8 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
                 foreign_gateway_role(vendor)
             ),
             None => format!("the sender is on the internet, not {expected}, which the MX points to"),
-        });
+        };
+        let mut evidence = vec![describe_hop(hop), sender];
         if hop.tls.is_none() {
             evidence.push("the hop states no TLS".into());
         }
