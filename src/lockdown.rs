@@ -51,6 +51,11 @@ impl Change {
         }
     }
 
+    /// The finding ids whose messages this change cannot be judged on (the finding says why).
+    fn cannot_judge(self, finding: &str) -> bool {
+        self == Change::RestrictToGateway && finding == "config.gateway-addresses-unknown"
+    }
+
     /// What the profile must say for the change to be judged.
     fn needs(self) -> &'static str {
         match self {
@@ -96,16 +101,20 @@ pub struct Observation {
     pub auth: Auth,
     /// EOP judged it spam or phish.
     pub spam: bool,
+    /// Whether the change would refuse it cannot be told (it is counted, not grouped).
+    pub unjudged: bool,
 }
 
 /// The observations of one diagnosed message (usually none).
 pub fn observe(d: &Diagnosis<'_>) -> Vec<Observation> {
-    let changes: BTreeSet<Change> = d
-        .findings
-        .iter()
-        .flat_map(|f| Change::ALL.into_iter().filter(move |c| c.refuses(f.id)))
-        .collect();
-    if changes.is_empty() {
+    let of = |judge: fn(Change, &str) -> bool| -> BTreeSet<Change> {
+        d.findings
+            .iter()
+            .flat_map(|f| Change::ALL.into_iter().filter(move |&c| judge(c, f.id)))
+            .collect()
+    };
+    let (changes, unjudged) = (of(Change::refuses), of(Change::cannot_judge));
+    if changes.is_empty() && unjudged.is_empty() {
         return Vec::new();
     }
     // Where it came in from outside: the source a change would refuse.
@@ -134,9 +143,10 @@ pub fn observe(d: &Diagnosis<'_>) -> Vec<Observation> {
             || r.part("CAT")
                 .is_some_and(|c| c.contains("PHSH") || c.contains("SPOOF"))
     });
+    let changes = changes.into_iter().map(|change| (change, false));
     changes
-        .into_iter()
-        .map(|change| Observation {
+        .chain(unjudged.into_iter().map(|change| (change, true)))
+        .map(|(change, unjudged)| Observation {
             change,
             ip: d.connecting_ip.map(crate::net::ip_text),
             host: entry
@@ -151,6 +161,7 @@ pub fn observe(d: &Diagnosis<'_>) -> Vec<Observation> {
             time: entry.and_then(|h| h.time),
             auth,
             spam,
+            unjudged,
         })
         .collect()
 }
@@ -228,8 +239,11 @@ pub struct ChangeReport {
     pub refused_messages: usize,
     /// The sources, most messages first.
     pub sources: Vec<Source>,
-    /// Why the change could not be judged, when the profile lacks what it needs.
+    /// Why the change could not be judged, when the profile lacks what it needs (or for how
+    /// many messages it could not).
     pub note: Option<String>,
+    /// Messages whether the change would refuse could not be told.
+    pub unjudged_messages: usize,
 }
 
 /// The whole what-if report.
@@ -252,6 +266,7 @@ type GroupKey = (Change, Option<String>, Option<String>, Option<String>);
 pub struct Collector {
     messages: usize,
     groups: BTreeMap<GroupKey, Source>,
+    unjudged: BTreeMap<Change, usize>,
 }
 
 impl Collector {
@@ -259,6 +274,10 @@ impl Collector {
     pub fn add(&mut self, observations: Vec<Observation>) {
         self.messages += 1;
         for o in observations {
+            if o.unjudged {
+                *self.unjudged.entry(o.change).or_default() += 1;
+                continue;
+            }
             let key = (
                 o.change,
                 o.organization.clone(),
@@ -366,17 +385,28 @@ impl Collector {
                     steps.push(prepare(change, s));
                 }
             }
+            let unjudged = self.unjudged.get(&change).copied().unwrap_or(0);
+            let note = if !judged(change) {
+                Some(format!("not judged: the profile needs {}", change.needs()))
+            } else if unjudged > 0 {
+                Some(format!(
+                    "{unjudged} more message(s) not judged: a trace gives connecting addresses only, and the profile names \
+                     the gateway by name alone; add its address ranges (--gateway <CIDR>)"
+                ))
+            } else {
+                None
+            };
             reports.push(ChangeReport {
                 change,
                 cmdlet: cmdlet(change, gateway, ranges),
                 refused_messages: sources.iter().map(|s| s.messages).sum(),
-                note: (!judged(change))
-                    .then(|| format!("not judged: the profile needs {}", change.needs())),
+                note,
+                unjudged_messages: unjudged,
                 sources,
             });
         }
         for r in &reports {
-            if r.note.is_none() {
+            if judged(r.change) {
                 steps.push(format!("Then {}: {}", describe(r.change), r.cmdlet));
             }
         }

@@ -266,3 +266,47 @@ fn a_source_is_where_the_message_came_in_not_the_server_that_passed_it_on() {
         serde_json::json!(["mail.fabrikam.example"])
     );
 }
+
+#[test]
+fn messages_a_change_cannot_be_judged_on_are_counted_apart() {
+    // The gateway named only as a vendor: the message trace's entries from plain addresses cannot
+    // be told from the gateway's, so restricting to it neither refuses nor passes them.
+    let out = Command::new(env!("CARGO_BIN_EXE_mxtrace"))
+        .args([
+            "lockdown",
+            "samples/traces/message-trace-v2-ps7.csv",
+            "--format",
+            "json",
+            "--mx",
+            "gateway",
+            "--gateway",
+            "mimecast",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let restrict = change(&report, "restrict-to-gateway");
+    assert_eq!(restrict["refused_messages"], 1, "the tenant-to-tenant one");
+    assert_eq!(restrict["unjudged_messages"], 3);
+    assert!(
+        restrict["note"]
+            .as_str()
+            .unwrap()
+            .contains("--gateway <CIDR>"),
+        "{restrict}"
+    );
+    let steps = report["steps"].as_array().unwrap();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.as_str().unwrap().contains("Only from mimecast")),
+        "the change is still one to make: {steps:?}"
+    );
+    // With the gateway's ranges every message is judged.
+    let report = lockdown(PROFILE);
+    assert_eq!(
+        change(&report, "restrict-to-gateway")["unjudged_messages"],
+        0
+    );
+}

@@ -103,6 +103,43 @@ fn exchange_online_message_traces_in_every_export_style() {
 }
 
 #[test]
+fn a_trace_with_the_gateway_named_only_by_vendor_is_not_judged_for_direct_bypasses() {
+    // A trace gives connecting addresses only: "mimecast" alone cannot tell Mimecast's deliveries
+    // from anyone else's, so no message is called a direct bypass; each says why instead. The
+    // tenant-to-tenant bypass, from Microsoft's own addresses, is still told.
+    let unjudged = ids(&["config.gateway-addresses-unknown"]);
+    let expected: BTreeMap<String, BTreeSet<String>> = [
+        ("CAF3x+gw01@mail.fabrikam.example", unjudged.clone()),
+        (
+            "PA4PR07MB7452.t2t@PA4PR07MB7452.eurprd07.prod.outlook.com",
+            ids(&["bypass.tenant-to-tenant"]),
+        ),
+        (
+            "20251112090215.direct@vps-4471.invoices.example",
+            unjudged.clone(),
+        ),
+        (
+            "DU0PR07MB9110.out@DU0PR07MB9110.eurprd07.prod.outlook.com",
+            ids(&[]),
+        ),
+        ("CAF3x+gw02@mail.fabrikam.example", unjudged),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let by_vendor = ["--mx", "gateway", "--gateway", "mimecast"];
+    let (_, map) = scan_ndjson("samples/traces/message-trace-v2-ps7.csv", &by_vendor);
+    assert_eq!(map, expected);
+    // With the gateway's ranges (GATEWAY), the same trace is judged: only the message from
+    // elsewhere is a direct bypass (exchange_online_message_traces_in_every_export_style).
+    let (_, map) = scan_ndjson("samples/traces/message-trace-v2-ps7.csv", GATEWAY);
+    assert!(
+        map.values()
+            .all(|found| !found.contains("config.gateway-addresses-unknown"))
+    );
+}
+
+#[test]
 fn message_trace_detail_reads_the_receive_event_data_xml() {
     let (_, map) = scan_ndjson("samples/traces/message-trace-detail.csv", GATEWAY);
     assert_eq!(

@@ -27,6 +27,9 @@ fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
         return;
     }
     let mx = match ctx.profile.mx {
+        // A trace's bare address, with a gateway known only by name: not judged
+        // (`config.gateway-addresses-unknown` says so).
+        Some(MxTarget::Gateway) if ctx.gateway_unrecognisable(entry) => return,
         Some(MxTarget::Gateway) => MxTarget::Gateway,
         Some(MxTarget::Onprem) => MxTarget::Onprem,
         _ => return,

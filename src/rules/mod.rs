@@ -19,6 +19,7 @@ mod bypass_tenant_to_tenant;
 mod clock_skew;
 mod direct_send;
 mod enhanced_filtering_missing;
+mod gateway_addresses_unknown;
 mod path_loop;
 mod plaintext_hop;
 mod stamps_forged;
@@ -167,6 +168,17 @@ impl<'a> Context<'_, 'a> {
         (!named && !matched).then_some(vendor)
     }
 
+    /// True when `hop` was rebuilt from a message trace (no header block) and gives its sending
+    /// side's address only, while the profile names its gateways by vendor or host name alone
+    /// (no address range): whether the hop came from the gateway cannot be told.
+    pub fn gateway_unrecognisable(&self, hop: &Hop<'a>) -> bool {
+        let gateways = &self.profile.gateways;
+        self.block.fields.is_empty()
+            && hop.from.host.is_none()
+            && !gateways.is_empty()
+            && !gateways.iter().any(|g| matches!(g, HostMatcher::Range(_)))
+    }
+
     /// The connecting IP EOP recorded (`CIP` of the receiving organisation's antispam report).
     pub fn cip(&self) -> Option<&str> {
         self.stamps
@@ -233,6 +245,7 @@ pub static RULES: &[Rule] = &[
     auth_internal_lost::RULE,
     direct_send::RULE,
     enhanced_filtering_missing::RULE,
+    gateway_addresses_unknown::RULE,
     stamps_forged::RULE,
     clock_skew::RULE,
     path_loop::RULE,
