@@ -3,8 +3,8 @@
 # (the I/O floor) and (b) the Python `mail-parser` package listing each message's Received hops,
 # installed in a temporary virtualenv from PyPI. grep and the scans run in turns (3N rounds);
 # prints the best of each, the ratios of the bests and the median ratio of the rounds (Python:
-# best of N runs), and how much faster two grep processes over half of the files each are than
-# one over all of them (how far file reading alone scales on this machine's cores).
+# best of N runs), and how much faster two threads read the same files alone than one
+# (`examples/read_floor.rs`): how far file reading scales on this machine's cores.
 #
 #   bash benches/compare.sh [corpus-dir] [runs]
 set -euo pipefail
@@ -61,18 +61,6 @@ PY
 # Warm the page cache once so every tool reads from memory.
 cat "$corpus"/* > /dev/null
 
-# The same files for grep in one process and in two at once, each over half of them: how far
-# opening and reading files alone scales on these cores (the floor for the threads' ratio).
-lists=$(mktemp -d)
-find "$corpus" -type f | sort > "$lists/all"
-split -n l/2 "$lists/all" "$lists/half."
-one_grep() { xargs -d '\n' -a "$lists/all" grep -c '^Received:' > /dev/null; }
-two_greps() {
-  xargs -d '\n' -a "$lists/half.aa" grep -c '^Received:' > /dev/null &
-  xargs -d '\n' -a "$lists/half.ab" grep -c '^Received:' > /dev/null
-  wait
-}
-
 # grep and both scans take turns, so that each round meets the machine in the same state (on a
 # shared VM the speed of either can change by a third within minutes); each round's ratios are
 # kept as well as each command's best time. They are quick: three times as many rounds as the
@@ -82,24 +70,23 @@ for _ in $(seq $((runs * 3))); do
   g=$(seconds grep -c '^Received:' -r "$corpus")
   s=$(seconds "$bin" scan "$corpus" --summary)
   s1=$(seconds "$bin" scan "$corpus" --summary -j 1)
-  g1=$(seconds one_grep)
-  g2=$(seconds two_greps)
-  echo "$g $s $s1 $g1 $g2" >> "$rounds"
+  echo "$g $s $s1" >> "$rounds"
 done
 grep_s=$(printf '%.3f' "$(cut -d' ' -f1 "$rounds" | least)")
 scan_s=$(printf '%.3f' "$(cut -d' ' -f2 "$rounds" | least)")
 scan1_s=$(printf '%.3f' "$(cut -d' ' -f3 "$rounds" | least)")
 grep_ratio=$(awk '{print $2 / $1}' "$rounds" | middle)
 threads_ratio=$(awk '{print $3 / $2}' "$rounds" | middle)
-greps_ratio=$(awk '{print $4 / $5}' "$rounds" | middle)
-rm -rf "$rounds" "$lists"
+rm -f "$rounds"
 py_s=$(best "$venv/bin/python" "$venv/hops.py" "$corpus")
+# The same files opened, read and closed on one thread and on two, with no work on them.
+floor=$(cargo run --release --quiet --example read_floor -- "$corpus" $((runs * 6)))
 
 ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
 echo "corpus: $files files, $(du -sh "$corpus" | cut -f1); $cores cores; best of $((runs * 3)) rounds (Python: of $runs runs)"
 printf '%-34s %8s s\n' "grep -c '^Received:'" "$grep_s"
 printf '%-34s %8s s  (%sx grep; median of the rounds %.2fx)\n' "mxtrace scan (all cores)" "$scan_s" "$(ratio "$scan_s" "$grep_s")" "$grep_ratio"
 printf '%-34s %8s s  (%sx speed-up from 1 to %s threads; median %.2fx)\n' "mxtrace scan -j 1" "$scan1_s" "$(ratio "$scan1_s" "$scan_s")" "$cores" "$threads_ratio"
-printf '%-34s %8s  (median of the rounds: how far file reading alone scales to two cores)\n' "2 grep processes vs 1" "$(printf '%.2fx' "$greps_ratio")"
+echo "reading the files alone: $floor"
 printf '%-34s %8s s  (mxtrace is %sx faster)\n' "python mail-parser" "$py_s" "$(ratio "$py_s" "$scan_s")"
 printf 'messages/s (mxtrace, all cores): %.0f\n' "$(echo "$files / $scan_s" | bc -l)"
