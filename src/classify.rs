@@ -184,7 +184,6 @@ fn extend_provider_relays(hops: &mut [Hop<'_>]) {
                 || hop.from_role == Role::Internet && hop.from.host.is_none()
             {
                 hop.from_role = Role::Gateway;
-                hop.from_vendor = relay;
             }
             if provider(hop.by.host.as_deref()).is_some()
                 || (hop.by.host.is_none() && hop.role == Role::Internet)
@@ -194,6 +193,7 @@ fn extend_provider_relays(hops: &mut [Hop<'_>]) {
             } else if hop.from_role == Role::Gateway && hop.vendor.is_none() {
                 hop.vendor = relay;
             }
+            // The relay's own hops, and a gateway side no vendor was told for.
             if hop.from_role == Role::Gateway && hop.from_vendor.is_none() {
                 hop.from_vendor = relay;
             }
