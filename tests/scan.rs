@@ -130,6 +130,19 @@ fn a_trace_with_the_gateway_named_only_by_vendor_is_not_judged_for_direct_bypass
     let by_vendor = ["--mx", "gateway", "--gateway", "mimecast"];
     let (_, map) = scan_ndjson("samples/traces/message-trace-v2-ps7.csv", &by_vendor);
     assert_eq!(map, expected);
+    let mut args = vec![
+        "scan",
+        "samples/traces/message-trace-v2-ps7.csv",
+        "--summary",
+    ];
+    args.extend_from_slice(&by_vendor);
+    let summary = String::from_utf8(mxtrace(&args).stdout).unwrap();
+    assert!(
+        summary.contains(
+            "\n3 message(s) entered EOP from an address a trace gives without a host name"
+        ) && summary.contains("(--gateway <CIDR>)"),
+        "the summary says what to add: {summary}"
+    );
     // With the gateway's ranges (GATEWAY), the same trace is judged: only the message from
     // elsewhere is a direct bypass (exchange_online_message_traces_in_every_export_style).
     let (_, map) = scan_ndjson("samples/traces/message-trace-v2-ps7.csv", GATEWAY);

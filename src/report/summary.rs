@@ -88,6 +88,9 @@ impl Facts {
     }
 }
 
+/// The finding of an entry the profile's gateways cannot judge (its count gets a line of its own).
+const GATEWAY_ADDRESSES_UNKNOWN: &str = "config.gateway-addresses-unknown";
+
 /// [`Facts::entry`] of a message that came in from the internet.
 const FROM_INTERNET: &str = "internet";
 
@@ -340,6 +343,21 @@ impl Summary {
         table(out, "Bypasses by sending organisation", &orgs, top)?;
         let ips = self.bypass_ip_counts();
         table(out, "Bypasses by connecting IP", &ranked(&ips), top)?;
+        let unjudged = self
+            .findings
+            .iter()
+            .filter(|((id, _), _)| *id == GATEWAY_ADDRESSES_UNKNOWN)
+            .map(|(_, n)| n)
+            .sum::<usize>();
+        if unjudged > 0 {
+            writeln!(
+                out,
+                "\n{} message(s) entered EOP from an address a trace gives without a host name, and the profile names \
+                 the gateway without address ranges: whether they skipped it cannot be told; name its ranges \
+                 (--gateway <CIDR>) to judge them",
+                thousands(unjudged)
+            )?;
+        }
         if let Some(inferred) = self.inferred_entry() {
             writeln!(out, "\n{inferred}")?;
         }
