@@ -113,9 +113,13 @@ pub fn observe(d: &Diagnosis<'_>) -> Vec<Observation> {
             .flat_map(|f| Change::ALL.into_iter().filter(move |&c| judge(c, f.id)))
             .collect()
     };
-    let (changes, unjudged) = (of(Change::refuses), of(Change::cannot_judge));
-    if changes.is_empty() && unjudged.is_empty() {
-        return Vec::new();
+    // A change that cannot judge the message only counts it: nothing of its source is read.
+    let unjudged = of(Change::cannot_judge)
+        .into_iter()
+        .map(Observation::unjudged);
+    let changes = of(Change::refuses);
+    if changes.is_empty() {
+        return unjudged.collect();
     }
     // Where it came in from outside: the source a change would refuse.
     let entry = d.entered_hop();
@@ -143,10 +147,9 @@ pub fn observe(d: &Diagnosis<'_>) -> Vec<Observation> {
             || r.part("CAT")
                 .is_some_and(|c| c.contains("PHSH") || c.contains("SPOOF"))
     });
-    let changes = changes.into_iter().map(|change| (change, false));
     changes
-        .chain(unjudged.into_iter().map(|change| (change, true)))
-        .map(|(change, unjudged)| Observation {
+        .into_iter()
+        .map(|change| Observation {
             change,
             ip: d.connecting_ip.map(crate::net::ip_text),
             host: entry
@@ -161,9 +164,29 @@ pub fn observe(d: &Diagnosis<'_>) -> Vec<Observation> {
             time: entry.and_then(|h| h.time),
             auth,
             spam,
-            unjudged,
+            unjudged: false,
         })
+        .chain(unjudged)
         .collect()
+}
+
+impl Observation {
+    /// A message `change` cannot be judged on: counted, with nothing of its source.
+    fn unjudged(change: Change) -> Observation {
+        Observation {
+            change,
+            ip: None,
+            host: None,
+            sender_domain: None,
+            mail_from: None,
+            connector: None,
+            organization: None,
+            time: None,
+            auth: Auth::Unknown,
+            spam: false,
+            unjudged: true,
+        }
+    }
 }
 
 /// What a group of refused messages looks like.
