@@ -3,8 +3,10 @@
 # (the I/O floor) and (b) the Python `mail-parser` package listing each message's Received hops,
 # installed in a temporary virtualenv from PyPI. grep and the scans run in turns (3N rounds);
 # prints the best of each, the ratios of the bests and the median ratio of the rounds (Python:
-# best of N runs), and how much faster two threads read the same files alone than one
-# (`examples/read_floor.rs`): how far file reading scales on this machine's cores.
+# best of N runs). Two threads against one are also timed in blocks (N blocks of five runs of
+# each, in turns: each measured after runs of its own kind), with the CPU time both spend; and
+# how much faster two threads read the same files alone than one (`examples/read_floor.rs`):
+# how far file reading scales on this machine's cores.
 #
 #   bash benches/compare.sh [corpus-dir] [runs]
 set -euo pipefail
@@ -78,6 +80,24 @@ scan1_s=$(printf '%.3f' "$(cut -d' ' -f3 "$rounds" | least)")
 grep_ratio=$(awk '{print $2 / $1}' "$rounds" | middle)
 threads_ratio=$(awk '{print $3 / $2}' "$rounds" | middle)
 rm -f "$rounds"
+
+# wall-clock, user and system seconds of one run (bash's `time`, from the kernel's accounting)
+timed() {
+  local TIMEFORMAT='%3R %3U %3S'
+  { time "$@" > /dev/null 2>&1; } 2>&1
+}
+# A block: five runs with `-j $1`; its wall time is the median run's, its CPU time the sum of the
+# runs' user and system time.
+block() {
+  local out
+  out=$(for _ in 1 2 3 4 5; do timed "$bin" scan "$corpus" --summary -j "$1"; done)
+  echo "$(cut -d' ' -f1 <<< "$out" | middle) $(awk '{cpu += $2 + $3} END {print cpu}' <<< "$out")"
+}
+blocks=$(mktemp)
+for _ in $(seq "$runs"); do echo "$(block 1) $(block "$cores")"; done > "$blocks"
+blocks_ratio=$(awk '{print $1 / $3}' "$blocks" | middle)
+cpu_ratio=$(awk '{one += $2; all += $4} END {print all / one}' "$blocks")
+rm -f "$blocks"
 py_s=$(best "$venv/bin/python" "$venv/hops.py" "$corpus")
 # The same files opened, read and closed on one thread and on two, with no work on them.
 floor=$(cargo run --release --quiet --example read_floor -- "$corpus" $((runs * 6)))
@@ -87,6 +107,7 @@ echo "corpus: $files files, $(du -sh "$corpus" | cut -f1); $cores cores; best of
 printf '%-34s %8s s\n' "grep -c '^Received:'" "$grep_s"
 printf '%-34s %8s s  (%sx grep; median of the rounds %.2fx)\n' "mxtrace scan (all cores)" "$scan_s" "$(ratio "$scan_s" "$grep_s")" "$grep_ratio"
 printf '%-34s %8s s  (%sx speed-up from 1 to %s threads; median %.2fx)\n' "mxtrace scan -j 1" "$scan1_s" "$(ratio "$scan1_s" "$scan_s")" "$cores" "$threads_ratio"
+printf '%-34s %8s    (median of %s blocks of five runs each, in turns; CPU time %.2fx one thread'"'"'s)\n' "$cores threads vs 1, in blocks" "$(printf '%.2fx' "$blocks_ratio")" "$runs" "$cpu_ratio"
 echo "reading the files alone: $floor"
 printf '%-34s %8s s  (mxtrace is %sx faster)\n' "python mail-parser" "$py_s" "$(ratio "$py_s" "$scan_s")"
 printf 'messages/s (mxtrace, all cores): %.0f\n' "$(echo "$files / $scan_s" | bc -l)"
