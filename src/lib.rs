@@ -213,10 +213,13 @@ fn analyse<'a>(
     classify::classify(&mut hops, block, profile);
     let entry = classify::entry_hop(&hops);
     let stamps = stamps::collect(block, &hops, entry, detail);
-    let topology = topology::detect(&hops, entry);
     let mut assumptions = Vec::new();
     let wanted = (detail == Detail::Full).then_some(&mut assumptions);
     let org = org::infer(profile, block, &hops, entry, &stamps, wanted);
+    let own_server = |host: Option<&str>, ip| {
+        org.owns_server(profile, host, ip) || org::hybrid_routed(&stamps, &hops)
+    };
+    let topology = topology::detect(&hops, entry, &own_server);
     // Only findings' words (evidence) read the `To` address.
     let to = match detail {
         Detail::Full => header_address(block, "To"),

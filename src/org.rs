@@ -7,6 +7,7 @@ use crate::hops::{Hop, Role};
 use crate::profile::Profile;
 use crate::stamps::Stamps;
 use std::borrow::Cow;
+use std::net::IpAddr;
 
 /// Where the organisation's domains came from, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -47,6 +48,12 @@ impl Org<'_> {
         host.is_some_and(|h| self.owns(h))
     }
 
+    /// True when the server named `host` at `ip` is one of the organisation's own: the profile
+    /// names it (`--onprem`), or its name lies under the organisation's domains.
+    pub fn owns_server(&self, profile: &Profile, host: Option<&str>, ip: Option<IpAddr>) -> bool {
+        profile.is_onprem(host, ip) || self.owns_host(host)
+    }
+
     /// Like [`Org::owns_host`], but only with domains a sender cannot choose (profile, envelope).
     pub fn surely_owns_host(&self, host: Option<&str>) -> bool {
         self.source <= DomainSource::Envelope && self.owns_host(host)
@@ -81,6 +88,22 @@ impl Org<'_> {
             })
             .or(Some(entry))
     }
+}
+
+/// True when the message says the organisation's own hybrid set-up carried it: the receiving
+/// tenant stamped it as from its own on-premises side (`X-MS-Exchange-CrossTenant-FromEntityHeader:
+/// HybridOnPrem`), or it was addressed to a `*.mail.onmicrosoft.com` routing address, which hybrid
+/// routing gives cloud mailboxes.
+pub fn hybrid_routed(stamps: &Stamps<'_>, hops: &[Hop<'_>]) -> bool {
+    stamps
+        .recipient("X-MS-Exchange-CrossTenant-FromEntityHeader")
+        .is_some_and(|s| s.value().trim().eq_ignore_ascii_case("HybridOnPrem"))
+        || hops.iter().any(|h| {
+            h.for_
+                .as_deref()
+                .and_then(domain_in)
+                .is_some_and(|d| crate::catalog::host_has_suffix(d, "mail.onmicrosoft.com"))
+        })
 }
 
 /// The domain of an address such as `Alex <alex@contoso.com>` or `alex@contoso.com`.

@@ -1,10 +1,16 @@
 //! Topology: name the mail-flow scenario a path shows (`../shared/reference/scenarios.md`).
 //!
 //! The scenario is read from the receiving organisation's entry hop: what sent the message into
-//! it, what received it, and where the message went from there.
+//! it, what received it, and where the message went from there. On-premises Exchange before the
+//! entry is the organisation's own only when something says so; otherwise it is the sender's
+//! (another organisation's Exchange, sending over the internet).
 
 use crate::hops::{Hop, Role};
 use serde::Serialize;
+use std::net::IpAddr;
+
+/// Whether the server with this name and address is the receiving organisation's own.
+pub type OwnServer<'f> = &'f dyn Fn(Option<&str>, Option<IpAddr>) -> bool;
 
 /// A named mail-flow scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -94,8 +100,9 @@ fn scenario(id: &str) -> Topology {
         })
 }
 
-/// Names the scenario of `hops` given the 0-based entry hop.
-pub fn detect(hops: &[Hop<'_>], entry: Option<usize>) -> Topology {
+/// Names the scenario of `hops` given the 0-based entry hop; `own_server` tells the
+/// organisation's on-premises Exchange from another organisation's.
+pub fn detect(hops: &[Hop<'_>], entry: Option<usize>, own_server: OwnServer<'_>) -> Topology {
     let Some(entry) = entry else {
         return scenario("no-exchange");
     };
@@ -105,10 +112,22 @@ pub fn detect(hops: &[Hop<'_>], entry: Option<usize>) -> Topology {
     let (before, after) = hops.split_at(entry);
     let reaches = |role: Role| after.iter().any(|h| h.role == role);
     let last = after.last().map_or(Role::Unknown, |h| h.role);
-    // The organisation's mail clients submitted to on-premises Exchange earlier in the path.
-    let submitted_onprem = before
-        .iter()
-        .any(|h| h.role == Role::OnpremExchange && h.from_role == Role::Client);
+    // The organisation's own on-premises Exchange had the message before the entry (it is
+    // checked only where on-premises Exchange is upstream).
+    let own_onprem_before = || {
+        (first.from_role == Role::OnpremExchange
+            && own_server(first.from.host.as_deref(), first.from.ip))
+            || before.iter().any(|h| {
+                h.role == Role::OnpremExchange && own_server(h.by.host.as_deref(), h.by.ip)
+            })
+    };
+    // The organisation's mail clients submitted to its on-premises Exchange earlier in the path.
+    let submitted_onprem = || {
+        before
+            .iter()
+            .any(|h| h.role == Role::OnpremExchange && h.from_role == Role::Client)
+            && own_onprem_before()
+    };
     // EOP took the message from the internet earlier, before on-premises Exchange had it.
     let eop_from_internet_before = before
         .iter()
@@ -117,18 +136,26 @@ pub fn detect(hops: &[Hop<'_>], entry: Option<usize>) -> Topology {
         .iter()
         .skip_while(|h| h.role != Role::OnpremExchange)
         .any(|h| h.role == Role::EopFrontend);
+    // EOP took the message from the internet: where it went from there.
+    let into_eop = || {
+        if onprem_then_eop {
+            "mx-eop-centralized"
+        } else if reaches(Role::OnpremExchange) {
+            "mx-eop-onprem-mailbox"
+        } else {
+            "mx-eop"
+        }
+    };
     let id = match (first.from_role, first.role) {
         (Role::Gateway, Role::EopFrontend) => "mx-gateway-eop",
         (Role::Gateway, Role::OnpremExchange) => "mx-gateway-onprem",
         (Role::EopOutbound, Role::EopFrontend) => "tenant-to-tenant",
         (Role::EopOutbound, Role::OnpremExchange) => "mx-eop-onprem-mailbox",
-        (Role::Internet, Role::EopFrontend) if submitted_onprem => "hybrid-onprem-to-exo",
-        (Role::Internet, Role::EopFrontend) if onprem_then_eop => "mx-eop-centralized",
-        (Role::Internet, Role::EopFrontend) if reaches(Role::OnpremExchange) => {
-            "mx-eop-onprem-mailbox"
-        }
-        (Role::Internet, Role::EopFrontend) => "mx-eop",
+        (Role::Internet, Role::EopFrontend) if submitted_onprem() => "hybrid-onprem-to-exo",
+        (Role::Internet, Role::EopFrontend) => into_eop(),
         (Role::Internet, Role::OnpremExchange) => "mx-onprem",
+        // Another organisation's Exchange sent it over the internet.
+        (Role::OnpremExchange, Role::EopFrontend) if !own_onprem_before() => into_eop(),
         (Role::OnpremExchange, Role::EopFrontend) => {
             // Where did the on-premises side get the message from?
             let origin = before

@@ -236,3 +236,47 @@ fn exchange_online_servers_under_their_older_name_are_exchange_online() {
     });
     assert!(servers > 150, "{servers}");
 }
+
+/// Another organisation's Exchange sending to the tenant over the internet (the tenant stamps it
+/// `FromEntityHeader: Internet`) is inbound mail, not the organisation's own on-premises side:
+/// without a profile, only Exchange servers under the recipients' domains are taken for its own.
+#[test]
+fn another_organisations_exchange_is_not_taken_for_the_organisations_own() {
+    let mut foreign = 0;
+    each_diagnosis(|path, _, d| {
+        let Some(entry) = d
+            .entered_hop()
+            .filter(|h| h.role == mxtrace::hops::Role::EopFrontend)
+        else {
+            return;
+        };
+        let from_internet = d
+            .stamps
+            .recipient("X-MS-Exchange-CrossTenant-FromEntityHeader")
+            .is_some_and(|s| s.value().eq_ignore_ascii_case("Internet"));
+        let onprem_before: Vec<_> = d
+            .hops
+            .iter()
+            .filter(|h| h.index < entry.index && h.role == mxtrace::hops::Role::OnpremExchange)
+            .collect();
+        let ours = onprem_before.iter().any(|h| {
+            d.organization_domains
+                .iter()
+                .any(|domain| received_under(h, &format!(".{domain}")))
+        });
+        if from_internet && !onprem_before.is_empty() && !ours {
+            foreign += 1;
+            assert!(
+                !matches!(
+                    d.topology.id,
+                    "hybrid-onprem-to-exo" | "mx-onprem" | "mx-gateway-onprem"
+                ),
+                "{}: {}",
+                path.display(),
+                d.topology.id
+            );
+        }
+    });
+    eprintln!("messages from another organisation's Exchange: {foreign}");
+    assert!(foreign > 50, "{foreign}");
+}
