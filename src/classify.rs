@@ -167,6 +167,9 @@ fn from_side(hops: &[Hop<'_>], i: usize, profile: &Profile) -> (Role, Option<&'s
             prev.role,
             prev.vendor.filter(|_| prev.role == Role::Gateway),
         ),
+        // The oldest hop from a loopback address: a program on the receiving machine itself
+        // handed it the message, not the internet.
+        _ if hop.from.ip.is_some_and(|ip| ip.is_loopback()) => (Role::Client, None),
         _ => (Role::Internet, None),
     }
 }

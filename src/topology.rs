@@ -89,6 +89,14 @@ pub const SCENARIOS: &[Topology] = &[
     },
 ];
 
+impl Topology {
+    /// True for mail on its way out of the organisation whose Exchange the path shows (`outbound-*`):
+    /// it did not come into it.
+    pub fn is_outbound(&self) -> bool {
+        self.id.starts_with("outbound-")
+    }
+}
+
 fn scenario(id: &str) -> Topology {
     SCENARIOS
         .iter()
@@ -136,6 +144,14 @@ pub fn detect(hops: &[Hop<'_>], entry: Option<usize>, own_server: OwnServer<'_>)
         .iter()
         .skip_while(|h| h.role != Role::OnpremExchange)
         .any(|h| h.role == Role::EopFrontend);
+    // After the entry the message left Exchange for a server outside it, and stayed there.
+    let leaves_exchange = matches!(last, Role::Internet | Role::Gateway)
+        && !after.iter().skip(1).any(|h| {
+            matches!(
+                h.role,
+                Role::OnpremExchange | Role::EopFrontend | Role::Exo | Role::EopOutbound
+            )
+        });
     // EOP took the message from the internet: where it went from there.
     let into_eop = || {
         if onprem_then_eop {
@@ -153,6 +169,13 @@ pub fn detect(hops: &[Hop<'_>], entry: Option<usize>, own_server: OwnServer<'_>)
         (Role::EopOutbound, Role::OnpremExchange) => "mx-eop-onprem-mailbox",
         (Role::Internet, Role::EopFrontend) if submitted_onprem() => "hybrid-onprem-to-exo",
         (Role::Internet, Role::EopFrontend) => into_eop(),
+        // The sender's own Exchange sent it on to the internet for good (for a remote user of
+        // it, or as an open relay), unless it is known to be the organisation's.
+        (Role::Internet, Role::OnpremExchange)
+            if leaves_exchange && !own_server(first.by.host.as_deref(), first.by.ip) =>
+        {
+            "outbound-onprem"
+        }
         (Role::Internet, Role::OnpremExchange) => "mx-onprem",
         // Another organisation's Exchange sent it over the internet.
         (Role::OnpremExchange, Role::EopFrontend) if !own_onprem_before() => into_eop(),

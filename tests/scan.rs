@@ -367,17 +367,26 @@ fn without_a_gateway_the_side_most_mail_entered_directly_is_inferred() {
         "{text}"
     );
 
-    // MX at EOP: the real corpus, delivered to Outlook; what entered on-premises Exchange from
-    // the internet is what `--mx eop` reports as bypasses.
-    let corpus = "../shared/corpus/phishing_pot";
-    let (json, text) = summary(&[corpus], &[]);
+    // MX at EOP: the real corpus, delivered to Outlook, and one message an internet host sent
+    // straight to on-premises Exchange; what entered on-premises Exchange from the internet is
+    // what `--mx eop` reports as bypasses (the corpus's other organisations' Exchange servers,
+    // which sent mail on to the internet, are neither).
+    let corpus = [
+        "../shared/corpus/phishing_pot",
+        "samples/scenarios/direct-to-onprem.eml",
+    ];
+    let (json, text) = summary(&corpus, &[]);
     let inferred = &json["inferred_direct_entry"];
     assert_eq!(inferred["side"], "eop", "{text}");
     let share = |n: &serde_json::Value| n.as_f64().unwrap() / inferred["inbound"].as_f64().unwrap();
     assert!(share(&inferred["entered_directly"]) > 0.9, "{inferred}");
     assert!(share(&inferred["from_other_tenants"]) > 0.1, "{inferred}");
     assert!(text.contains("of inbound internet mail entered Exchange Online Protection directly"));
-    let (flagged, _) = summary(&[corpus], &["--mx", "eop"]);
+    assert!(
+        text.contains("; 1 message entered on-premises Exchange straight from the internet (pass --mx eop to report it as a bypass)"),
+        "{text}"
+    );
+    let (flagged, _) = summary(&corpus, &["--mx", "eop"]);
     let direct_to_onprem: u64 = flagged["findings"]
         .as_array()
         .unwrap()

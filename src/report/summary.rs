@@ -47,7 +47,8 @@ impl Facts {
         } else {
             Vec::new()
         };
-        let entry_hop = d.entered_hop();
+        // Outbound mail did not come into the organisation: no entry to count.
+        let entry_hop = d.entered_hop().filter(|_| !d.topology.is_outbound());
         let entry = entry_hop.and_then(|hop| match hop.from_role {
             Role::Gateway => Some(
                 hop.from_vendor
@@ -530,8 +531,8 @@ impl std::fmt::Display for InferredEntry {
         if self.entered_directly > 0 {
             write!(
                 f,
-                "; {} messages entered directly, {} of them from other Microsoft 365 tenants",
-                thousands(self.entered_directly),
+                "; {} entered directly, {} of them from other Microsoft 365 tenants",
+                messages(self.entered_directly),
                 thousands(self.from_other_tenants)
             )?;
         }
@@ -549,10 +550,12 @@ impl std::fmt::Display for InferredEntry {
                 vendors.join(", ")
             )?;
         }
-        if self.entered_directly + self.through_other_gateways > 0 {
+        let outside = self.entered_directly + self.through_other_gateways;
+        if outside > 0 {
             write!(
                 f,
-                " (pass --mx gateway --gateway {vendor} to report them as bypasses)"
+                " (pass --mx gateway --gateway {vendor} to report {})",
+                as_bypasses(outside)
             )?;
         }
         Ok(())
@@ -612,8 +615,8 @@ impl std::fmt::Display for InferredDirectEntry {
         if self.entered_other_side > 0 {
             write!(
                 f,
-                "; {} messages entered {there} straight from ",
-                thousands(self.entered_other_side)
+                "; {} entered {there} straight from ",
+                messages(self.entered_other_side)
             )?;
             match (self.side, self.other_side_from_other_tenants) {
                 (Side::Eop, _) => write!(f, "the internet")?,
@@ -624,9 +627,30 @@ impl std::fmt::Display for InferredDirectEntry {
                     thousands(tenants)
                 )?,
             }
-            write!(f, " (pass --mx {mx} to report them as bypasses)")?;
+            write!(
+                f,
+                " (pass --mx {mx} to report {})",
+                as_bypasses(self.entered_other_side)
+            )?;
         }
         Ok(())
+    }
+}
+
+/// `n` messages, in words: "1 message", "1,234 messages".
+fn messages(n: usize) -> String {
+    match n {
+        1 => "1 message".into(),
+        n => format!("{} messages", thousands(n)),
+    }
+}
+
+/// How `n` messages are reported as bypasses, in words.
+fn as_bypasses(n: usize) -> &'static str {
+    if n == 1 {
+        "it as a bypass"
+    } else {
+        "them as bypasses"
     }
 }
 
@@ -873,7 +897,7 @@ mod tests {
         );
         let text = inferred.map(|i| i.to_string()).unwrap_or_default();
         assert!(
-            text.ends_with("; 1 messages entered directly, 0 of them from other Microsoft 365 tenants; 3 through other vendors' servers (proofpoint 2, google 1): senders' own outbound filters or forwarders, unless one is a second gateway of yours (pass --mx gateway --gateway mimecast to report them as bypasses)"),
+            text.ends_with("; 1 message entered directly, 0 of them from other Microsoft 365 tenants; 3 through other vendors' servers (proofpoint 2, google 1): senders' own outbound filters or forwarders, unless one is a second gateway of yours (pass --mx gateway --gateway mimecast to report them as bypasses)"),
             "{text}"
         );
         let text = entering(&batch[..3], false)

@@ -17,13 +17,15 @@ pub const RULE: Rule = Rule {
 
 fn check(ctx: &Context<'_, '_>, out: &mut Outcome) {
     // The organisation's own on-premises server taking mail from an internet host, or from a
-    // gateway that is not the organisation's (outside too).
+    // gateway that is not the organisation's (outside too). An unnamed server at the entry is
+    // taken for the organisation's, unless the message went on from it to the internet for good
+    // (the sender's own Exchange).
     let hit = ctx.hops.iter().enumerate().find(|(i, h)| {
         h.role == Role::OnpremExchange
             && (h.from_role == Role::Internet || ctx.foreign_gateway(h).is_some())
             && (ctx.profile.is_onprem(h.by.host.as_deref(), h.by.ip)
                 || ctx.org.owns_host(h.by.host.as_deref())
-                || ctx.entry == Some(*i))
+                || (ctx.entry == Some(*i) && ctx.topology.id != "outbound-onprem"))
     });
     let Some((_, hop)) = hit else { return };
     let mx = match ctx.profile.mx {
