@@ -23,11 +23,23 @@ pub const MICROSOFT_SMTP_RANGES: &[&str] = &[
 /// Addresses Microsoft's servers use between each other inside the service (never internet hops).
 pub const MICROSOFT_INTERNAL_RANGES: &[&str] = &["2603:1000::/24"];
 
-/// Host-name suffixes of EOP's inbound frontends (the entry of a tenant's mail).
-pub const EOP_FRONTEND_SUFFIXES: &[&str] = &["mail.protection.outlook.com"];
+/// Host-name suffixes of EOP's inbound frontends (the entry of a tenant's mail): worldwide, then
+/// the sovereign clouds' (GCC High and DoD, 21Vianet), named as their MX records are.
+pub const EOP_FRONTEND_SUFFIXES: &[&str] = &[
+    "mail.protection.outlook.com",
+    "mail.protection.office365.us",
+    "mail.protection.partner.outlook.cn",
+];
 
-/// Host-name suffixes of Microsoft's outbound servers (mail leaving a tenant).
-pub const EOP_OUTBOUND_SUFFIXES: &[&str] = &["outbound.protection.outlook.com"];
+/// Host-name suffixes of Microsoft's outbound servers (mail leaving a tenant), worldwide and in
+/// the sovereign clouds (`USG02-BN3-obe.outbound.protection.office365.us`,
+/// `CHN02-SH0-obe.outbound.protection.partner.outlook.cn`). Their addresses outside the
+/// worldwide ranges are not known here, so such a name from a public address is not trusted.
+pub const EOP_OUTBOUND_SUFFIXES: &[&str] = &[
+    "outbound.protection.outlook.com",
+    "outbound.protection.office365.us",
+    "outbound.protection.partner.outlook.cn",
+];
 
 /// Host-name suffixes of servers inside Exchange Online (mailbox, hub and front-door servers).
 pub const EXO_SUFFIXES: &[&str] = &[

@@ -376,6 +376,17 @@ mod tests {
     }
 
     #[test]
+    fn sovereign_clouds_eop_frontends_are_told_by_name() {
+        for frontend in [
+            "gcc01.mail.protection.office365.us",
+            "edge1.mail.protection.partner.outlook.cn",
+        ] {
+            let text = INTO_EOP.replace("AMS0EPF000001AC.mail.protection.outlook.com", frontend);
+            assert_eq!(path(&format!("{text}{OWN}")), "internet -> eop-frontend");
+        }
+    }
+
+    #[test]
     fn headers_below_the_oldest_received_field_are_the_messages_own() {
         // No gateway wrote a `Received` field below the entry: the filter headers there came with
         // the message (or from software that wrote none), not from a gateway in front of EOP.
