@@ -56,6 +56,31 @@ pub const EXO_SUFFIXES: &[&str] = &[
     "partner.outlook.cn",
 ];
 
+/// One of Microsoft's separate clouds: a tenant in one never shares servers with a tenant in
+/// another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cloud {
+    /// The worldwide service.
+    Worldwide,
+    /// GCC High and DoD (`*.office365.us`).
+    UsGovernment,
+    /// Operated by 21Vianet in China (`*.partner.outlook.cn`).
+    China,
+}
+
+/// The Microsoft cloud a server named `host` belongs to, when it is one of Microsoft's.
+pub fn microsoft_cloud(host: &str) -> Option<Cloud> {
+    if host_has_suffix(host, "office365.us") {
+        Some(Cloud::UsGovernment)
+    } else if host_has_suffix(host, "partner.outlook.cn") {
+        Some(Cloud::China)
+    } else if host_matches_any(host, EXO_SUFFIXES) {
+        Some(Cloud::Worldwide)
+    } else {
+        None
+    }
+}
+
 /// Host-name labels that mark an EOP frontend under its internal name (`DB1PEPF000509E8`,
 /// `AMS0EPF000001AC`, `BN8NAM11FT066`, `VI1EUR04FT029`).
 pub fn is_eop_frontend_label(label: &str) -> bool {

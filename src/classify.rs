@@ -163,7 +163,7 @@ fn from_side(hops: &[Hop<'_>], i: usize, profile: &Profile) -> (Role, Option<&'s
     // Nothing specific in the name or address: the server that received the previous hop is the
     // one sending this one (it may HELO with a public name, e.g. `mail.contoso.com`).
     match i.checked_sub(1).map(|p| &hops[p]) {
-        Some(prev) if prev.role != Role::Unknown => (
+        Some(prev) if prev.role != Role::Unknown && !crosses_clouds(prev, hop) => (
             prev.role,
             prev.vendor.filter(|_| prev.role == Role::Gateway),
         ),
@@ -172,6 +172,13 @@ fn from_side(hops: &[Hop<'_>], i: usize, profile: &Profile) -> (Role, Option<&'s
         _ if hop.from.ip.is_some_and(|ip| ip.is_loopback()) => (Role::Client, None),
         _ => (Role::Internet, None),
     }
+}
+
+/// True when the message went from a server of one Microsoft cloud to a server of another
+/// (21Vianet's to the worldwide service's): the sending tenant is outside the receiving cloud.
+fn crosses_clouds(prev: &Hop<'_>, hop: &Hop<'_>) -> bool {
+    let cloud = |h: &Hop<'_>| h.by.host.as_deref().and_then(catalog::microsoft_cloud);
+    matches!((cloud(prev), cloud(hop)), (Some(a), Some(b)) if a != b)
 }
 
 /// After a provider (Google) relayed the message, its own internal hops belong to it too.
@@ -384,6 +391,36 @@ mod tests {
             let text = INTO_EOP.replace("AMS0EPF000001AC.mail.protection.outlook.com", frontend);
             assert_eq!(path(&format!("{text}{OWN}")), "internet -> eop-frontend");
         }
+    }
+
+    #[test]
+    fn mail_from_another_microsoft_cloud_comes_from_outside() {
+        // A 21Vianet tenant's outbound server (its address outside the worldwide ranges) hands
+        // the message to a worldwide EOP frontend: not the same organisation's servers.
+        let text = "Received: from CHN02-SH0-obe.outbound.protection.partner.outlook.cn\r\n \
+            (139.219.146.125) by SJ1PEPF000023D7.mail.protection.outlook.com\r\n \
+            (10.167.244.72) with Microsoft SMTP Server (version=TLS1_2,\r\n \
+            cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id 15.20.8158.11 via Frontend\r\n \
+            Transport; Fri, 1 Nov 2024 11:08:56 +0000\r\n\
+            Received: from ZQ4PR01MB1139.CHNPR01.prod.partner.outlook.cn\r\n \
+            (2406:e500:c550:a::15) by ZQ4PR01MB1171.CHNPR01.prod.partner.outlook.cn\r\n \
+            (2406:e500:c550:a::17) with Microsoft SMTP Server (version=TLS1_2,\r\n \
+            cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) id 15.20.8093.27; Fri, 1 Nov 2024\r\n \
+            11:09:04 +0000\r\n\
+            Received: from ZQ4PR01MB1139.CHNPR01.prod.partner.outlook.cn\r\n \
+            ([fe80::4c2e:91ab:37d0:62f5]) by ZQ4PR01MB1139.CHNPR01.prod.partner.outlook.cn\r\n \
+            ([fe80::4c2e:91ab:37d0:62f5%5]) with mapi id 15.20.8093.027; Fri, 1 Nov 2024\r\n \
+            11:09:04 +0000\r\n";
+        let text = format!("{text}{OWN}");
+        let message = Message::from_bytes(text.as_bytes()).unwrap();
+        let profile = Profile::default();
+        let d = diagnose(&message, &profile).unwrap();
+        assert_eq!(
+            d.path.join(" -> "),
+            "client -> exo -> internet -> eop-frontend"
+        );
+        assert_eq!(d.entry_hop, Some(3));
+        assert_eq!(d.topology.id, "mx-eop");
     }
 
     #[test]

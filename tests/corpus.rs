@@ -280,3 +280,27 @@ fn another_organisations_exchange_is_not_taken_for_the_organisations_own() {
     eprintln!("messages from another organisation's Exchange: {foreign}");
     assert!(foreign > 50, "{foreign}");
 }
+
+/// Mail from a tenant in another Microsoft cloud (21Vianet's, to the worldwide service) came in
+/// from outside: it is never read as mail inside one organisation.
+#[test]
+fn mail_between_microsoft_clouds_is_never_internal() {
+    let mut crossing = 0;
+    each_diagnosis(|path, _, d| {
+        let clouds: Vec<_> = d
+            .hops
+            .iter()
+            .filter_map(|h| mxtrace::catalog::microsoft_cloud(h.by.host.as_deref()?))
+            .collect();
+        if clouds.windows(2).any(|pair| pair[0] != pair[1]) {
+            crossing += 1;
+            assert!(
+                !d.topology.id.starts_with("internal"),
+                "{}: {}",
+                path.display(),
+                d.topology.id
+            );
+        }
+    });
+    assert!(crossing >= 3, "{crossing}");
+}
