@@ -163,10 +163,16 @@ fn from_side(hops: &[Hop<'_>], i: usize, profile: &Profile) -> (Role, Option<&'s
     // Nothing specific in the name or address: the server that received the previous hop is the
     // one sending this one (it may HELO with a public name, e.g. `mail.contoso.com`).
     match i.checked_sub(1).map(|p| &hops[p]) {
-        Some(prev) if prev.role != Role::Unknown && !crosses_clouds(prev, hop) => (
-            prev.role,
-            prev.vendor.filter(|_| prev.role == Role::Gateway),
-        ),
+        Some(prev)
+            if prev.role != Role::Unknown
+                && !crosses_clouds(prev, hop)
+                && !outside_microsoft(prev, hop) =>
+        {
+            (
+                prev.role,
+                prev.vendor.filter(|_| prev.role == Role::Gateway),
+            )
+        }
         // The oldest hop from a loopback address: a program on the receiving machine itself
         // handed it the message, not the internet.
         _ if hop.from.ip.is_some_and(|ip| ip.is_loopback()) => (Role::Client, None),
@@ -179,6 +185,24 @@ fn from_side(hops: &[Hop<'_>], i: usize, profile: &Profile) -> (Role, Option<&'s
 fn crosses_clouds(prev: &Hop<'_>, hop: &Hop<'_>) -> bool {
     let cloud = |h: &Hop<'_>| h.by.host.as_deref().and_then(catalog::microsoft_cloud);
     matches!((cloud(prev), cloud(hop)), (Some(a), Some(b)) if a != b)
+}
+
+/// True when the previous hop was received by Microsoft's service but this one comes from a
+/// server not named as Microsoft's, at a public address outside Microsoft's ranges: Microsoft
+/// never sends from there, so the earlier hop is not this one's sender (a `Received` field a
+/// sender wrote itself, or a hop missing between them).
+fn outside_microsoft(prev: &Hop<'_>, hop: &Hop<'_>) -> bool {
+    prev.role.is_microsoft()
+        && hop
+            .from
+            .host
+            .as_deref()
+            .is_none_or(|h| catalog::microsoft_cloud(h).is_none())
+        && hop.from.ip.is_some_and(|ip| {
+            !is_private(ip)
+                && !catalog::is_microsoft_smtp_ip(ip)
+                && !catalog::is_microsoft_internal_ip(ip)
+        })
 }
 
 /// After a provider (Google) relayed the message, its own internal hops belong to it too.
@@ -421,6 +445,32 @@ mod tests {
         );
         assert_eq!(d.entry_hop, Some(3));
         assert_eq!(d.topology.id, "mx-eop");
+    }
+
+    #[test]
+    fn a_hop_from_outside_after_microsofts_hops_comes_from_outside() {
+        // A sender that wrote an old message's Microsoft `Received` field under its own: the
+        // server that delivered to EOP is not Microsoft's, whatever the field below it says.
+        let copied = INTO_EOP.replace(
+            "mail.contoso.com (203.0.113.9)",
+            "accountprotection.microsoft.com (52.234.111.146)",
+        );
+        let delivered = INTO_EOP
+            .replace(
+                "mail.contoso.com (203.0.113.9)",
+                "infacts.example (198.51.100.69)",
+            )
+            .replace("AMS0EPF000001AC", "VI1EUR06FT061");
+        let text = format!("{delivered}{copied}{OWN}");
+        let message = Message::from_bytes(text.as_bytes()).unwrap();
+        let profile = Profile::default();
+        let d = diagnose(&message, &profile).unwrap();
+        assert_eq!(
+            d.path.join(" -> "),
+            "internet -> eop-frontend -> internet -> eop-frontend"
+        );
+        assert_eq!(d.entry_hop, Some(2));
+        assert_eq!(d.connecting_ip, "198.51.100.69".parse().ok());
     }
 
     #[test]
