@@ -259,7 +259,11 @@ fn analyse<'a>(
         (None, None)
     };
     let entered_from_outside = org.entered_from_outside(&hops, entry, profile);
-    let connecting_ip = entered_from_outside.and_then(|e| hops.get(e)?.from.ip);
+    // A client's submission (MAPI, a local program) came from no other server: no address.
+    let connecting_ip = entered_from_outside
+        .and_then(|e| hops.get(e))
+        .filter(|h| h.from_role != hops::Role::Client)
+        .and_then(|h| h.from.ip);
     Diagnosis {
         message_id: message_id.filter(|m| !m.is_empty()),
         sender,
