@@ -216,10 +216,16 @@ fn analyse<'a>(
     let mut assumptions = Vec::new();
     let wanted = (detail == Detail::Full).then_some(&mut assumptions);
     let org = org::infer(profile, block, &hops, entry, &stamps, wanted);
-    let own_server = |host: Option<&str>, ip| {
-        org.owns_server(profile, host, ip) || org::hybrid_routed(&stamps, &hops)
+    let own_server = |hops: &[hops::Hop<'_>], host: Option<&str>, ip| {
+        org.owns_server(profile, host, ip) || org::hybrid_routed(&stamps, hops)
     };
-    let topology = topology::detect(&hops, entry, &own_server);
+    // Another organisation's Exchange server handing the message to EOP is on the internet.
+    if topology::sent_by_other_exchange(&hops, entry, &|host, ip| own_server(&hops, host, ip))
+        && let Some(hop) = entry.and_then(|e| hops.get_mut(e))
+    {
+        hop.from_role = hops::Role::Internet;
+    }
+    let topology = topology::detect(&hops, entry, &|host, ip| own_server(&hops, host, ip));
     // Only findings' words (evidence) read the `To` address.
     let to = match detail {
         Detail::Full => header_address(block, "To"),

@@ -108,8 +108,37 @@ fn scenario(id: &str) -> Topology {
         })
 }
 
+/// True when the organisation's own on-premises Exchange had the message before hop `entry`:
+/// the Exchange server that handed it over, or one before it, is the organisation's.
+fn own_onprem_before(hops: &[Hop<'_>], entry: usize, own_server: OwnServer<'_>) -> bool {
+    let Some(first) = hops.get(entry) else {
+        return false;
+    };
+    (first.from_role == Role::OnpremExchange
+        && own_server(first.from.host.as_deref(), first.from.ip))
+        || hops[..entry]
+            .iter()
+            .any(|h| h.role == Role::OnpremExchange && own_server(h.by.host.as_deref(), h.by.ip))
+}
+
+/// True when an Exchange server handed the message to EOP at the entry hop `entry` and nothing
+/// says it is the organisation's: another organisation's Exchange, on the internet as any
+/// other organisation's server is.
+pub fn sent_by_other_exchange(
+    hops: &[Hop<'_>],
+    entry: Option<usize>,
+    own_server: OwnServer<'_>,
+) -> bool {
+    entry.is_some_and(|entry| {
+        hops.get(entry)
+            .is_some_and(|h| h.role == Role::EopFrontend && h.from_role == Role::OnpremExchange)
+            && !own_onprem_before(hops, entry, own_server)
+    })
+}
+
 /// Names the scenario of `hops` given the 0-based entry hop; `own_server` tells the
-/// organisation's on-premises Exchange from another organisation's.
+/// organisation's on-premises Exchange from another organisation's (an entry from another
+/// organisation's Exchange is read as from the internet: see [`sent_by_other_exchange`]).
 pub fn detect(hops: &[Hop<'_>], entry: Option<usize>, own_server: OwnServer<'_>) -> Topology {
     let Some(entry) = entry else {
         return scenario("no-exchange");
@@ -120,21 +149,13 @@ pub fn detect(hops: &[Hop<'_>], entry: Option<usize>, own_server: OwnServer<'_>)
     let (before, after) = hops.split_at(entry);
     let reaches = |role: Role| after.iter().any(|h| h.role == role);
     let last = after.last().map_or(Role::Unknown, |h| h.role);
-    // The organisation's own on-premises Exchange had the message before the entry (it is
-    // checked only where on-premises Exchange is upstream).
-    let own_onprem_before = || {
-        (first.from_role == Role::OnpremExchange
-            && own_server(first.from.host.as_deref(), first.from.ip))
-            || before.iter().any(|h| {
-                h.role == Role::OnpremExchange && own_server(h.by.host.as_deref(), h.by.ip)
-            })
-    };
-    // The organisation's mail clients submitted to its on-premises Exchange earlier in the path.
+    // The organisation's mail clients submitted to its on-premises Exchange earlier in the path
+    // (its servers are checked only where on-premises Exchange is upstream).
     let submitted_onprem = || {
         before
             .iter()
             .any(|h| h.role == Role::OnpremExchange && h.from_role == Role::Client)
-            && own_onprem_before()
+            && own_onprem_before(hops, entry, own_server)
     };
     // EOP took the message from the internet earlier, before on-premises Exchange had it.
     let eop_from_internet_before = before
@@ -177,8 +198,6 @@ pub fn detect(hops: &[Hop<'_>], entry: Option<usize>, own_server: OwnServer<'_>)
             "outbound-onprem"
         }
         (Role::Internet, Role::OnpremExchange) => "mx-onprem",
-        // Another organisation's Exchange sent it over the internet.
-        (Role::OnpremExchange, Role::EopFrontend) if !own_onprem_before() => into_eop(),
         (Role::OnpremExchange, Role::EopFrontend) => {
             // Where did the on-premises side get the message from?
             let origin = before
