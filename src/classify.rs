@@ -374,12 +374,16 @@ mod tests {
         2025 09:00:04 +0000\r\n";
     const OWN: &str = "From: Dana <dana@fabrikam.example>\r\nTo: alex@contoso.com\r\n\r\n";
 
-    fn path(text: &str) -> String {
+    /// Calls `check` with the diagnosis (no profile) of the message `text`.
+    fn with_diagnosis(text: &str, check: impl FnOnce(&crate::Diagnosis<'_>)) {
         let message = Message::from_bytes(text.as_bytes()).unwrap();
-        diagnose(&message, &Profile::default())
-            .unwrap()
-            .path
-            .join(" -> ")
+        check(&diagnose(&message, &Profile::default()).unwrap());
+    }
+
+    fn path(text: &str) -> String {
+        let mut path = String::new();
+        with_diagnosis(text, |d| path = d.path.join(" -> "));
+        path
     }
 
     #[test]
@@ -395,15 +399,14 @@ mod tests {
             for <alex@gmail.com> (version=TLS1_2 cipher=ECDHE-ECDSA-AES128-GCM-SHA256\r\n \
             bits=128/128); Wed, 12 Nov 2025 09:00:03 -0800 (PST)\r\n";
         let text = format!("{text}{OWN}");
-        let message = Message::from_bytes(text.as_bytes()).unwrap();
-        let profile = Profile::default();
-        let d = diagnose(&message, &profile).unwrap();
-        assert_eq!(d.path.join(" -> "), "gateway:cisco -> gateway:google");
-        let hop = &d.hops[0];
-        assert_eq!(
-            (hop.from_vendor, hop.vendor),
-            (Some("cisco"), Some("google"))
-        );
+        with_diagnosis(&text, |d| {
+            assert_eq!(d.path.join(" -> "), "gateway:cisco -> gateway:google");
+            let hop = &d.hops[0];
+            assert_eq!(
+                (hop.from_vendor, hop.vendor),
+                (Some("cisco"), Some("google"))
+            );
+        });
     }
 
     #[test]
@@ -436,15 +439,14 @@ mod tests {
             ([fe80::4c2e:91ab:37d0:62f5%5]) with mapi id 15.20.8093.027; Fri, 1 Nov 2024\r\n \
             11:09:04 +0000\r\n";
         let text = format!("{text}{OWN}");
-        let message = Message::from_bytes(text.as_bytes()).unwrap();
-        let profile = Profile::default();
-        let d = diagnose(&message, &profile).unwrap();
-        assert_eq!(
-            d.path.join(" -> "),
-            "client -> exo -> internet -> eop-frontend"
-        );
-        assert_eq!(d.entry_hop, Some(3));
-        assert_eq!(d.topology.id, "mx-eop");
+        with_diagnosis(&text, |d| {
+            assert_eq!(
+                d.path.join(" -> "),
+                "client -> exo -> internet -> eop-frontend"
+            );
+            assert_eq!(d.entry_hop, Some(3));
+            assert_eq!(d.topology.id, "mx-eop");
+        });
     }
 
     #[test]
@@ -462,15 +464,14 @@ mod tests {
             )
             .replace("AMS0EPF000001AC", "VI1EUR06FT061");
         let text = format!("{delivered}{copied}{OWN}");
-        let message = Message::from_bytes(text.as_bytes()).unwrap();
-        let profile = Profile::default();
-        let d = diagnose(&message, &profile).unwrap();
-        assert_eq!(
-            d.path.join(" -> "),
-            "internet -> eop-frontend -> internet -> eop-frontend"
-        );
-        assert_eq!(d.entry_hop, Some(2));
-        assert_eq!(d.connecting_ip, "198.51.100.69".parse().ok());
+        with_diagnosis(&text, |d| {
+            assert_eq!(
+                d.path.join(" -> "),
+                "internet -> eop-frontend -> internet -> eop-frontend"
+            );
+            assert_eq!(d.entry_hop, Some(2));
+            assert_eq!(d.connecting_ip, "198.51.100.69".parse().ok());
+        });
     }
 
     #[test]
